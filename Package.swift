@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// tokenscope: a terminal explorer for Vision Transformer token reduction.
+//
+// Dependency rules (see README, "Development"):
+//   ViTEngine  <- TokenMethods <- tokenscope
+//   ImageIO    (C codecs only)  <- tokenscope
+//   TUI        (the one place that touches ncurses) <- tokenscope
+// The engine knows nothing of terminals, images or methods beyond the policy protocol.
+import PackageDescription
+
+// Kernels live or die by these flags (../shared/docs/performance.md): without them a SIMD FMA lowers to a libm call
+// per lane, 140x slower. `-O` in debug keeps `swift test` fast; `@testable import` still works.
+var kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+#if arch(x86_64)
+kernelFlags.append(.unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
+#endif
+
+let package = Package(
+  name: "tokenscope",
+  products: [
+    .executable(name: "tokenscope", targets: ["tokenscope"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // C bindings: thin shims only.
+    .systemLibrary(name: "CCurses", pkgConfig: "ncursesw"),
+    .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+    // Pure Swift libraries.
+    .target(name: "ViTEngine", swiftSettings: kernelFlags),
+    .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
+    .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: kernelFlags),
+    .target(name: "TUI", dependencies: ["CCurses"]),
+
+    .executableTarget(
+      name: "tokenscope",
+      dependencies: [
+        "ViTEngine", "TokenMethods", "ImageIO", "TUI",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: kernelFlags),
+
+    .testTarget(name: "ViTEngineTests", dependencies: ["ViTEngine", "ImageIO"], swiftSettings: kernelFlags),
+    .testTarget(name: "TokenMethodsTests", dependencies: ["TokenMethods", "ViTEngine"], swiftSettings: kernelFlags),
+    .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+    .testTarget(name: "TUITests", dependencies: ["TUI"]),
+    .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

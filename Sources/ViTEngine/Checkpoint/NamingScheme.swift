@@ -1,0 +1,89 @@
+// Checkpoint naming schemes. timm's names are canonical; Hugging Face names are mapped onto them by rules (as data),
+// with HF's split query/key/value concatenated into timm's fused qkv.
+// ref: transformers convert_deit_timm_to_pytorch.py, convert_dinov2_to_hf.py; ecosystem.md §3.2-3.3.
+
+public enum NamingScheme: String, Sendable {
+  case timm
+  case hfViT = "hf-vit"
+  case hfDeiT = "hf-deit"
+  case hfDinov2 = "hf-dinov2"
+
+  public var isHuggingFace: Bool { self != .timm }
+
+  /// LayerNorm eps when neither the file nor a config.json says: timm's nn.LayerNorm(eps=1e-6) and HF Dinov2 use 1e-6,
+  /// HF ViT/DeiT default to 1e-12.
+  public var defaultLayerNormEps: Float {
+    switch self {
+    case .timm, .hfDinov2: return 1e-6
+    case .hfViT, .hfDeiT: return 1e-12
+    }
+  }
+
+  /// Detects the scheme and the common key prefix ("module.", "vit.", ...) from the key set.
+  public static func detect(_ names: Set<String>) -> (scheme: NamingScheme, prefix: String)? {
+    let timmSuffix = "patch_embed.proj.weight"
+    let hfSuffix = "embeddings.patch_embeddings.projection.weight"
+    if let key = names.first(where: { $0.hasSuffix(hfSuffix) }) {
+      let prefix = String(key.dropLast(hfSuffix.count))
+      if names.contains(prefix + "encoder.layer.0.norm1.weight") { return (.hfDinov2, prefix) }
+      if names.contains(prefix + "embeddings.distillation_token") || prefix.hasPrefix("deit") { return (.hfDeiT, prefix) }
+      return (.hfViT, prefix)
+    }
+    if let key = names.first(where: { $0 == timmSuffix || $0.hasSuffix("." + timmSuffix) }) {
+      return (.timm, String(key.dropLast(timmSuffix.count)))
+    }
+    return nil
+  }
+
+  /// The file's names for a canonical (timm) tensor name, or nil when the scheme has no such tensor.
+  /// A fused qkv maps to three names (query, key, value) that are concatenated along the output dimension.
+  public func fileNames(for canonical: String, prefix: String) -> [String]? {
+    if self == .timm { return [prefix + canonical] }
+    // Heads sit outside the backbone prefix in HF checkpoints ("classifier.weight" next to "vit.embeddings...").
+    let headPrefix = ""
+    let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
+    switch canonical {
+    case "cls_token": return [prefix + "embeddings.cls_token"]
+    case "dist_token": return self == .hfDeiT ? [prefix + "embeddings.distillation_token"] : nil
+    case "reg_token": return self == .hfDinov2 ? [prefix + "embeddings.register_tokens"] : nil
+    case "pos_embed": return [prefix + "embeddings.position_embeddings"]
+    case "patch_embed.proj.weight": return [prefix + "embeddings.patch_embeddings.projection.weight"]
+    case "patch_embed.proj.bias": return [prefix + "embeddings.patch_embeddings.projection.bias"]
+    case "norm.weight": return [prefix + "layernorm.weight"]
+    case "norm.bias": return [prefix + "layernorm.bias"]
+    case "head.weight", "head.bias":
+      let leaf = parts[1]
+      if self == .hfDeiT { return [headPrefix + "cls_classifier.\(leaf)", headPrefix + "classifier.\(leaf)"] }
+      return [headPrefix + "classifier.\(leaf)"]
+    case "head_dist.weight", "head_dist.bias":
+      return self == .hfDeiT ? [headPrefix + "distillation_classifier.\(parts[1])"] : nil
+    default: break
+    }
+    guard parts.count == 3, parts[0] == "blocks", Int(parts[1]) != nil else { return nil }
+    let layer = prefix + "encoder.layer.\(parts[1])."
+    let dinov2 = self == .hfDinov2
+    switch parts[2] {
+    case "norm1.weight", "norm1.bias":
+      return [layer + (dinov2 ? "norm1." : "layernorm_before.") + parts[2].split(separator: ".")[1]]
+    case "norm2.weight", "norm2.bias":
+      return [layer + (dinov2 ? "norm2." : "layernorm_after.") + parts[2].split(separator: ".")[1]]
+    case "attn.qkv.weight", "attn.qkv.bias":
+      let leaf = parts[2].hasSuffix("weight") ? "weight" : "bias"
+      return ["query", "key", "value"].map { layer + "attention.attention.\($0).\(leaf)" }
+    case "attn.proj.weight": return [layer + "attention.output.dense.weight"]
+    case "attn.proj.bias": return [layer + "attention.output.dense.bias"]
+    case "mlp.fc1.weight", "mlp.fc1.bias":
+      return [layer + (dinov2 ? "mlp.fc1." : "intermediate.dense.") + (parts[2].hasSuffix("weight") ? "weight" : "bias")]
+    case "mlp.fc2.weight", "mlp.fc2.bias":
+      return [layer + (dinov2 ? "mlp.fc2." : "output.dense.") + (parts[2].hasSuffix("weight") ? "weight" : "bias")]
+    case "ls1.gamma": return dinov2 ? [layer + "layer_scale1.lambda1"] : nil
+    case "ls2.gamma": return dinov2 ? [layer + "layer_scale2.lambda1"] : nil
+    default: return nil
+    }
+  }
+
+  /// Tensors a scheme may carry that the engine deliberately does not use.
+  public func isIgnorable(_ name: String) -> Bool {
+    name.hasSuffix("embeddings.mask_token") || name.contains("pooler.dense.")
+  }
+}

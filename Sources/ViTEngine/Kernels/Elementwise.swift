@@ -1,0 +1,177 @@
+// Elementwise kernels: LayerNorm, exact (erf) GELU, softmax, all SIMD8 with hand-kept accumulators
+// (Swift does not vectorise float reductions by itself; see performance.md "Traps").
+//
+// Shape legend: x is rows x n, row-major; gamma/beta are n.
+
+// MARK: exp
+
+/// e^x for a SIMD8, Cephes-style: x = k ln2 + r, e^r by a degree-6 polynomial, 2^k by exponent bits.
+/// Relative error about 2e-7 on [-87, 88]; inputs below -87 give 0 (softmax only ever sees x <= 0).
+@inline(__always)
+func simdExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+  var x = x
+  x.replace(with: SIMD8(repeating: 88.0), where: x .> 88.0)
+  let tooSmall = x .< -87.0
+  x.replace(with: SIMD8(repeating: -87.0), where: tooSmall)
+  // k = round(x / ln2) using the 1.5 * 2^23 magic-number trick (no Int conversion helpers, which are slow).
+  let magic = SIMD8<Float>(repeating: 12_582_912.0)
+  let kf = (x * 1.442_695_040_888_963_4 + magic) - magic
+  let r = x - kf * 0.693_145_751_953_125 - kf * 1.428_606_765_330_187_045e-06
+  var p = SIMD8<Float>(repeating: 1.987_569_150_0e-4)
+  p = p * r + 1.398_199_950_7e-3
+  p = p * r + 8.333_451_907_3e-3
+  p = p * r + 4.166_579_589_4e-2
+  p = p * r + 1.666_666_545_9e-1
+  p = p * r + 5.000_000_120_1e-1
+  p = p * r * r + r + 1.0
+  // 2^k: add k to the exponent field. k is in [-126, 127] after the clamps.
+  // (kf + magic) holds 0x4B400000 + k in its bits; subtracting (0x4B400000 - 127) leaves the biased exponent k + 127.
+  let biased = unsafeBitCast(kf + magic, to: SIMD8<UInt32>.self) &- SIMD8<UInt32>(repeating: 0x4B40_0000 - 127)
+  let scale = unsafeBitCast(biased &<< 23, to: SIMD8<Float>.self)
+  var result = p * scale
+  result.replace(with: 0, where: tooSmall)
+  return result
+}
+
+/// Scalar e^x through the SIMD path (for tails), so every element sees the same approximation.
+@inline(__always)
+func scalarExp(_ x: Float) -> Float { simdExp(SIMD8(repeating: x))[0] }
+
+// MARK: LayerNorm
+
+/// out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance as in torch.nn.LayerNorm.
+/// x: rows x n. out may alias x.
+public func layerNorm(_ x: UnsafePointer<Float>, rows: Int, n: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                      eps: Float, out: UnsafeMutablePointer<Float>) {
+  let n8 = n & ~7
+  for r in 0..<rows {
+    let xr = x + r &* n
+    let outr = out + r &* n
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+    var i = 0
+    while i + 16 <= n8 {
+      s0 += UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self)
+      s1 += UnsafeRawPointer(xr + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+      i += 16
+    }
+    if i < n8 { s0 += UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+    var sum = horizontalSum(s0 + s1)
+    while i < n { sum += xr[i]; i += 1 }
+    let mean = sum / Float(n)
+    let m = SIMD8<Float>(repeating: mean)
+    var v0 = SIMD8<Float>(), v1 = SIMD8<Float>()
+    i = 0
+    while i + 16 <= n8 {
+      let d0 = UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self) - m
+      let d1 = UnsafeRawPointer(xr + i + 8).loadUnaligned(as: SIMD8<Float>.self) - m
+      v0 = v0.addingProduct(d0, d0)
+      v1 = v1.addingProduct(d1, d1)
+      i += 16
+    }
+    if i < n8 { let d = UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self) - m; v0 = v0.addingProduct(d, d); i += 8 }
+    var variance = horizontalSum(v0 + v1)
+    while i < n { let d = xr[i] - mean; variance += d * d; i += 1 }
+    variance /= Float(n)
+    let inv = 1 / (variance + eps).squareRoot()
+    let invV = SIMD8<Float>(repeating: inv)
+    i = 0
+    while i < n8 {
+      let xv = UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self)
+      let g = UnsafeRawPointer(gamma + i).loadUnaligned(as: SIMD8<Float>.self)
+      let b = UnsafeRawPointer(beta + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(outr + i).storeBytes(of: (xv - m) * invV * g + b, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < n { outr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i]; i += 1 }
+  }
+}
+
+@inline(__always)
+func horizontalSum(_ v: SIMD8<Float>) -> Float {
+  let a = v.lowHalf + v.highHalf
+  let b = a.lowHalf + a.highHalf
+  return b[0] + b[1]
+}
+
+// MARK: GELU
+
+/// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU() (not the tanh approximation, which is 4.7e-4 off).
+/// erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), with the polynomial exp above.
+@inline(__always)
+func simdGELU(_ x: SIMD8<Float>) -> SIMD8<Float> {
+  let z = x * 0.707_106_781_186_547_5
+  var az = z
+  az.replace(with: -z, where: z .< 0)
+  let t = 1 / (az * 0.327_591_1 + 1)
+  var poly = SIMD8<Float>(repeating: 1.061_405_429)
+  poly = poly * t - 1.453_152_027
+  poly = poly * t + 1.421_413_741
+  poly = poly * t - 0.284_496_736
+  poly = poly * t + 0.254_829_592
+  poly = poly * t
+  var erfAbs = 1 - poly * simdExp(-(az * az))
+  erfAbs.replace(with: -erfAbs, where: z .< 0)
+  return 0.5 * x * (1 + erfAbs)
+}
+
+/// In place over `count` values.
+public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+  var i = 0
+  while i + 8 <= count {
+    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+    UnsafeMutableRawPointer(x + i).storeBytes(of: simdGELU(v), as: SIMD8<Float>.self)
+    i += 8
+  }
+  if i < count {
+    var tail = SIMD8<Float>()
+    for j in 0..<(count - i) { tail[j] = x[i + j] }
+    let g = simdGELU(tail)
+    for j in 0..<(count - i) { x[i + j] = g[j] }
+  }
+}
+
+// MARK: softmax
+
+/// Row-wise softmax of (scale * x + bias[col]) in place. x: rows x n; bias: n or nil (proportional attention adds
+/// log(size) per key here). Rows are max-shifted, so exp only sees values <= 0.
+public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, scale: Float, bias: UnsafePointer<Float>?) {
+  let n8 = n & ~7
+  let scaleV = SIMD8<Float>(repeating: scale)
+  for r in 0..<rows {
+    let row = x + r &* n
+    var maxV = SIMD8<Float>(repeating: -.infinity)
+    var i = 0
+    while i < n8 {
+      var v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) * scaleV
+      if let bias { v += UnsafeRawPointer(bias + i).loadUnaligned(as: SIMD8<Float>.self) }
+      UnsafeMutableRawPointer(row + i).storeBytes(of: v, as: SIMD8<Float>.self)
+      maxV.replace(with: v, where: v .> maxV)
+      i += 8
+    }
+    var rowMax = maxV.max()
+    while i < n {
+      row[i] = row[i] * scale + (bias?[i] ?? 0)
+      rowMax = Swift.max(rowMax, row[i])
+      i += 1
+    }
+    let m = SIMD8<Float>(repeating: rowMax)
+    var s0 = SIMD8<Float>()
+    i = 0
+    while i < n8 {
+      let e = simdExp(UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - m)
+      UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: SIMD8<Float>.self)
+      s0 += e
+      i += 8
+    }
+    var sum = horizontalSum(s0)
+    while i < n { row[i] = scalarExp(row[i] - rowMax); sum += row[i]; i += 1 }
+    let inv = 1 / sum
+    let invV = SIMD8<Float>(repeating: inv)
+    i = 0
+    while i < n8 {
+      UnsafeMutableRawPointer(row + i).storeBytes(of: UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) * invV, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < n { row[i] *= inv; i += 1 }
+  }
+}

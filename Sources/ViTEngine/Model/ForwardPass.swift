@@ -1,0 +1,286 @@
+// The steppable forward pass. It runs one block at a time and keeps, per block, the token state, the attention
+// probabilities actually used and the keys, so a viewer can step forward and back without recomputing, and so
+// the token method (the TokenPolicy) can act between attention and MLP.
+// ref: timm/models/vision_transformer.py Block.forward, Attention.forward, VisionTransformer.forward_features/head.
+
+/// A preprocessed image: planar channels x height x width, already normalised.
+public struct ModelInput: Sendable {
+  public let channels: Int, height: Int, width: Int
+  public let pixels: [Float]
+  public init(channels: Int, height: Int, width: Int, pixels: [Float]) {
+    precondition(pixels.count == channels * height * width, "ModelInput: \(pixels.count) values for \(channels)x\(height)x\(width)")
+    self.channels = channels; self.height = height; self.width = width; self.pixels = pixels
+  }
+}
+
+/// Everything recorded for one block.
+public struct BlockRecord: Sendable {
+  public let index: Int
+  public let tokensIn: Int
+  public let tokensOut: Int
+  /// The token state after the block.
+  public let output: TokenState
+  public let heads: Int, headDim: Int
+  /// Queries and keys of this block's attention (equal unless a method changes what attends to what).
+  public let queries: Int, keys: Int
+  /// heads x queries x keys, the probabilities actually used.
+  public let probabilities: [Float]
+  /// keys x (heads * headDim).
+  public let keyVectors: Matrix
+  public let macs: BlockMACs
+  /// Mean row entropy and CLS-row entropy per head, in nats.
+  public let entropy: [Float], classEntropy: [Float]
+  public let event: String?
+
+  /// CLS attention over the keys for one head, or averaged over heads when `head` is nil.
+  public func classAttention(head: Int? = nil) -> [Float] {
+    if let head { return Array(probabilities[(head * queries * keys)..<(head * queries * keys + keys)]) }
+    var mean = [Float](repeating: 0, count: keys)
+    for h in 0..<heads { for j in 0..<keys { mean[j] += probabilities[h * queries * keys + j] } }
+    return mean.map { $0 / Float(heads) }
+  }
+}
+
+/// Classifier output.
+public struct Prediction: Sendable {
+  /// The final-norm CLS vector.
+  public let classFeatures: [Float]
+  /// nil for headless models.
+  public let logits: [Float]?
+  public func top(_ k: Int) -> [(index: Int, probability: Float)] {
+    guard let logits else { return [] }
+    let m = logits.max() ?? 0
+    let e = logits.map { Foundationless.exp($0 - m) }
+    let s = e.reduce(0, +)
+    return e.enumerated().map { ($0.offset, $0.element / s) }.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+      .prefix(k).map { (index: $0.0, probability: $0.1) }
+  }
+}
+
+public final class ForwardPass {
+  public let model: ViTModel
+  public let policy: any TokenPolicy
+  public let grid: GridSize
+  /// The state after patch embedding, prefix tokens and position embeddings.
+  public let embedded: TokenState
+  public private(set) var records: [BlockRecord] = []
+  private var current: TokenState
+
+  public init(model: ViTModel, input: ModelInput, policy: any TokenPolicy = NoReduction()) {
+    self.model = model
+    self.policy = policy
+    let shape = model.shape
+    precondition(input.channels == shape.inChannels, "ForwardPass: image has \(input.channels) channels, model wants \(shape.inChannels)")
+    let p = shape.patchSize
+    grid = GridSize(rows: input.height / p, cols: input.width / p)
+    embedded = ForwardPass.embed(model: model, input: input, grid: grid)
+    current = embedded
+  }
+
+  public var depth: Int { model.depth }
+  public var isFinished: Bool { records.count == model.depth }
+  /// The state after the last block run (the embedding before any).
+  public var state: TokenState { current }
+
+  /// Runs the next block; returns false when all blocks have run.
+  @discardableResult
+  public func step() -> Bool {
+    guard !isFinished else { return false }
+    let record = runBlock(records.count, state: &current)
+    records.append(record)
+    return true
+  }
+
+  public func run() { while step() {} }
+
+  /// The state after `block` (nil: the embedding).
+  public func state(after block: Int?) -> TokenState {
+    guard let block else { return embedded }
+    return records[block].output
+  }
+
+  /// The final norm and head applied to the tokens after `block` ("if it stopped here"); the last block's is the output.
+  public func prediction(after block: Int? = nil) -> Prediction {
+    let s = block.map { records[$0].output } ?? current
+    return ForwardPass.classify(model: model, state: s)
+  }
+
+  /// Runs to the end and returns the model's output.
+  public func output() -> Prediction {
+    run()
+    return prediction()
+  }
+
+  // MARK: MACs
+
+  public var stemMACs: Int { MACCounter.stem(model.shape, patches: grid.count) }
+  public var headMACs: Int { MACCounter.head(model.shape, finalTokens: current.tokenCount) }
+  /// Stem + blocks run so far + final norm and head.
+  public var totalMACs: Int { stemMACs + records.reduce(0) { $0 + $1.macs.total } + headMACs }
+  public var baselineMACs: Int { MACCounter.baseline(model.shape, grid: grid).total }
+
+  // MARK: Embedding
+
+  static func embed(model: ViTModel, input: ModelInput, grid: GridSize) -> TokenState {
+    let shape = model.shape
+    let p = shape.patchSize, cin = shape.inChannels, c = shape.embedDim
+    // Patches flattened in (channel, y, x) order, matching the conv weight [C, Cin, p, p].
+    var patches = Matrix(rows: grid.count, cols: cin * p * p)
+    input.pixels.withUnsafeBufferPointer { src in
+      patches.data.withUnsafeMutableBufferPointer { dst in
+        for gy in 0..<grid.rows {
+          for gx in 0..<grid.cols {
+            var o = (gy &* grid.cols &+ gx) &* cin &* p &* p
+            for ch in 0..<cin {
+              for y in 0..<p {
+                let rowIndex: Int = (ch &* input.height &+ gy &* p &+ y) &* input.width &+ gx &* p
+                let row = src.baseAddress! + rowIndex
+                (dst.baseAddress! + o).update(from: row, count: p)
+                o &+= p
+              }
+            }
+          }
+        }
+      }
+    }
+    let tokens = model.patchEmbed(patches)
+    let prefix = model.prefixCount
+    var x = Matrix(rows: prefix + grid.count, cols: c)
+    for (i, t) in model.prefixTokens.enumerated() { x.data.replaceSubrange((i * c)..<((i + 1) * c), with: t) }
+    x.data.replaceSubrange((prefix * c)..<x.data.count, with: tokens.data)
+    // Position embeddings: the prefix rows that carry one, then the (resampled) grid.
+    let gridPositions = Matrix(rows: model.posEmbed.rows - model.posPrefix, cols: c,
+                               data: Array(model.posEmbed.data[(model.posPrefix * c)...]))
+    let positions = PosEmbedResampler.resample(gridPositions, from: shape.grid, to: grid)
+    for i in 0..<(model.posPrefix * c) { x.data[i] += model.posEmbed.data[i] }
+    for i in 0..<(grid.count * c) { x.data[prefix * c + i] += positions.data[i] }
+    return TokenState(x: x, prefixCount: prefix, grid: grid)
+  }
+
+  // MARK: One block
+
+  func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
+    let block = model.blocks[index]
+    let n = state.tokenCount, c = model.embedDim
+    let heads = block.heads, d = block.headDim, a = block.attentionWidth
+    let tokensIn = n
+
+    // Attention: x + ls1 * proj(softmax(q kᵀ / sqrt(d) [+ log size]) v)
+    let y = block.norm1(state.x)
+    let qkv = block.qkv(y)  // n x 3A: [q | k | v]
+    var probabilities = [Float](repeating: 0, count: heads * n * n)
+    var attended = Matrix(rows: n, cols: a)
+    let proportional = policy.usesProportionalAttention(block: index, state: state)
+    let logSize: [Float]? = proportional ? state.size.map { Foundationless.log($0) } : nil
+    let scale = 1 / Float(d).squareRoot()
+    var scratch = [Float](repeating: 0, count: PackedMatrix.panelFloats(n: Swift.max(n, d), k: Swift.max(n, d)))
+    qkv.data.withUnsafeBufferPointer { qkvp in
+      probabilities.withUnsafeMutableBufferPointer { probs in
+        attended.data.withUnsafeMutableBufferPointer { out in
+          scratch.withUnsafeMutableBufferPointer { packed in
+            let base = qkvp.baseAddress!, ld = 3 &* a
+            for h in 0..<heads {
+              let q = base + h &* d, k = base + (a &+ h &* d), v = base + (2 &* a &+ h &* d)
+              let s = probs.baseAddress! + h &* n &* n
+              // scores[n x n] = Q_h K_hᵀ: K_h packed as a [n x d] "weight".
+              PackedMatrix.pack(rowsOf: k, n: n, k: d, ldw: ld, into: packed.baseAddress!)
+              gemm(a: q, lda: ld, m: n, packed: packed.baseAddress!, n: n, k: d, bias: nil, out: s, ldc: n)
+              if let logSize {
+                logSize.withUnsafeBufferPointer { softmaxRows(s, rows: n, n: n, scale: scale, bias: $0.baseAddress) }
+              } else {
+                softmaxRows(s, rows: n, n: n, scale: scale, bias: nil)
+              }
+              // out_h[n x d] = P_h V_h: V_h packed as the transpose of [n x d].
+              PackedMatrix.pack(columnsOf: v, k: n, n: d, ldv: ld, into: packed.baseAddress!)
+              gemm(a: s, lda: n, m: n, packed: packed.baseAddress!, n: d, k: n, bias: nil, out: out.baseAddress! + h &* d, ldc: a)
+            }
+          }
+        }
+      }
+    }
+    let projected = block.proj(attended)
+    ForwardPass.addResidual(&state.x, projected, scale: block.layerScale1)
+    var keyVectors = Matrix(rows: n, cols: a)
+    for t in 0..<n { keyVectors.data.replaceSubrange((t * a)..<((t + 1) * a), with: qkv.data[(t * 3 * a + a)..<(t * 3 * a + 2 * a)]) }
+    let (entropy, classEntropy) = probabilities.withUnsafeBufferPointer {
+      AttentionStats.entropy($0, heads: heads, queries: n, keys: n)
+    }
+
+    // The policy's hook: between attention and MLP.
+    let outcome = probabilities.withUnsafeBufferPointer { probs in
+      keyVectors.data.withUnsafeBufferPointer { keys in
+        policy.reduce(block: index, state: &state,
+                      attention: AttentionView(heads: heads, headDim: d, queries: n, keys: n, probabilities: probs, keyVectors: keys))
+      }
+    }
+
+    // MLP: x + ls2 * fc2(gelu(fc1(norm2(x)))) on the tokens that remain.
+    let nMLP = state.tokenCount
+    var hidden = block.fc1(block.norm2(state.x))
+    hidden.data.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count) }
+    ForwardPass.addResidual(&state.x, block.fc2(hidden), scale: block.layerScale2)
+
+    let macs = BlockMACs.block(queries: n, keys: n, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
+                               extra: outcome.extraMACs)
+    return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: heads,
+                       headDim: d, queries: n, keys: n, probabilities: probabilities, keyVectors: keyVectors, macs: macs,
+                       entropy: entropy, classEntropy: classEntropy, event: outcome.event)
+  }
+
+  /// x += scale ⊙ delta (row-wise LayerScale when present).
+  static func addResidual(_ x: inout Matrix, _ delta: Matrix, scale: [Float]?) {
+    precondition(x.rows == delta.rows && x.cols == delta.cols, "residual: \(x.rows)x\(x.cols) += \(delta.rows)x\(delta.cols)")
+    let c = x.cols
+    x.data.withUnsafeMutableBufferPointer { xp in
+      delta.data.withUnsafeBufferPointer { dp in
+        if let scale {
+          scale.withUnsafeBufferPointer { g in
+            for r in 0..<x.rows {
+              let xr = xp.baseAddress! + r &* c, dr = dp.baseAddress! + r &* c
+              for j in 0..<c { xr[j] += g[j] * dr[j] }
+            }
+          }
+        } else {
+          for i in 0..<xp.count { xp[i] += dp[i] }
+        }
+      }
+    }
+  }
+
+  // MARK: Head
+
+  static func classify(model: ViTModel, state: TokenState) -> Prediction {
+    let c = model.embedDim
+    let normed = model.norm(state.x)
+    let cls = normed.row(0)
+    guard let head = model.head else { return Prediction(classFeatures: cls, logits: nil) }
+    var input = Matrix(rows: 1, cols: head.inFeatures)
+    switch model.shape.headInput {
+    case .classToken:
+      input.data = cls
+    case .classTokenAndPatchMean:
+      var mean = [Float](repeating: 0, count: c)
+      let patches = normed.rows - state.prefixCount
+      for r in state.prefixCount..<normed.rows { for j in 0..<c { mean[j] += normed[r, j] } }
+      input.data = cls + mean.map { $0 / Float(Swift.max(patches, 1)) }
+    }
+    var logits = head(input).data
+    if let dist = model.headDist {
+      let distLogits = dist(Matrix(rows: 1, cols: c, data: normed.row(1))).data
+      logits = zip(logits, distLogits).map { ($0 + $1) / 2 }
+    }
+    return Prediction(classFeatures: cls, logits: logits)
+  }
+}
+
+/// libm access without Foundation.
+enum Foundationless {
+  static func exp(_ x: Float) -> Float { expf(x) }
+  static func log(_ x: Float) -> Float { logf(x) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

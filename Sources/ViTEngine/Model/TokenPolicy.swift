@@ -1,0 +1,63 @@
+// The one extension point of the forward pass: a token method is a small policy the block consults
+// (ToMe's hook style: tome/patch/timm.py calls merge between attention and MLP). The forward pass owns the maths of
+// attention and MLP; the policy only decides what happens to the token sequence.
+
+/// What a policy sees of the attention it follows: the probabilities actually used and the keys.
+public struct AttentionView {
+  public let heads: Int, headDim: Int
+  /// Query rows and key columns.
+  public let queries: Int, keys: Int
+  /// H x queries x keys probabilities, row-major per head.
+  public let probabilities: UnsafeBufferPointer<Float>
+  /// keys x (H*d) key vectors (heads side by side), as produced by the qkv projection.
+  public let keyVectors: UnsafeBufferPointer<Float>
+
+  /// The CLS query row averaged over heads: keys values (EViT's and MSTM's importance score, incl. the CLS column).
+  public func meanClassAttention() -> [Float] {
+    var mean = [Float](repeating: 0, count: keys)
+    for h in 0..<heads {
+      let row = probabilities.baseAddress! + h &* queries &* keys
+      for j in 0..<keys { mean[j] += row[j] }
+    }
+    let inv = 1 / Float(heads)
+    for j in 0..<keys { mean[j] *= inv }
+    return mean
+  }
+
+  /// The keys averaged over heads: keys x d (ToMe's similarity metric, before normalisation).
+  public func meanKeys() -> Matrix {
+    var out = Matrix(rows: keys, cols: headDim)
+    let width = heads * headDim
+    for t in 0..<keys {
+      let src = keyVectors.baseAddress! + t &* width
+      for h in 0..<heads { for c in 0..<headDim { out.data[t * headDim + c] += src[h &* headDim &+ c] } }
+    }
+    let inv = 1 / Float(heads)
+    for i in 0..<out.data.count { out.data[i] *= inv }
+    return out
+  }
+}
+
+/// What a policy reports for one block.
+public struct PolicyOutcome: Sendable {
+  /// One human sentence on what the method did here ("kept 138 of 196 patches by CLS attention; ...").
+  public var event: String?
+  /// MACs of the method's own work (matching scores, CLS scoring, ...), counted the fvcore way.
+  public var extraMACs: Int
+  public init(event: String? = nil, extraMACs: Int = 0) { self.event = event; self.extraMACs = extraMACs }
+}
+
+/// A token-reduction method as the forward pass sees it.
+public protocol TokenPolicy: Sendable {
+  /// Adds log(size) of each key to the attention logits of `block` (ToMe's proportional attention).
+  func usesProportionalAttention(block: Int, state: TokenState) -> Bool
+  /// Called once per block, after the attention residual and before the MLP; may shrink or merge the sequence.
+  func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome
+}
+
+/// The baseline: every token through every block.
+public struct NoReduction: TokenPolicy {
+  public init() {}
+  public func usesProportionalAttention(block: Int, state: TokenState) -> Bool { false }
+  public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
+}

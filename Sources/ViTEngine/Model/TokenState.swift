@@ -1,0 +1,47 @@
+// The token sequence between blocks, with the bookkeeping every token method shares: each token's size (how many
+// original patches it stands for) and each original patch's provenance (which token holds it, and how it got there).
+// Maps, FLOPs and the merge maths all read this one state, so they cannot drift apart (ToMe's size + source idea).
+
+/// What happened to an original patch by the end of a block.
+public enum PatchState: String, Sendable, CaseIterable {
+  /// Its own token is still in the sequence (possibly with others merged into it).
+  case kept
+  /// It was merged into another token (ToMe, MSTM).
+  case merged
+  /// It was folded into EViT's fused "inattentive" token.
+  case fused
+  /// It was dropped: no token holds it any more.
+  case pruned
+  /// Its token is in the sequence but was skipped by this block (IdleViT).
+  case idle
+}
+
+public struct TokenState: Sendable {
+  /// N x C token states; rows 0..<prefixCount are the prefix tokens (CLS first).
+  public var x: Matrix
+  /// N token sizes: the number of original patches each token holds (prefix tokens count 1).
+  public var size: [Float]
+  /// For each original patch (row-major over the grid): the index of the token holding it, or -1 if dropped.
+  public var patchToken: [Int32]
+  /// For each original patch: its state at the end of the last block run.
+  public var patchState: [PatchState]
+  public let prefixCount: Int
+  public let grid: GridSize
+
+  public var tokenCount: Int { x.rows }
+
+  /// The state straight after embedding: one token per patch, all kept.
+  public init(x: Matrix, prefixCount: Int, grid: GridSize) {
+    precondition(x.rows == prefixCount + grid.count, "TokenState: \(x.rows) tokens for \(prefixCount) prefix + \(grid) grid")
+    self.x = x
+    self.size = [Float](repeating: 1, count: x.rows)
+    self.patchToken = (0..<grid.count).map { Int32(prefixCount + $0) }
+    self.patchState = [PatchState](repeating: .kept, count: grid.count)
+    self.prefixCount = prefixCount
+    self.grid = grid
+  }
+
+  /// Sum of sizes: stays prefixCount + patches held (a merge moves size, never creates or destroys it,
+  /// except that pruning removes the pruned patches' share).
+  public var totalSize: Float { size.reduce(0, +) }
+}

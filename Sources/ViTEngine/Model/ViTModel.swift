@@ -1,0 +1,151 @@
+// The ViT's weights and configuration, in timm's vocabulary (VisionTransformer / VisionTransformerDistilled).
+// ref: timm/models/vision_transformer.py (Block, Attention, VisionTransformer._pos_embed, forward_head)
+
+/// Where a configuration value came from, reported by `inspect` so users can see what was read and what was guessed.
+public enum ConfigSource: String, Sendable { case metadata, configJSON = "config.json", inferred, flag = "--heads", scheme, defaults }
+
+/// How the classifier reads the final tokens.
+public enum HeadInput: String, Sendable {
+  /// head(norm(x)[0]); distilled models average head(x[0]) and head_dist(x[1]).
+  case classToken = "cls"
+  /// HF Dinov2ForImageClassification: classifier([x[0], mean(x[patches])]).
+  case classTokenAndPatchMean = "cls+patch-mean"
+}
+
+/// The shapes that decide cost: enough to count MACs without weights (`flops --arch`).
+public struct ModelShape: Sendable, Equatable {
+  public var embedDim: Int
+  public var inChannels: Int
+  public var patchSize: Int
+  /// Grid of the checkpoint's native input (rows, cols).
+  public var grid: GridSize
+  public var prefixTokens: Int
+  /// Per block: heads, head width, MLP hidden width (a structurally pruned model may vary them).
+  public var heads: [Int]
+  public var headDim: [Int]
+  public var mlpHidden: [Int]
+  public var classes: Int
+  public var distilledHead: Bool
+  public var headInput: HeadInput
+  public var depth: Int { heads.count }
+
+  public init(embedDim: Int, inChannels: Int, patchSize: Int, grid: GridSize, prefixTokens: Int, heads: [Int],
+              headDim: [Int], mlpHidden: [Int], classes: Int, distilledHead: Bool = false, headInput: HeadInput = .classToken) {
+    self.embedDim = embedDim; self.inChannels = inChannels; self.patchSize = patchSize; self.grid = grid
+    self.prefixTokens = prefixTokens; self.heads = heads; self.headDim = headDim; self.mlpHidden = mlpHidden
+    self.classes = classes; self.distilledHead = distilledHead; self.headInput = headInput
+  }
+
+  /// DeiT-Ti/S/B at 224 px, patch 16, 1000 classes (the configs of the DeiT paper).
+  public static func deit(_ size: String) -> ModelShape? {
+    let (c, h): (Int, Int)
+    switch size {
+    case "deit-t", "deit-ti", "deit-tiny": (c, h) = (192, 3)
+    case "deit-s", "deit-small": (c, h) = (384, 6)
+    case "deit-b", "deit-base": (c, h) = (768, 12)
+    default: return nil
+    }
+    return ModelShape(embedDim: c, inChannels: 3, patchSize: 16, grid: GridSize(rows: 14, cols: 14), prefixTokens: 1,
+                      heads: Array(repeating: h, count: 12), headDim: Array(repeating: 64, count: 12),
+                      mlpHidden: Array(repeating: 4 * c, count: 12), classes: 1000)
+  }
+}
+
+public struct GridSize: Sendable, Equatable, CustomStringConvertible {
+  public var rows: Int, cols: Int
+  public init(rows: Int, cols: Int) { self.rows = rows; self.cols = cols }
+  public var count: Int { rows * cols }
+  public var description: String { "\(rows)x\(cols)" }
+}
+
+public struct LayerNormWeights: Sendable {
+  public let gamma: [Float], beta: [Float]
+  public let eps: Float
+  public init(gamma: [Float], beta: [Float], eps: Float) { self.gamma = gamma; self.beta = beta; self.eps = eps }
+
+  /// x: N x C, normalised row by row.
+  public func callAsFunction(_ x: Matrix) -> Matrix {
+    var out = Matrix(rows: x.rows, cols: x.cols)
+    x.data.withUnsafeBufferPointer { xp in
+      out.data.withUnsafeMutableBufferPointer { op in
+        gamma.withUnsafeBufferPointer { g in
+          beta.withUnsafeBufferPointer { b in
+            layerNorm(xp.baseAddress!, rows: x.rows, n: x.cols, gamma: g.baseAddress!, beta: b.baseAddress!, eps: eps,
+                      out: op.baseAddress!)
+          }
+        }
+      }
+    }
+    return out
+  }
+}
+
+/// One transformer block: x + ls1 * proj(attn(norm1(x))), then x + ls2 * fc2(gelu(fc1(norm2(x)))).
+public struct BlockWeights: Sendable {
+  public let norm1: LayerNormWeights
+  /// Fused q, k, v projection: C -> 3A, output columns are [q heads..., k heads..., v heads...].
+  public let qkv: LinearLayer
+  public let heads: Int, headDim: Int
+  public let proj: LinearLayer
+  public let layerScale1: [Float]?
+  public let norm2: LayerNormWeights
+  public let fc1: LinearLayer, fc2: LinearLayer
+  public let layerScale2: [Float]?
+  public var attentionWidth: Int { heads * headDim }
+  public var mlpHidden: Int { fc1.outFeatures }
+}
+
+/// Model-level options that are not tensors.
+public struct ModelInfo: Sendable {
+  public var path: String
+  public var scheme: NamingScheme
+  public var layerNormEps: Float
+  public var inputSize: (height: Int, width: Int)
+  public var mean: [Float], std: [Float]
+  public var cropPct: Double?
+  public var interpolation: String
+  public var labels: [String]?
+  public var sources: [String: ConfigSource]
+  public var metadata: [String: String]
+}
+
+public final class ViTModel: Sendable {
+  public let info: ModelInfo
+  public let shape: ModelShape
+  /// Patch embedding as a Linear over flattened (channel, y, x) patches: (Cin*p*p) -> C.
+  public let patchEmbed: LinearLayer
+  /// Prefix tokens in sequence order (cls, dist, registers...), each C wide.
+  public let prefixTokens: [[Float]]
+  /// Position embedding: posPrefix + grid.count rows of C.
+  public let posEmbed: Matrix
+  /// How many leading prefix tokens carry a position embedding (timm: all or none; HF Dinov2 registers: cls only).
+  public let posPrefix: Int
+  public let blocks: [BlockWeights]
+  public let norm: LayerNormWeights
+  public let head: LinearLayer?
+  public let headDist: LinearLayer?
+
+  init(info: ModelInfo, shape: ModelShape, patchEmbed: LinearLayer, prefixTokens: [[Float]], posEmbed: Matrix,
+       posPrefix: Int, blocks: [BlockWeights], norm: LayerNormWeights, head: LinearLayer?, headDist: LinearLayer?) {
+    self.info = info; self.shape = shape; self.patchEmbed = patchEmbed; self.prefixTokens = prefixTokens
+    self.posEmbed = posEmbed; self.posPrefix = posPrefix; self.blocks = blocks; self.norm = norm
+    self.head = head; self.headDist = headDist
+  }
+
+  public var embedDim: Int { shape.embedDim }
+  public var depth: Int { blocks.count }
+  public var prefixCount: Int { prefixTokens.count }
+  public var isHeadless: Bool { head == nil }
+  public var parameterCount: Int {
+    var n = patchEmbed.inFeatures * patchEmbed.outFeatures + patchEmbed.outFeatures + prefixTokens.count * embedDim
+    n += posEmbed.data.count + 2 * embedDim
+    for b in blocks {
+      n += 4 * embedDim + b.qkv.inFeatures * b.qkv.outFeatures + b.qkv.outFeatures
+      n += b.proj.inFeatures * b.proj.outFeatures + b.proj.outFeatures
+      n += b.fc1.inFeatures * b.fc1.outFeatures + b.fc1.outFeatures + b.fc2.inFeatures * b.fc2.outFeatures + b.fc2.outFeatures
+      n += (b.layerScale1?.count ?? 0) + (b.layerScale2?.count ?? 0)
+    }
+    for h in [head, headDist].compactMap({ $0 }) { n += h.inFeatures * h.outFeatures + h.outFeatures }
+    return n
+  }
+}

@@ -1,0 +1,120 @@
+// Fast kernels against their naive oracles, on awkward shapes (197 tokens, 1 row, widths not a multiple of 8).
+import Testing
+@testable import ViTEngine
+
+/// A small deterministic generator (SplitMix64) so failures reproduce.
+struct SeededRandom {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func float(in range: ClosedRange<Float> = -1...1) -> Float {
+    range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+  }
+  mutating func floats(_ n: Int, in range: ClosedRange<Float> = -1...1) -> [Float] { (0..<n).map { _ in float(in: range) } }
+}
+
+@Suite("Kernels")
+struct KernelTests {
+  @Test("GEMM equals the reference", arguments: [(197, 64, 197), (1, 7, 1), (7, 13, 5), (197, 384, 1152), (13, 31, 17), (6, 16, 16), (50, 48, 200)])
+  func gemmMatchesReference(shape: (Int, Int, Int)) {
+    let (m, k, n) = shape
+    var rng = SeededRandom(seed: UInt64(m * 1000 + k * 10 + n))
+    let x = Matrix(rows: m, cols: k, data: rng.floats(m * k))
+    let w = rng.floats(n * k)
+    let b = rng.floats(n)
+    let fast = LinearLayer(weight: w, bias: b, outFeatures: n, inFeatures: k)(x)
+    let slow = linearReference(x, weight: w, bias: b, outFeatures: n)
+    expectClose(fast.data, slow.data, "gemm \(m)x\(k)x\(n)", tolerance: 1e-5)
+    let noBias = LinearLayer(weight: w, bias: nil, outFeatures: n, inFeatures: k)(x)
+    expectClose(noBias.data, linearReference(x, weight: w, bias: nil, outFeatures: n).data, "gemm no bias", tolerance: 1e-5)
+  }
+
+  @Test func transposedPackingMatchesReference() {
+    // P[m x t] * V[t x d], V packed by columns, as attention does.
+    var rng = SeededRandom(seed: 7)
+    let (m, t, d) = (11, 19, 10)
+    let p = rng.floats(m * t), v = rng.floats(t * d)
+    let packed = v.withUnsafeBufferPointer { PackedMatrix(columnsOf: $0.baseAddress!, k: t, n: d, ldv: d) }
+    var out = [Float](repeating: 0, count: m * d)
+    p.withUnsafeBufferPointer { pp in
+      packed.panels.withUnsafeBufferPointer { pk in
+        out.withUnsafeMutableBufferPointer { o in
+          gemm(a: pp.baseAddress!, lda: t, m: m, packed: pk.baseAddress!, n: d, k: t, bias: nil, out: o.baseAddress!, ldc: d)
+        }
+      }
+    }
+    var want = [Float](repeating: 0, count: m * d)
+    for i in 0..<m { for j in 0..<d { var s = 0.0; for q in 0..<t { s += Double(p[i * t + q]) * Double(v[q * d + j]) }; want[i * d + j] = Float(s) } }
+    expectClose(out, want, "P·V", tolerance: 1e-5)
+  }
+
+  @Test("LayerNorm equals the reference", arguments: [1, 7, 13, 32, 384, 385])
+  func layerNormMatchesReference(n: Int) {
+    var rng = SeededRandom(seed: UInt64(n))
+    let rows = 5
+    let x = rng.floats(rows * n, in: -3...5), g = rng.floats(n), b = rng.floats(n)
+    let got = LayerNormWeights(gamma: g, beta: b, eps: 1e-6)(Matrix(rows: rows, cols: n, data: x)).data
+    var want = [Float](repeating: 0, count: rows * n)
+    for r in 0..<rows {
+      let row = x[(r * n)..<((r + 1) * n)].map(Double.init)
+      let mean = row.reduce(0, +) / Double(n)
+      let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)
+      for j in 0..<n { want[r * n + j] = Float((row[j] - mean) / (variance + 1e-6).squareRoot() * Double(g[j]) + Double(b[j])) }
+    }
+    expectClose(got, want, "layerNorm n=\(n)", tolerance: 1e-5)
+  }
+
+  @Test func geluIsTheExactErfForm() {
+    let xs: [Float] = stride(from: -8, through: 8, by: 0.0137).map { Float($0) } + [0, -0.0, 1e-8, 30, -30]
+    var got = xs
+    got.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count) }
+    for (x, g) in zip(xs, got) {
+      let want = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+      #expect(abs(Double(g) - want) <= 2e-6 * max(1, abs(want)), "gelu(\(x)) = \(g), want \(want)")
+    }
+  }
+
+  @Test("softmax equals the reference", arguments: [1, 7, 8, 197, 50])
+  func softmaxMatchesReference(n: Int) {
+    var rng = SeededRandom(seed: UInt64(n) + 99)
+    let rows = 3
+    let x = rng.floats(rows * n, in: -20...20), bias = rng.floats(n, in: -2...0)
+    var got = x
+    got.withUnsafeMutableBufferPointer { p in bias.withUnsafeBufferPointer { softmaxRows(p.baseAddress!, rows: rows, n: n, scale: 0.125, bias: $0.baseAddress) } }
+    for r in 0..<rows {
+      let logits = (0..<n).map { Double(x[r * n + $0]) * 0.125 + Double(bias[$0]) }
+      let m = logits.max()!
+      let e = logits.map { exp($0 - m) }
+      let s = e.reduce(0, +)
+      expectClose(Array(got[(r * n)..<((r + 1) * n)]), e.map { Float($0 / s) }, "softmax row \(r) n=\(n)", tolerance: 1e-6)
+    }
+  }
+
+  @Test func expIsAccurate() {
+    for x in stride(from: Float(-87), through: 0, by: 0.173) {
+      let got = Double(scalarExp(x)), want = exp(Double(x))
+      #expect(abs(got - want) <= 4e-7 * want, "exp(\(x)) = \(got), want \(want)")
+    }
+    #expect(scalarExp(-200) == 0)
+  }
+
+  @Test func posEmbedResampleIsIdentityOnTheSameGrid() {
+    var rng = SeededRandom(seed: 3)
+    let m = Matrix(rows: 16, cols: 5, data: rng.floats(80))
+    #expect(PosEmbedResampler.resample(m, from: GridSize(rows: 4, cols: 4), to: GridSize(rows: 4, cols: 4)) == m)
+    // A constant field stays constant (weights are normalised).
+    let ones = Matrix(rows: 16, cols: 2, data: [Float](repeating: 1, count: 32))
+    let up = PosEmbedResampler.resample(ones, from: GridSize(rows: 4, cols: 4), to: GridSize(rows: 7, cols: 3))
+    #expect(up.data.allSatisfy { abs($0 - 1) < 1e-6 })
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
