@@ -7,6 +7,7 @@
 For each small random checkpoint (one per naming scheme and layout) it writes, under Tests/Fixtures/models/NAME/:
   model.safetensors   the checkpoint, as a user would have it (timm state_dict names, or HF save_pretrained output)
   config.json         only where the layout brings one (HF save_pretrained, timm hub style)
+  preprocessor_config.json  HF fixtures only: image_mean/image_std, as HF hub repos ship them
   expected.safetensors
       input               [Cin, H, W]  the normalised input image fed to the model
       cls_attention.{i}   [H, N]       block i's CLS query row of the attention probabilities, per head
@@ -187,8 +188,10 @@ def hf_fixture(name, hf_model, prefix, timm_model, seed, dinov2=False, heads=("c
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     hf_model.save_pretrained(d, safe_serialization=True)
+    # HF hub repos ship the normalisation in preprocessor_config.json; tokenscope reads image_mean/image_std there.
+    transformers.ViTImageProcessor(image_mean=[0.5] * cin, image_std=[0.5] * cin, size={"height": size, "width": size}).save_pretrained(d)
     for extra in os.listdir(d):
-        if extra not in ("model.safetensors", "config.json"):
+        if extra not in ("model.safetensors", "config.json", "preprocessor_config.json"):
             os.remove(os.path.join(d, extra))
     sd = load_file(os.path.join(d, "model.safetensors"))
     tsd = hf_to_timm(sd, prefix, dinov2)

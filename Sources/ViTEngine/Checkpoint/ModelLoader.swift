@@ -111,8 +111,9 @@ struct WeightReader {
 
     // Prefix tokens: cls, dist, registers.
     var prefixTokens: [[Float]] = []
-    if let cls = try optionalFloats("cls_token", shape: [1, 1, c]) { prefixTokens.append(cls) }
-    if let dist = try optionalFloats("dist_token", shape: [1, 1, c]) { prefixTokens.append(dist) }
+    var prefixNames: [String] = []
+    if let cls = try optionalFloats("cls_token", shape: [1, 1, c]) { prefixTokens.append(cls); prefixNames.append("cls") }
+    if let dist = try optionalFloats("dist_token", shape: [1, 1, c]) { prefixTokens.append(dist); prefixNames.append("dist") }
     let hasDist = has("dist_token")
     if has("reg_token") {
       let s = try shape("reg_token")
@@ -120,7 +121,7 @@ struct WeightReader {
         throw .badShape(path: path, tensor: displayName("reg_token"), expected: "[1, R, \(c)]", got: s)
       }
       let regs = try floats("reg_token", shape: s)
-      for r in 0..<s[1] { prefixTokens.append(Array(regs[(r * c)..<((r + 1) * c)])) }
+      for r in 0..<s[1] { prefixTokens.append(Array(regs[(r * c)..<((r + 1) * c)])); prefixNames.append("reg\(r)") }
     }
     guard !prefixTokens.isEmpty, has("cls_token") else {
       throw .missingTensor(path: path, tensor: displayName("cls_token"), scheme: scheme.rawValue + "; tokenscope needs a class token")
@@ -278,7 +279,7 @@ struct WeightReader {
     let info = ModelInfo(
       path: path, scheme: scheme, layerNormEps: eps, inputSize: inputSize, mean: mean, std: std,
       cropPct: config.cropPct?.value, interpolation: config.interpolation?.value ?? "bicubic", labels: labels,
-      sources: sources, metadata: file.metadata)
+      sources: sources, prefixNames: prefixNames, metadata: file.metadata)
 
     return ViTModel(
       info: info, shape: shape,

@@ -106,6 +106,8 @@ public struct ModelInfo: Sendable {
   public var interpolation: String
   public var labels: [String]?
   public var sources: [String: ConfigSource]
+  /// The prefix tokens in sequence order: "cls", "dist", "reg0", ...
+  public var prefixNames: [String]
   public var metadata: [String: String]
 }
 

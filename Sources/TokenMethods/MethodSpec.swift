@@ -1,0 +1,109 @@
+// Method specs: one shell word each ("none", later "tome:r=13", "evit:keep=0.7,layers=3/6/9"), parsed in one place
+// and printed back in canonical form in every report. Lists use "/" and ranges use "-".
+import ViTEngine
+
+/// A parameter a method accepts, with its default and a one-line help.
+public struct MethodParameter: Sendable {
+  public let key: String
+  public let defaultValue: String
+  public let help: String
+  public init(_ key: String, default defaultValue: String, _ help: String) {
+    self.key = key; self.defaultValue = defaultValue; self.help = help
+  }
+}
+
+/// One entry of the method registry: what the method is called, what it accepts, and how to build its policy.
+public struct MethodDescriptor: Sendable {
+  public let name: String
+  public let summary: String
+  public let parameters: [MethodParameter]
+  /// Builds the policy for a model of `depth` blocks from validated parameters (every key present, defaults filled).
+  public let makePolicy: @Sendable (_ params: [String: String], _ depth: Int) throws(MethodSpecError) -> any TokenPolicy
+}
+
+public struct MethodSpecError: Error, CustomStringConvertible, Equatable {
+  public let message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
+  public let name: String
+  /// Every parameter of the method, defaults filled in, in the registry's order.
+  public let params: [(key: String, value: String)]
+
+  public static func == (a: MethodSpec, b: MethodSpec) -> Bool { a.canonical == b.canonical }
+
+  /// The canonical form: name, then every parameter in registry order ("none" has none).
+  public var canonical: String {
+    params.isEmpty ? name : name + ":" + params.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+  }
+  public var description: String { canonical }
+
+  public var descriptor: MethodDescriptor { MethodRegistry.descriptor(named: name)! }
+
+  public func makePolicy(depth: Int) throws(MethodSpecError) -> any TokenPolicy {
+    try descriptor.makePolicy(Dictionary(uniqueKeysWithValues: params.map { ($0.key, $0.value) }), depth)
+  }
+
+  public static let baseline = try! MethodSpec.parse("none")
+
+  /// Parses "name" or "name:key=value,key=value".
+  public static func parse(_ text: String) throws(MethodSpecError) -> MethodSpec {
+    let trimmed = text.trimmingSpaces()
+    let (name, rest): (Substring, Substring?) = {
+      if let colon = trimmed.firstIndex(of: ":") { return (trimmed[..<colon], trimmed[trimmed.index(after: colon)...]) }
+      return (Substring(trimmed), nil)
+    }()
+    guard let descriptor = MethodRegistry.descriptor(named: String(name).lowercased()) else {
+      throw MethodSpecError("unknown method '\(name)' in '\(text)'; valid methods: \(MethodRegistry.all.map(\.name).joined(separator: ", "))")
+    }
+    var given: [String: String] = [:]
+    if let rest, !rest.isEmpty {
+      for pair in rest.split(separator: ",", omittingEmptySubsequences: false) {
+        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let validKeys = descriptor.parameters.map(\.key)
+        let keyList = validKeys.isEmpty ? "it takes no parameters" : "valid keys: \(validKeys.joined(separator: ", "))"
+        guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+          throw MethodSpecError("bad parameter '\(pair)' in '\(text)': expected key=value; \(descriptor.name) \(keyList)")
+        }
+        let key = String(kv[0]).lowercased()
+        guard validKeys.contains(key) else {
+          throw MethodSpecError("unknown key '\(kv[0])' for method \(descriptor.name) in '\(text)'; \(keyList)")
+        }
+        guard given[key] == nil else { throw MethodSpecError("key '\(key)' given twice in '\(text)'") }
+        given[key] = String(kv[1])
+      }
+    }
+    let params = descriptor.parameters.map { (key: $0.key, value: given[$0.key] ?? $0.defaultValue) }
+    let spec = MethodSpec(name: descriptor.name, params: params)
+    // Validate values now (against a 12-block model), so a bad spec fails before any work starts.
+    _ = try spec.makePolicy(depth: 12)
+    return spec
+  }
+}
+
+public enum MethodRegistry {
+  public static let all: [MethodDescriptor] = [
+    MethodDescriptor(name: "none", summary: "the baseline: every token through every block", parameters: []) { _, _ in NoReduction() }
+  ]
+
+  public static func descriptor(named name: String) -> MethodDescriptor? { all.first { $0.name == name } }
+
+  /// The help text listing every method and its keys (used by --help and error messages).
+  public static var helpText: String {
+    all.map { d in
+      let keys = d.parameters.map { "    \($0.key)=\($0.defaultValue)  \($0.help)" }
+      return (["  \(d.name): \(d.summary)"] + keys).joined(separator: "\n")
+    }.joined(separator: "\n")
+  }
+}
+
+extension StringProtocol {
+  func trimmingSpaces() -> String {
+    var s = Substring(self)
+    while s.first == " " { s = s.dropFirst() }
+    while s.last == " " { s = s.dropLast() }
+    return String(s)
+  }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import ImageIO
+import ViTEngine
+
+struct InspectCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inspect",
+    abstract: "Show a checkpoint's tensors, detected naming scheme, configuration (and where each value came from) and preprocessing.")
+
+  @Argument(help: "A ViT checkpoint (.safetensors).")
+  var model: String
+
+  @Option(name: .long, help: ArgumentHelp("Number of heads, one value or one per block separated by '/'.", valueName: "N"))
+  var heads: String?
+
+  @Option(help: "Output format.")
+  var format: OutputFormat = .text
+
+  func run() throws {
+    try reportingErrors {
+      var options = ModelOptions()
+      options.model = model
+      options.heads = heads
+      let file: SafetensorsFile
+      do { file = try SafetensorsFile(path: model) } catch let e as CheckpointError { throw CLIError(e) }
+      let vit = try options.load()
+      let pipeline = PreprocessMode.auto.pipeline(for: vit)
+      let s = vit.shape, info = vit.info
+      let macs = MACCounter.baseline(s, grid: s.grid).total
+      func source(_ key: String) -> String { info.sources[key]?.rawValue ?? "-" }
+      switch format {
+      case .json:
+        emit(JSONValue.object([
+          ("schema_version", 1),
+          ("model", Report.modelJSON(vit)),
+          ("input_size", JSONValue([s.inChannels, info.inputSize.height, info.inputSize.width])),
+          ("layer_norm_eps", JSONValue(info.layerNormEps)),
+          ("layer_scale", .bool(vit.blocks.contains { $0.layerScale1 != nil })),
+          ("distilled_head", .bool(s.distilledHead)), ("head_input", .string(s.headInput.rawValue)),
+          ("mlp_hidden", JSONValue(s.mlpHidden)), ("attention_width", JSONValue(zip(s.heads, s.headDim).map { $0 * $1 })),
+          ("parameters", JSONValue(vit.parameterCount)), ("macs", JSONValue(macs)),
+          ("sources", .object(info.sources.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
+          ("preprocess", Report.preprocessJSON(pipeline)),
+          ("metadata", .object(file.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+          ("tensors", .array(file.names.map { n in
+            let t = file.tensors[n]!
+            return .object([("name", .string(n)), ("dtype", .string(t.dtype.rawValue)), ("shape", JSONValue(t.shape))])
+          })),
+        ]).serialized())
+      case .text:
+        var lines: [String] = []
+        lines.append("checkpoint  \(model)")
+        lines.append("scheme      \(info.scheme.rawValue)")
+        lines.append("tensors     \(file.names.count), \(vit.parameterCount) parameters")
+        lines.append("")
+        lines.append("embed_dim   \(s.embedDim)")
+        lines.append("depth       \(s.depth)")
+        lines.append("heads       \(Report.headsText(s))  (from \(source("num_heads")))")
+        lines.append("head width  \(Set(s.headDim).count == 1 ? "\(s.headDim[0])" : s.headDim.map(String.init).joined(separator: "/"))")
+        lines.append("mlp hidden  \(Set(s.mlpHidden).count == 1 ? "\(s.mlpHidden[0])" : s.mlpHidden.map(String.init).joined(separator: "/"))")
+        lines.append("patch       \(s.patchSize)  (\(s.inChannels) input channel\(s.inChannels == 1 ? "" : "s"))")
+        lines.append("input       \(info.inputSize.height)x\(info.inputSize.width)  (from \(source("input_size"))), grid \(s.grid)")
+        lines.append("prefix      \(vit.prefixCount) token\(vit.prefixCount == 1 ? "" : "s"): \(info.prefixNames.joined(separator: ", "))")
+        lines.append("layerscale  \(vit.blocks.contains { $0.layerScale1 != nil } ? "yes" : "no")")
+        lines.append("norm eps    \(info.layerNormEps)  (from \(source("layer_norm_eps")))")
+        let headText = s.classes == 0 ? "none (headless: features only)"
+          : "\(s.classes) classes\(s.distilledHead ? ", distilled (head + head_dist averaged)" : "")\(s.headInput == .classTokenAndPatchMean ? ", reads [cls, mean(patches)]" : "")"
+        lines.append("head        \(headText)")
+        lines.append("labels      \(info.labels == nil ? "none (class indices)" : "\(info.labels!.count) (from \(source("labels")))")")
+        lines.append("MACs        \(macs) (\(fixed(Double(macs) / 1e9, 3)) G at the native grid, fvcore convention)")
+        lines.append("preprocess  \(pipeline.description)  (mean/std from \(source("mean")))")
+        lines.append("")
+        lines.append("tensors:")
+        for n in file.names {
+          let t = file.tensors[n]!
+          lines.append("  " + pad(t.dtype.rawValue, 4, left: true) + "  " + pad(t.shape.map(String.init).joined(separator: "x"), 16, left: true) + "  " + n)
+        }
+        emit(lines.joined(separator: "\n"))
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// Options shared by several subcommands, and the code that turns them into a model, an image and a method.
+import ArgumentParser
+import ImageIO
+import TokenMethods
+import ViTEngine
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+enum PreprocessMode: String, ExpressibleByArgument, CaseIterable { case auto, deit, timm, none }
+
+struct ModelOptions: ParsableArguments {
+  @Option(name: .long, help: "A ViT checkpoint (.safetensors, timm or Hugging Face names).")
+  var model: String?
+
+  @Option(name: .long, help: ArgumentHelp(
+    "Number of heads, one value or one per block separated by '/' (overrides the checkpoint's configuration).",
+    valueName: "N"))
+  var heads: String?
+
+  func loadOptions() throws -> LoadOptions {
+    guard let heads else { return LoadOptions() }
+    let values = heads.split(separator: "/").map { Int($0) }
+    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+      throw CLIError("--heads '\(heads)': expected a positive integer or a '/'-separated list of them", code: CLIError.usage)
+    }
+    return LoadOptions(heads: values.map { $0! })
+  }
+
+  func resolvedPath() throws -> String {
+    guard let model else {
+      throw CLIError("no model given: pass --model FILE.safetensors", code: CLIError.usage)
+    }
+    return model
+  }
+
+  func load() throws -> ViTModel {
+    let path = try resolvedPath()
+    do { return try ModelLoader.load(path: path, options: try loadOptions()) } catch let e as CheckpointError { throw CLIError(e) }
+  }
+}
+
+extension PreprocessMode {
+  /// The pipeline for `model`: auto follows the checkpoint's config (timm crop_pct when it has one), else DeiT's.
+  func pipeline(for model: ViTModel) -> Preprocessing {
+    let info = model.info
+    let size = info.inputSize
+    let channels = model.shape.inChannels
+    let interpolation = Interpolation(rawValue: info.interpolation) ?? .bicubic
+    switch self {
+    case .none:
+      return .none(inputSize: size, channels: channels, mean: info.mean, std: info.std)
+    case .deit:
+      return .deit(inputSize: size, channels: channels, mean: info.mean, std: info.std, interpolation: interpolation)
+    case .timm:
+      return .timm(inputSize: size, channels: channels, cropPct: info.cropPct ?? 0.9, mean: info.mean, std: info.std,
+                   interpolation: interpolation)
+    case .auto:
+      if let crop = info.cropPct {
+        return .timm(inputSize: size, channels: channels, cropPct: crop, mean: info.mean, std: info.std, interpolation: interpolation)
+      }
+      return .deit(inputSize: size, channels: channels, mean: info.mean, std: info.std, interpolation: interpolation)
+    }
+  }
+}
+
+/// Loads and preprocesses an image for `model`.
+func loadInput(path: String, model: ViTModel, pipeline: Preprocessing) throws -> (PixelImage, ModelInput) {
+  do {
+    let image = try ImageLoader.load(path: path)
+    let pixels = try pipeline.apply(to: image, name: path)
+    return (image, ModelInput(channels: pipeline.channels, height: pipeline.cropHeight, width: pipeline.cropWidth, pixels: pixels))
+  } catch let e as ImageError {
+    throw CLIError(e)
+  }
+}
+
+func parseMethod(_ text: String) throws -> MethodSpec {
+  do { return try MethodSpec.parse(text) } catch let e as MethodSpecError { throw CLIError(e) }
+}
+
+let methodHelp = ArgumentHelp("A token-reduction method spec, e.g. none.", discussion: "Methods:\n" + MethodRegistry.helpText,
+                              valueName: "SPEC")

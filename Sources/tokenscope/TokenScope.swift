@@ -1,0 +1,21 @@
+// tokenscope: the command-line entry point. Subcommands live in Commands/, shared plumbing in Support/.
+import ArgumentParser
+
+@main
+struct TokenScope: ParsableCommand {
+  static let version = "0.1.0"
+
+  static let configuration = CommandConfiguration(
+    commandName: "tokenscope",
+    abstract: "Explore Vision Transformer token reduction, layer by layer.",
+    discussion: """
+      Point tokenscope at an image and a ViT checkpoint (timm or Hugging Face safetensors: ViT, DeiT, DINOv2) to see,
+      per block, which tokens a method keeps, merges, fuses, idles or prunes, with attention entropy and MACs counted
+      the fvcore way. Everything runs in tokenscope's own pure-Swift engine.
+
+      Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.
+      """,
+    version: version,
+    subcommands: [InspectCommand.self, ReportCommand.self, FlopsCommand.self]
+  )
+}
