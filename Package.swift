@@ -44,7 +44,7 @@ let package = Package(
 
     .testTarget(name: "ViTEngineTests", dependencies: ["ViTEngine", "ImageIO"], swiftSettings: kernelFlags),
     .testTarget(name: "TokenMethodsTests", dependencies: ["TokenMethods", "ViTEngine"], swiftSettings: kernelFlags),
-    .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+    .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
     .testTarget(name: "TUITests", dependencies: ["TUI"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
   ],
