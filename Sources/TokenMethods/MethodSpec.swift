@@ -64,7 +64,7 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
         let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let validKeys = descriptor.parameters.map(\.key)
         let keyList = validKeys.isEmpty ? "it takes no parameters" : "valid keys: \(validKeys.joined(separator: ", "))"
-        guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+        guard kv.count == 2, !kv[0].isEmpty else {  // an empty value is allowed: `layers=` means no blocks
           throw MethodSpecError("bad parameter '\(pair)' in '\(text)': expected key=value; \(descriptor.name) \(keyList)")
         }
         let key = String(kv[0]).lowercased()
@@ -85,7 +85,30 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
 
 public enum MethodRegistry {
   public static let all: [MethodDescriptor] = [
-    MethodDescriptor(name: "none", summary: "the baseline: every token through every block", parameters: []) { _, _ in NoReduction() }
+    MethodDescriptor(name: "none", summary: "the baseline: every token through every block", parameters: []) { _, _ in NoReduction() },
+    MethodDescriptor(
+      name: "tome", summary: "ToMe token merging: merge r tokens per block by key similarity (bipartite matching)",
+      parameters: [
+        MethodParameter("r", default: "13", "tokens merged per block (capped at half the non-prefix tokens)"),
+        MethodParameter("schedule", default: "constant", "constant (r in every block) or decreasing (2r down to 0, ToMe's (r, -1))"),
+        MethodParameter("prop", default: "true", "proportional attention: add log(token size) to the attention logits"),
+      ]
+    ) { p, depth throws(MethodSpecError) in
+      ToMePolicy(r: try Parse.int(p, "r", method: "tome", range: 0...100_000), depth: depth,
+                 decreasing: try Parse.choice(p, "schedule", method: "tome", ["constant", "decreasing"]) == "decreasing",
+                 proportionalAttention: try Parse.bool(p, "prop", method: "tome"))
+    },
+    MethodDescriptor(
+      name: "evit", summary: "EViT: keep the tokens the CLS token attends to most, fuse the rest into one",
+      parameters: [
+        MethodParameter("keep", default: "0.7", "keep rate: ceil(keep * (N - 1)) tokens survive each reduction block"),
+        MethodParameter("layers", default: "3/6/9", "reduction blocks, 0-based"),
+        MethodParameter("fuse", default: "true", "inattentive-token fusion: add the attention-weighted sum of the dropped tokens"),
+      ]
+    ) { p, _ throws(MethodSpecError) in
+      EViTPolicy(keepRate: try Parse.fraction(p, "keep", method: "evit"), layers: try Parse.layers(p, "layers", method: "evit"),
+                 fuse: try Parse.bool(p, "fuse", method: "evit"))
+    },
   ]
 
   public static func descriptor(named name: String) -> MethodDescriptor? { all.first { $0.name == name } }

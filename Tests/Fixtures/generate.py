@@ -30,6 +30,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import timm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import methods_reference  # noqa: E402
 from timm.models.vision_transformer import VisionTransformer
 from timm.models.deit import VisionTransformerDistilled
 from safetensors.torch import save_file, load_file
@@ -125,11 +128,17 @@ def timm_fixture(name, model, seed, metadata, grid2=None, dtype=None, config=Non
         model.patch_embed.output_fmt = timm.layers.Format.NHWC
         _, x2 = image_input(cin, grid2[0], grid2[1], mean, std, seed + 1)
         e2 = capture_timm(model, x2)
-        expected.update({k + ".grid2": v for k, v in e2.items()})
+        # Block outputs only at the native grid (size budget); CLS attention per block still covers every block here.
+        expected.update({k + ".grid2": v for k, v in e2.items() if not k.startswith("block_out")})
         expected["input.grid2"] = x2
     sd = {k: (v.to(dtype) if dtype is not None else v) for k, v in model.state_dict().items()}
     save_fixture(name, sd, expected, metadata, config, png)
-    return model
+    if grid2 is not None:  # back to the native grid for the method references
+        model.dynamic_img_size = False
+        model.patch_embed.strict_img_size = True
+        model.patch_embed.flatten = True
+        model.patch_embed.output_fmt = timm.layers.Format.NCHW
+    return model, x
 
 
 def hf_to_timm(sd, prefix, dinov2=False):
@@ -209,6 +218,37 @@ def hf_fixture(name, hf_model, prefix, timm_model, seed, dinov2=False, heads=("c
     save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
     Image.fromarray(png if cin == 3 else png[:, :, 0]).save(os.path.join(d, "input.png"))
     print(f"{name}: {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes")
+    return timm_model, x
+
+
+# Method specs recorded on every fixture below (small models: 3 blocks, so reductions happen in blocks 1 and 2).
+METHOD_SPECS = [
+    "tome:r=2", "tome:r=4", "tome:r=4,prop=false", "tome:r=3,schedule=decreasing",
+    "evit:keep=0.7,layers=1/2", "evit:keep=0.5,layers=1/2", "evit:keep=0.7,layers=1/2,fuse=false",
+    "evit:keep=0.5,layers=0/2,fuse=false",
+]
+
+
+def spec_file_name(spec):
+    return spec.replace(":", "_").replace(",", "_").replace("=", "").replace("/", "-") + ".safetensors"
+
+
+# The other fixtures (distillation token, registers + LayerScale, HF names) get the two main specs to keep the size down.
+SHORT_METHOD_SPECS = ["tome:r=4", "evit:keep=0.5,layers=1/2"]
+
+
+def record_methods(name, model, x, specs):
+    """Per-block partitions, states, sizes and outputs of every method spec, from the torch reference."""
+    d = os.path.join(OUT, name, "methods")
+    os.makedirs(d, exist_ok=True)
+    manifest = {}
+    for spec in specs:
+        out = methods_reference.run(model.eval(), x, spec)
+        f = spec_file_name(spec)
+        save_file({k: v.contiguous().float() for k, v in out.items()}, os.path.join(d, f))
+        manifest[spec] = f
+    with open(os.path.join(d, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=2)
 
 
 def main():
@@ -218,7 +258,8 @@ def main():
 
     # 1. Plain timm ViT with a head; metadata carries the configuration. Also a second grid (resampled pos_embed).
     vit_meta = {"num_heads": str(H), "mean": half, "std": half, "input_size": "3,32,32", "labels": json.dumps([f"class {i}" for i in range(10)])}
-    timm_fixture("vit", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, grid2=(24, 40))
+    recorded = {}
+    recorded["vit"] = timm_fixture("vit", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, grid2=(24, 40))
     # F16 and BF16 copies of the same architecture.
     timm_fixture("vit_f16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.float16)
     timm_fixture("vit_bf16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.bfloat16)
@@ -228,18 +269,18 @@ def main():
                 "model_args": {"num_heads": H},
                 "pretrained_cfg": {"input_size": [3, 32, 32], "interpolation": "bicubic", "crop_pct": 0.875,
                                    "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}
-    timm_fixture("deit_distilled", VisionTransformerDistilled(img_size=32, patch_size=8, num_classes=10, **common), 2,
+    recorded["deit_distilled"] = timm_fixture("deit_distilled", VisionTransformerDistilled(img_size=32, patch_size=8, num_classes=10, **common), 2,
                  None, config=deit_cfg)
 
     # 3. DINOv2-style: patch 14, LayerScale, no head, two register tokens (no_embed_class like timm's -reg variants);
     #    run at the native 56 px (4x4) and at 42 px (3x3: bicubic-antialias pos_embed resampling).
     dino_meta = {"num_heads": str(H), "mean": "0.485,0.456,0.406", "std": "0.229,0.224,0.225", "input_size": "3,56,56"}
-    timm_fixture("dinov2", VisionTransformer(img_size=56, patch_size=14, num_classes=0, init_values=1e-5, reg_tokens=2,
+    recorded["dinov2"] = timm_fixture("dinov2", VisionTransformer(img_size=56, patch_size=14, num_classes=0, init_values=1e-5, reg_tokens=2,
                                              no_embed_class=True, **common), 3, dino_meta, grid2=(42, 42))
 
     # 4. Grey single-channel model, like the bundled Fashion-MNIST one (patch 2).
     grey_meta = {"num_heads": str(H), "mean": "0.2860", "std": "0.3530", "input_size": "1,12,12"}
-    timm_fixture("grey_p2", VisionTransformer(img_size=12, patch_size=2, in_chans=1, num_classes=10, **common), 4, grey_meta)
+    recorded["grey_p2"] = timm_fixture("grey_p2", VisionTransformer(img_size=12, patch_size=2, in_chans=1, num_classes=10, **common), 4, grey_meta)
 
     # 5. Hugging Face names: ViT (layernorm_before/after, split q/k/v, eps 1e-12 from config.json), DeiT with teacher
     #    (cls/distillation classifiers), Dinov2 (norm1/2, layer_scale, classifier on [cls, mean patches]).
@@ -248,7 +289,7 @@ def main():
     hf_common = dict(hidden_size=C, num_hidden_layers=DEPTH, num_attention_heads=H, intermediate_size=4 * C,
                      image_size=32, patch_size=8, num_labels=10, attn_implementation="eager")
     eps12 = partial(nn.LayerNorm, eps=1e-12)
-    hf_fixture("hf_vit", ViTForImageClassification(ViTConfig(**hf_common)), "vit.",
+    recorded["hf_vit"] = hf_fixture("hf_vit", ViTForImageClassification(ViTConfig(**hf_common)), "vit.",
                VisionTransformer(img_size=32, patch_size=8, num_classes=10, norm_layer=eps12, **common), 5)
     hf_fixture("hf_deit", DeiTForImageClassificationWithTeacher(DeiTConfig(**hf_common)), "deit.",
                VisionTransformerDistilled(img_size=32, patch_size=8, num_classes=10, norm_layer=eps12, **common), 6,
@@ -257,6 +298,9 @@ def main():
                         patch_size=14, num_labels=10, attn_implementation="eager")
     hf_fixture("hf_dinov2", Dinov2ForImageClassification(dcfg), "dinov2.",
                VisionTransformer(img_size=28, patch_size=14, num_classes=0, init_values=1e-5, **common), 7, dinov2=True)
+
+    for name, (model, x) in recorded.items():
+        record_methods(name, model, x, METHOD_SPECS if name == "grey_p2" else SHORT_METHOD_SPECS)
 
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
     print(f"total: {total} bytes")

@@ -41,31 +41,33 @@ struct FlopsCommand: ParsableCommand {
         shape = model.shape
         name = model.info.path
       }
-      guard spec.name == "none" else {
-        throw CLIError("flops --method \(spec.canonical): weight-free counting of token methods is not available yet; use `report` on an image", code: CLIError.usage)
+      let policy = try spec.makePolicy(depth: shape.depth)
+      guard let (stem, blocks, head, total) = WeightFreeMACs.count(shape, policy: policy) else {
+        throw CLIError("flops --method \(spec.canonical): this method's token counts depend on the image; use `report IMAGE --method ...`", code: CLIError.usage)
       }
-      let (stem, blocks, head, total) = MACCounter.baseline(shape, grid: shape.grid)
-      let tokens = shape.prefixTokens + shape.grid.count
+      let baseline = MACCounter.baseline(shape, grid: shape.grid).total
       switch format {
       case .json:
         emit(JSONValue.object([
           ("schema_version", 1), ("model", .string(name)), ("method", .string(spec.canonical)),
           ("grid", JSONValue([shape.grid.rows, shape.grid.cols])),
-          ("layers", .array(blocks.enumerated().map { i, m in
-            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(tokens)), ("tokens_out", JSONValue(tokens)),
-                     ("macs", Report.macsJSON(m))])
+          ("layers", .array(blocks.enumerated().map { i, b in
+            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
+                     ("macs", Report.macsJSON(b.macs))])
           })),
           ("macs_stem", JSONValue(stem)), ("macs_head", JSONValue(head)),
-          ("macs_total", JSONValue(total)), ("macs_baseline", JSONValue(total)),
+          ("macs_total", JSONValue(total)), ("macs_baseline", JSONValue(baseline)),
         ]).serialized())
       case .text:
-        var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens        MACs     GMACs"]
-        lines.append("stem   " + pad("", 6) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
-        for (i, m) in blocks.enumerated() {
-          lines.append(pad(String(i), 5) + "  " + pad(String(tokens), 6) + pad(String(m.total), 12) + "  " + pad(fixed(Double(m.total) / 1e9, 4), 8))
+        var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens         MACs     GMACs"]
+        lines.append("stem   " + pad("", 7) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
+        for (i, b) in blocks.enumerated() {
+          let tokens = b.counts.queries == b.counts.tokensOut ? "\(b.counts.queries)" : "\(b.counts.queries)->\(b.counts.tokensOut)"
+          lines.append(pad(String(i), 5) + "  " + pad(tokens, 7, left: true) + pad(String(b.macs.total), 12) + "  " + pad(fixed(Double(b.macs.total) / 1e9, 4), 8))
         }
-        lines.append("head   " + pad("", 6) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))
-        lines.append("total  " + pad("", 6) + pad(String(total), 12) + "  " + pad(fixed(Double(total) / 1e9, 4), 8))
+        lines.append("head   " + pad("", 7) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))
+        lines.append("total  " + pad("", 7) + pad(String(total), 12) + "  " + pad(fixed(Double(total) / 1e9, 4), 8)
+                     + "  (\(fixed(100 * Double(total) / Double(baseline), 1))% of the baseline \(fixed(Double(baseline) / 1e9, 4)))")
         emit(lines.joined(separator: "\n"))
       }
     }

@@ -1,0 +1,86 @@
+// Properties that hold on any input: sizes are conserved (pruned patches aside), prefix tokens stay first and are
+// never merged, provenance points at live tokens, and the identity settings reproduce the baseline bit for bit.
+import Testing
+@testable import TokenMethods
+@testable import ViTEngine
+
+func randomInput(_ model: ViTModel, seed: UInt64) -> ModelInput {
+  var state = seed
+  let s = model.info.inputSize
+  let n = model.shape.inChannels * s.height * s.width
+  let pixels: [Float] = (0..<n).map { _ in
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return Float(Int64(bitPattern: state >> 11) % 4000) / 1000
+  }
+  return ModelInput(channels: model.shape.inChannels, height: s.height, width: s.width, pixels: pixels)
+}
+
+@Suite("Token method invariants")
+struct MethodInvariantTests {
+  static let specs = ["tome:r=2", "tome:r=5", "tome:r=3,schedule=decreasing", "evit:keep=0.5,layers=0/1/2",
+                      "evit:keep=0.6,layers=1,fuse=false", "evit:keep=0.3,layers=0-2"]
+
+  @Test("invariants on random inputs", arguments: specs)
+  func invariants(spec: String) throws {
+    for fixture in ["grey_p2", "deit_distilled", "dinov2"] {
+      let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(fixture)/model.safetensors")
+      for seed in 1...3 {
+        let pass = ForwardPass(model: model, input: randomInput(model, seed: UInt64(seed)),
+                               policy: try MethodSpec.parse(spec).makePolicy(depth: model.depth))
+        pass.run()
+        let prefix = model.prefixCount
+        for r in pass.records {
+          let s = r.output
+          let pruned = s.patchState.filter { $0 == .pruned }.count
+          #expect(Int(s.totalSize.rounded()) + pruned == prefix + s.grid.count, "\(fixture) \(spec): sizes + pruned = patches + prefix")
+          #expect(s.size[0..<prefix].allSatisfy { $0 == 1 }, "prefix tokens are never merged")
+          #expect(s.x.row(0) == r.output.x.row(0))
+          for (p, t) in s.patchToken.enumerated() {
+            #expect(t == -1 ? s.patchState[p] == .pruned : Int(t) >= prefix && Int(t) < s.tokenCount, "patch \(p) -> \(t)")
+          }
+          // Each token's size is the number of patches it holds.
+          var held = [Float](repeating: 0, count: s.tokenCount)
+          for t in s.patchToken where t >= 0 { held[Int(t)] += 1 }
+          #expect(Array(held[prefix...]) == Array(s.size[prefix...]), "\(fixture) \(spec) block \(r.index): sizes = patches held")
+        }
+      }
+    }
+  }
+
+  @Test("identity settings reproduce the baseline bit for bit", arguments: ["tome:r=0", "tome:r=0,prop=false", "evit:keep=1", "evit:keep=0.5,layers="])
+  func identity(spec: String) throws {
+    let model = try ModelLoader.load(path: "\(fixturesDirectory)/vit/model.safetensors")
+    let input = randomInput(model, seed: 9)
+    let base = ForwardPass(model: model, input: input)
+    let method = ForwardPass(model: model, input: input, policy: try MethodSpec.parse(spec).makePolicy(depth: model.depth))
+    #expect(base.output().logits == method.output().logits)
+    for (a, b) in zip(base.records, method.records) { #expect(a.output.x == b.output.x && a.probabilities == b.probabilities) }
+  }
+
+  @Test func deitSmallTokenCounts() throws {
+    let shape = ModelShape.deit("deit-s")!
+    let evit = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("evit:keep=0.7").makePolicy(depth: 12)))
+    #expect(evit.blocks.map(\.counts.mlpTokens) == [197, 197, 197, 140, 140, 140, 100, 100, 100, 72, 72, 72])
+    let tome = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("tome:r=13").makePolicy(depth: 12)))
+    #expect(tome.blocks.last?.counts.tokensOut == 41)
+    #expect(tome.blocks.map(\.counts.queries) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
+  }
+
+  @Test(arguments: [("evit:keep=0.9", "4.0"), ("evit:keep=0.8", "3.5"), ("evit:keep=0.7", "3.0"), ("evit:keep=0.6", "2.6"),
+                    ("evit:keep=0.5", "2.3"), ("tome:r=13", "2.7")])
+  func papersFigures(spec: String, gmacs: String) throws {
+    let shape = ModelShape.deit("deit-s")!
+    let total = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse(spec).makePolicy(depth: 12))).total
+    let rounded = (Double(total) / 1e8).rounded() / 10
+    #expect("\(rounded)" == gmacs, "\(spec): \(total)")
+  }
+
+  @Test func specsParseAndPrintCanonically() throws {
+    #expect(try MethodSpec.parse("tome").canonical == "tome:r=13,schedule=constant,prop=true")
+    #expect(try MethodSpec.parse("EViT:fuse=false,keep=0.5").canonical == "evit:keep=0.5,layers=3/6/9,fuse=false")
+    for bad in ["tome:r=-1", "tome:x=1", "evit:keep=1.5", "evit:layers=a", "tome:r", "nope", "tome:r=1,r=2", "evit:fuse=maybe"] {
+      #expect(throws: MethodSpecError.self, "\(bad)") { try MethodSpec.parse(bad) }
+    }
+    do { _ = try MethodSpec.parse("nope") } catch { #expect(error.message.contains("valid methods: none, tome, evit")) }
+  }
+}
