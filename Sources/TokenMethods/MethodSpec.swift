@@ -109,6 +109,29 @@ public enum MethodRegistry {
       EViTPolicy(keepRate: try Parse.fraction(p, "keep", method: "evit"), layers: try Parse.layers(p, "layers", method: "evit"),
                  fuse: try Parse.bool(p, "fuse", method: "evit"))
     },
+    MethodDescriptor(
+      name: "idle", summary: "IdleViT: only the tokens the CLS query scores highest take part in a block; the rest idle and may return",
+      parameters: [
+        MethodParameter("keep", default: "0.7", "keep rate: int(P * keep^s) patches active in stage s = 1, 2, 3"),
+        MethodParameter("layers", default: "3-11", "idle blocks, split into three equal stages [recon when not a multiple of 3]"),
+      ]
+    ) { p, _ throws(MethodSpecError) in
+      IdleViTPolicy(keepRate: try Parse.fraction(p, "keep", method: "idle"), layers: try Parse.layers(p, "layers", method: "idle"))
+    },
+    MethodDescriptor(
+      name: "mstm",
+      summary: "MSTM token mergence [recon]: merge non-crucial tokens into their most similar crucial token (no multi-scale fusion: it needs learned weights)",
+      parameters: [
+        MethodParameter("keep", default: "0.7", "share of tokens kept as crucial: ceil(keep * (N - 1))"),
+        MethodParameter("layers", default: "3/6/9", "reduction blocks, 0-based"),
+        MethodParameter("weight", default: "importance", "merge weights: importance (CLS attention x size) or size (ToMe-style) [recon]"),
+        MethodParameter("prop", default: "true", "proportional attention: add log(token size) to the attention logits"),
+      ]
+    ) { p, _ throws(MethodSpecError) in
+      MSTMPolicy(keepRate: try Parse.fraction(p, "keep", method: "mstm"), layers: try Parse.layers(p, "layers", method: "mstm"),
+                 importanceWeighted: try Parse.choice(p, "weight", method: "mstm", ["importance", "size"]) == "importance",
+                 proportionalAttention: try Parse.bool(p, "prop", method: "mstm"))
+    },
   ]
 
   public static func descriptor(named name: String) -> MethodDescriptor? { all.first { $0.name == name } }

@@ -10,18 +10,19 @@ public struct BlockTokenCounts: Sendable, Equatable {
 }
 
 public protocol WeightFreeCountable {
-  /// Counts for `block` entered by `tokens` tokens, of which `prefix` are protected, with head width `headDim`.
-  func counts(block: Int, tokens: Int, prefix: Int, headDim: Int) -> BlockTokenCounts
+  /// Counts for `block` entered by `tokens` tokens (the shape gives the protected prefix and the widths).
+  func counts(block: Int, tokens: Int, shape: ModelShape) -> BlockTokenCounts
 }
 
 extension NoReduction: WeightFreeCountable {
-  public func counts(block: Int, tokens: Int, prefix: Int, headDim: Int) -> BlockTokenCounts {
+  public func counts(block: Int, tokens: Int, shape: ModelShape) -> BlockTokenCounts {
     BlockTokenCounts(queries: tokens, keys: tokens, mlpTokens: tokens, tokensOut: tokens, extraMACs: 0)
   }
 }
 
 extension ToMePolicy: WeightFreeCountable {
-  public func counts(block: Int, tokens n: Int, prefix: Int, headDim: Int) -> BlockTokenCounts {
+  public func counts(block: Int, tokens n: Int, shape: ModelShape) -> BlockTokenCounts {
+    let prefix = shape.prefixTokens, headDim = shape.headDim[block]
     let r = min(block < schedule.count ? schedule[block] : 0, (n - prefix) / 2)
     let extra = r > 0 ? ((n + 1) / 2) * (n / 2) * headDim : 0
     return BlockTokenCounts(queries: n, keys: n, mlpTokens: n - max(r, 0), tokensOut: n - max(r, 0), extraMACs: extra)
@@ -29,7 +30,8 @@ extension ToMePolicy: WeightFreeCountable {
 }
 
 extension EViTPolicy: WeightFreeCountable {
-  public func counts(block: Int, tokens n: Int, prefix: Int, headDim: Int) -> BlockTokenCounts {
+  public func counts(block: Int, tokens n: Int, shape: ModelShape) -> BlockTokenCounts {
+    let prefix = shape.prefixTokens, headDim = shape.headDim[block]
     var out = n
     if layers.contains(block) {
       let keep = Int((keepRate * Double(n - prefix)).rounded(.up))
@@ -42,20 +44,20 @@ extension EViTPolicy: WeightFreeCountable {
 public enum WeightFreeMACs {
   /// Per-block MACs and the total for `shape` on its native grid, or nil when the method's counts depend on the data.
   public static func count(_ shape: ModelShape, policy: any TokenPolicy)
-    -> (stem: Int, blocks: [(counts: BlockTokenCounts, macs: BlockMACs)], head: Int, total: Int)?
+    -> (stem: Int, blocks: [(tokensIn: Int, counts: BlockTokenCounts, macs: BlockMACs)], head: Int, total: Int)?
   {
     guard let countable = policy as? any WeightFreeCountable else { return nil }
     var n = shape.prefixTokens + shape.grid.count
-    var blocks: [(BlockTokenCounts, BlockMACs)] = []
+    var blocks: [(Int, BlockTokenCounts, BlockMACs)] = []
     for i in 0..<shape.depth {
-      let c = countable.counts(block: i, tokens: n, prefix: shape.prefixTokens, headDim: shape.headDim[i])
+      let c = countable.counts(block: i, tokens: n, shape: shape)
       let m = BlockMACs.block(queries: c.queries, keys: c.keys, mlpTokens: c.mlpTokens, embed: shape.embedDim,
                               attention: shape.heads[i] * shape.headDim[i], hidden: shape.mlpHidden[i], extra: c.extraMACs)
-      blocks.append((c, m))
+      blocks.append((n, c, m))
       n = c.tokensOut
     }
     let stem = MACCounter.stem(shape, patches: shape.grid.count)
     let head = MACCounter.head(shape, finalTokens: n)
-    return (stem, blocks, head, stem + blocks.reduce(0) { $0 + $1.1.total } + head)
+    return (stem, blocks, head, stem + blocks.reduce(0) { $0 + $1.2.total } + head)
   }
 }

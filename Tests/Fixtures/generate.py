@@ -221,34 +221,41 @@ def hf_fixture(name, hf_model, prefix, timm_model, seed, dinov2=False, heads=("c
     return timm_model, x
 
 
-# Method specs recorded on every fixture below (small models: 3 blocks, so reductions happen in blocks 1 and 2).
+# The issue's method grid, recorded on every fixture checkpoint (small models: 3 blocks, so the reduction layers are
+# 0-2 or 1-2 instead of the papers' 3/6/9 and 3-11).
 METHOD_SPECS = [
-    "tome:r=2", "tome:r=4", "tome:r=4,prop=false", "tome:r=3,schedule=decreasing",
-    "evit:keep=0.7,layers=1/2", "evit:keep=0.5,layers=1/2", "evit:keep=0.7,layers=1/2,fuse=false",
-    "evit:keep=0.5,layers=0/2,fuse=false",
+    "tome:r=2", "tome:r=4",
+    "evit:keep=0.7,layers=1/2", "evit:keep=0.7,layers=1/2,fuse=false",
+    "evit:keep=0.5,layers=1/2", "evit:keep=0.5,layers=1/2,fuse=false",
+    "idle:keep=0.7,layers=0-2", "idle:keep=0.5,layers=0-2",
+    "mstm:keep=0.7,layers=1/2",
+]
+# Further options, on the grey 6x6-patch fixture only.
+EXTRA_METHOD_SPECS = [
+    "tome:r=4,prop=false", "tome:r=3,schedule=decreasing", "evit:keep=0.5,layers=0/2,fuse=false",
+    "idle:keep=0.5,layers=1-2", "mstm:keep=0.5,layers=0/2,weight=size,prop=false",
 ]
 
 
-def spec_file_name(spec):
-    return spec.replace(":", "_").replace(",", "_").replace("=", "").replace("/", "-") + ".safetensors"
-
-
-# The other fixtures (distillation token, registers + LayerScale, HF names) get the two main specs to keep the size down.
-SHORT_METHOD_SPECS = ["tome:r=4", "evit:keep=0.5,layers=1/2"]
-
-
 def record_methods(name, model, x, specs):
-    """Per-block partitions, states, sizes and outputs of every method spec, from the torch reference."""
-    d = os.path.join(OUT, name, "methods")
-    os.makedirs(d, exist_ok=True)
-    manifest = {}
+    """Per-block partitions, states and sizes of every method spec, from the torch reference, in one file per fixture
+    (methods.safetensors) with keys "SPEC|patch_token" [blocks, P], "SPEC|patch_state" [blocks, P],
+    "SPEC|token_size" [blocks, N0] (zero-padded), "SPEC|features" and "SPEC|logits" (the outputs)."""
+    tensors = {}
     for spec in specs:
         out = methods_reference.run(model.eval(), x, spec)
-        f = spec_file_name(spec)
-        save_file({k: v.contiguous().float() for k, v in out.items()}, os.path.join(d, f))
-        manifest[spec] = f
-    with open(os.path.join(d, "manifest.json"), "w") as fh:
-        json.dump(manifest, fh, indent=2)
+        depth = len(model.blocks)
+        n0 = max(out[f"token_size.{i}"].numel() for i in range(depth))
+        sizes = torch.zeros(depth, n0)
+        for i in range(depth):
+            sizes[i, : out[f"token_size.{i}"].numel()] = out[f"token_size.{i}"]
+        tensors[f"{spec}|patch_token"] = torch.stack([out[f"patch_token.{i}"] for i in range(depth)])
+        tensors[f"{spec}|patch_state"] = torch.stack([out[f"patch_state.{i}"] for i in range(depth)])
+        tensors[f"{spec}|token_size"] = sizes
+        tensors[f"{spec}|features"] = out["features"]
+        if "logits" in out:
+            tensors[f"{spec}|logits"] = out["logits"]
+    save_file({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "methods.safetensors"))
 
 
 def main():
@@ -261,8 +268,8 @@ def main():
     recorded = {}
     recorded["vit"] = timm_fixture("vit", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, grid2=(24, 40))
     # F16 and BF16 copies of the same architecture.
-    timm_fixture("vit_f16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.float16)
-    timm_fixture("vit_bf16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.bfloat16)
+    recorded["vit_f16"] = timm_fixture("vit_f16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.float16)
+    recorded["vit_bf16"] = timm_fixture("vit_bf16", VisionTransformer(img_size=32, patch_size=8, num_classes=10, **common), 1, vit_meta, dtype=torch.bfloat16)
 
     # 2. DeiT distilled (cls + dist tokens, head and head_dist averaged); configuration from a timm-hub config.json.
     deit_cfg = {"architecture": "deit_tiny_distilled_patch16_224", "num_classes": 10, "num_features": C,
@@ -291,16 +298,16 @@ def main():
     eps12 = partial(nn.LayerNorm, eps=1e-12)
     recorded["hf_vit"] = hf_fixture("hf_vit", ViTForImageClassification(ViTConfig(**hf_common)), "vit.",
                VisionTransformer(img_size=32, patch_size=8, num_classes=10, norm_layer=eps12, **common), 5)
-    hf_fixture("hf_deit", DeiTForImageClassificationWithTeacher(DeiTConfig(**hf_common)), "deit.",
+    recorded["hf_deit"] = hf_fixture("hf_deit", DeiTForImageClassificationWithTeacher(DeiTConfig(**hf_common)), "deit.",
                VisionTransformerDistilled(img_size=32, patch_size=8, num_classes=10, norm_layer=eps12, **common), 6,
                distilled=True)
     dcfg = Dinov2Config(hidden_size=C, num_hidden_layers=DEPTH, num_attention_heads=H, mlp_ratio=4, image_size=28,
                         patch_size=14, num_labels=10, attn_implementation="eager")
-    hf_fixture("hf_dinov2", Dinov2ForImageClassification(dcfg), "dinov2.",
+    recorded["hf_dinov2"] = hf_fixture("hf_dinov2", Dinov2ForImageClassification(dcfg), "dinov2.",
                VisionTransformer(img_size=28, patch_size=14, num_classes=0, init_values=1e-5, **common), 7, dinov2=True)
 
     for name, (model, x) in recorded.items():
-        record_methods(name, model, x, METHOD_SPECS if name == "grey_p2" else SHORT_METHOD_SPECS)
+        record_methods(name, model, x, METHOD_SPECS + (EXTRA_METHOD_SPECS if name == "grey_p2" else []))
 
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
     print(f"total: {total} bytes")

@@ -131,6 +131,67 @@ def evit_reduce(x, size, attn, keep_rate, prefix, fuse, tracker):
     return torch.cat(parts, dim=1), torch.cat(new_size, dim=1)
 
 
+def mstm_merge(x, size, attn, k, keep_rate, prefix, importance, tracker):
+    """methods.md §1 [recon]: crucial = top ceil(rate * (N - prefix)) by mean CLS attention (score order); every other
+    token joins the crucial token with the most similar head-averaged, L2-normalised key; weighted mean by s*size."""
+    N = x.shape[1]
+    left = math.ceil(keep_rate * (N - prefix))
+    if left >= N - prefix or left < 1:
+        return x, size
+    s = attn[0, :, 0, :].mean(dim=0)  # [N], over all keys
+    order = torch.sort(s[prefix:], descending=True, stable=True).indices + prefix
+    crucial = order[:left]
+    others = torch.sort(order[left:]).values
+    m = k.mean(dim=1)[0]
+    m = m / m.norm(dim=-1, keepdim=True)
+    sim = m[others] @ m[crucial].T  # [|U|, |C|]
+    target = crucial[sim.argmax(dim=1)]
+    new_index = [-1] * N
+    fate = [None] * N
+    for t in range(prefix):
+        new_index[t] = t
+    for i, c in enumerate(crucial.tolist()):
+        new_index[c] = prefix + i
+    for u, c in zip(others.tolist(), target.tolist()):
+        new_index[u] = new_index[c]
+        fate[u] = MERGED
+    dst = torch.tensor(new_index)
+    w = size[0].clone()
+    if importance:
+        w[prefix:] = w[prefix:] * s[prefix:]
+    M = prefix + left
+    wx = torch.zeros(1, M, x.shape[2]).index_add_(1, dst, x * w[None, :, None])
+    ww = torch.zeros(M).index_add_(0, dst, w)
+    ns = torch.zeros(1, M).index_add_(1, dst, size)
+    tracker.remap(new_index, fate)
+    return wx / ww[None, :, None], ns
+
+
+def idle_block(blk, x, keep, prefix, tracker):
+    """methods.md §5 / IdleViT vit.py test path: select prefix + top-K by the CLS query's pre-softmax logits averaged
+    over heads (all keys), run attention and MLP on the selection only, copy the idle tokens through."""
+    B, N, C = x.shape
+    a = blk.attn
+    H, d = a.num_heads, a.head_dim
+    y = blk.norm1(x)
+    qkv = a.qkv(y).reshape(B, N, 3, H, d).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    score = (q[:, :, 0:1, :] * k).sum(-1).mean(dim=1)[0]  # [N]
+    order = torch.sort(score[prefix:], descending=True, stable=True).indices + prefix
+    sel = torch.cat([torch.arange(prefix), order[:keep]])
+    logits = (q[:, :, sel] * a.scale) @ k[:, :, sel].transpose(-2, -1)
+    attn = logits.softmax(dim=-1)
+    o = (attn @ v[:, :, sel]).transpose(1, 2).reshape(B, len(sel), H * d)
+    xs = x[:, sel] + blk.ls1(a.proj(o))
+    xs = mlp(blk, xs)
+    out = x.clone()
+    out[:, sel] = xs
+    active = set(sel.tolist())
+    for p in range(len(tracker.token)):
+        tracker.state[p] = KEPT if int(tracker.token[p]) in active else IDLE
+    return out
+
+
 def parse_spec(spec):
     name, _, rest = spec.partition(":")
     params = dict(kv.split("=") for kv in rest.split(",")) if rest else {}
@@ -179,6 +240,25 @@ def run(model, x, spec):
             t, attn, k = attention(blk, t)
             if i in layers_of(p.get("layers", "3/6/9")):
                 t, size = evit_reduce(t, size, attn, float(p.get("keep", 0.7)), prefix, p.get("fuse", "true") == "true", tracker)
+        elif name == "mstm":
+            t, attn, k = attention(blk, t, size, p.get("prop", "true") == "true")
+            if i in layers_of(p.get("layers", "3/6/9")):
+                t, size = mstm_merge(t, size, attn, k, float(p.get("keep", 0.7)), prefix,
+                                     p.get("weight", "importance") == "importance", tracker)
+        elif name == "idle":
+            idle_layers = sorted(layers_of(p.get("layers", "3-11")))
+            if i in idle_layers:
+                stage = 1 + (3 * idle_layers.index(i)) // len(idle_layers)
+                keep = int(P * float(p.get("keep", 0.7)) ** stage)
+                if keep < P:
+                    t = idle_block(blk, t, keep, prefix, tracker)
+                    out[f"block_out.{i}"] = t[0].clone()
+                    out[f"patch_token.{i}"] = tracker.token.clone().float()
+                    out[f"patch_state.{i}"] = tracker.state.clone().float()
+                    out[f"token_size.{i}"] = size[0].clone()
+                    continue
+            tracker.state[:] = KEPT
+            t, attn, k = attention(blk, t)
         else:
             raise ValueError(spec)
         t = mlp(blk, t)

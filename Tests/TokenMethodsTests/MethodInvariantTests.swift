@@ -63,7 +63,7 @@ struct MethodInvariantTests {
     #expect(evit.blocks.map(\.counts.mlpTokens) == [197, 197, 197, 140, 140, 140, 100, 100, 100, 72, 72, 72])
     let tome = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("tome:r=13").makePolicy(depth: 12)))
     #expect(tome.blocks.last?.counts.tokensOut == 41)
-    #expect(tome.blocks.map(\.counts.queries) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
+    #expect(tome.blocks.map(\.tokensIn) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
   }
 
   @Test(arguments: [("evit:keep=0.9", "4.0"), ("evit:keep=0.8", "3.5"), ("evit:keep=0.7", "3.0"), ("evit:keep=0.6", "2.6"),
@@ -81,6 +81,6 @@ struct MethodInvariantTests {
     for bad in ["tome:r=-1", "tome:x=1", "evit:keep=1.5", "evit:layers=a", "tome:r", "nope", "tome:r=1,r=2", "evit:fuse=maybe"] {
       #expect(throws: MethodSpecError.self, "\(bad)") { try MethodSpec.parse(bad) }
     }
-    do { _ = try MethodSpec.parse("nope") } catch { #expect(error.message.contains("valid methods: none, tome, evit")) }
+    do { _ = try MethodSpec.parse("nope") } catch { #expect(error.message.contains("valid methods: none, tome, evit, idle, mstm")) }
   }
 }

@@ -20,27 +20,16 @@ func expectClose(_ actual: [Float], _ expected: [Float], _ what: String, sourceL
 }
 
 struct MethodCase: CustomTestStringConvertible, Sendable {
-  let fixture: String, spec: String, file: String
+  let fixture: String, spec: String
   var testDescription: String { "\(fixture) \(spec)" }
 }
 
-let methodCases: [MethodCase] = {
-  var cases: [MethodCase] = []
-  for fixture in ["vit", "deit_distilled", "dinov2", "grey_p2", "hf_vit"] {
-    let path = "\(fixturesDirectory)/\(fixture)/methods/manifest.json"
-    guard let bytes = readAll(path), let manifest = try? JSONParser.parse(bytes).objectValue else { continue }
-    for (spec, file) in manifest { cases.append(MethodCase(fixture: fixture, spec: spec, file: file.stringValue ?? "")) }
-  }
-  return cases
-}()
+let allFixtures = ["vit", "vit_f16", "vit_bf16", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2"]
 
-func readAll(_ path: String) -> [UInt8]? {
-  guard let f = fopen(path, "rb") else { return nil }
-  defer { fclose(f) }
-  var out: [UInt8] = []
-  var buffer = [UInt8](repeating: 0, count: 4096)
-  while case let n = fread(&buffer, 1, 4096, f), n > 0 { out += buffer[0..<n] }
-  return out
+/// Every (fixture, spec) recorded in the fixtures' methods.safetensors ("SPEC|patch_token" keys).
+let methodCases: [MethodCase] = allFixtures.flatMap { fixture -> [MethodCase] in
+  guard let file = try? SafetensorsFile(path: "\(fixturesDirectory)/\(fixture)/methods.safetensors") else { return [] }
+  return file.names.filter { $0.hasSuffix("|patch_token") }.map { MethodCase(fixture: fixture, spec: String($0.dropLast("|patch_token".count))) }
 }
 
 func loadInput(_ fixture: String) throws -> ModelInput {
@@ -51,27 +40,36 @@ func loadInput(_ fixture: String) throws -> ModelInput {
 
 @Suite("Token methods vs the torch reference")
 struct MethodParityTests {
-  @Test func casesWereFound() { #expect(methodCases.count >= 16) }
+  /// The grid (ToMe r=2/4, EViT 0.7/0.5 with and without fusion, IdleViT 0.7/0.5, MSTM 0.7) on every fixture.
+  @Test func everyFixtureHasTheWholeGrid() {
+    for fixture in allFixtures { #expect(methodCases.filter { $0.fixture == fixture }.count >= 9, "\(fixture)") }
+  }
 
   @Test("partitions, states and outputs", arguments: methodCases)
   func parity(_ c: MethodCase) throws {
     let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(c.fixture)/model.safetensors")
-    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/\(c.fixture)/methods/\(c.file)")
+    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/\(c.fixture)/methods.safetensors")
+    func tensor(_ key: String) throws -> [Float] { try reference.floats("\(c.spec)|\(key)") }
     let spec = try MethodSpec.parse(c.spec)
     let pass = ForwardPass(model: model, input: try loadInput(c.fixture), policy: try spec.makePolicy(depth: model.depth))
     let prediction = pass.output()
     let states = PatchState.allCases
+    let patches = pass.grid.count
+    let tokens = try tensor("patch_token"), stateCodes = try tensor("patch_state"), sizes = try tensor("token_size")
+    let padded = sizes.count / model.depth
     for r in pass.records {
       let i = r.index
-      let token = try reference.floats("patch_token.\(i)").map { Int32($0) }
+      let token = tokens[(i * patches)..<((i + 1) * patches)].map { Int32($0) }
       #expect(r.output.patchToken == token, "\(c.testDescription) block \(i): patch_token")
-      let state = try reference.floats("patch_state.\(i)").map { states[Int($0)] }
+      let state = stateCodes[(i * patches)..<((i + 1) * patches)].map { states[Int($0)] }
       #expect(r.output.patchState == state, "\(c.testDescription) block \(i): patch_state")
-      #expect(r.output.size == (try reference.floats("token_size.\(i)")), "\(c.testDescription) block \(i): token_size")
-      expectClose(r.output.x.data, try reference.floats("block_out.\(i)"), "\(c.testDescription) block \(i) output")
+      let size = Array(sizes[(i * padded)..<(i * padded + r.output.tokenCount)])
+      #expect(r.output.size == size, "\(c.testDescription) block \(i): token_size")
     }
-    expectClose(prediction.classFeatures, try reference.floats("features"), "\(c.testDescription) features")
-    if let logits = prediction.logits { expectClose(logits, try reference.floats("logits"), "\(c.testDescription) logits") }
+    expectClose(prediction.classFeatures, try tensor("features"), "\(c.testDescription) features")
+    if reference.tensors["\(c.spec)|logits"] != nil, let logits = prediction.logits {
+      expectClose(logits, try tensor("logits"), "\(c.testDescription) logits")
+    }
   }
 }
 

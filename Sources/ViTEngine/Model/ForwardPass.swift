@@ -27,6 +27,8 @@ public struct BlockRecord: Sendable {
   public let probabilities: [Float]
   /// keys x (heads * headDim).
   public let keyVectors: Matrix
+  /// When only some tokens took part (IdleViT): the token index behind each query row and key column; nil for all.
+  public let activeTokens: [Int]?
   public let macs: BlockMACs
   /// Mean row entropy and CLS-row entropy per head, in nats.
   public let entropy: [Float], classEntropy: [Float]
@@ -161,13 +163,28 @@ public final class ForwardPass {
 
   func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
     let block = model.blocks[index]
-    let n = state.tokenCount, c = model.embedDim
+    let c = model.embedDim
     let heads = block.heads, d = block.headDim, a = block.attentionWidth
-    let tokensIn = n
+    let tokensIn = state.tokenCount
+
+    // q, k, v for every token (all keys are needed to score an idle selection).
+    let y = block.norm1(state.x)
+    var qkv = block.qkv(y)  // N x 3A: [q | k | v]
+
+    // Before attention: which tokens take part (IdleViT). The others are copied through unchanged.
+    let selection = qkv.data.withUnsafeBufferPointer {
+      policy.activeTokens(block: index, state: state, projections: ProjectionView(heads: heads, headDim: d, tokens: tokensIn, qkv: $0))
+    }
+    var full = state
+    if let selection {
+      qkv = qkv.gatherRows(selection.tokens)
+      // During the block the sequence is the active subset (provenance is restored from `full` afterwards).
+      state.x = state.x.gatherRows(selection.tokens)
+      state.size = selection.tokens.map { state.size[$0] }
+    }
+    let n = state.tokenCount
 
     // Attention: x + ls1 * proj(softmax(q kᵀ / sqrt(d) [+ log size]) v)
-    let y = block.norm1(state.x)
-    let qkv = block.qkv(y)  // n x 3A: [q | k | v]
     var probabilities = [Float](repeating: 0, count: heads * n * n)
     var attended = Matrix(rows: n, cols: a)
     let proportional = policy.usesProportionalAttention(block: index, state: state)
@@ -206,8 +223,8 @@ public final class ForwardPass {
       AttentionStats.entropy($0, heads: heads, queries: n, keys: n)
     }
 
-    // The policy's hook: between attention and MLP.
-    let outcome = probabilities.withUnsafeBufferPointer { probs in
+    // The policy's main hook: between attention and MLP.
+    var outcome = probabilities.withUnsafeBufferPointer { probs in
       keyVectors.data.withUnsafeBufferPointer { keys in
         policy.reduce(block: index, state: &state,
                       attention: AttentionView(heads: heads, headDim: d, queries: n, keys: n, probabilities: probs, keyVectors: keys))
@@ -220,11 +237,29 @@ public final class ForwardPass {
     hidden.data.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count) }
     ForwardPass.addResidual(&state.x, block.fc2(hidden), scale: block.layerScale2)
 
+    // Idle tokens: scatter the active ones back into place; everything else keeps its state from before the block.
+    if let selection {
+      precondition(state.tokenCount == selection.tokens.count, "a policy that idles tokens cannot also drop them")
+      let active = Set(selection.tokens)
+      for (i, t) in selection.tokens.enumerated() {
+        full.x.data.replaceSubrange((t * c)..<((t + 1) * c), with: state.x.data[(i * c)..<((i + 1) * c)])
+      }
+      for p in 0..<full.patchToken.count {
+        full.patchState[p] = active.contains(Int(full.patchToken[p])) ? .kept : .idle
+      }
+      state = full
+      outcome.extraMACs += selection.extraMACs
+      outcome.event = [selection.event, outcome.event].compactMap { $0 }.joined(separator: "; ")
+    } else if (0..<state.patchState.count).contains(where: { state.patchState[$0] == .idle }) {
+      for p in 0..<state.patchState.count where state.patchState[p] == .idle { state.patchState[p] = .kept }
+    }
+
     let macs = BlockMACs.block(queries: n, keys: n, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
                                extra: outcome.extraMACs)
     return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: heads,
-                       headDim: d, queries: n, keys: n, probabilities: probabilities, keyVectors: keyVectors, macs: macs,
-                       entropy: entropy, classEntropy: classEntropy, event: outcome.event)
+                       headDim: d, queries: n, keys: n, probabilities: probabilities, keyVectors: keyVectors,
+                       activeTokens: selection?.tokens, macs: macs, entropy: entropy, classEntropy: classEntropy,
+                       event: outcome.event)
   }
 
   /// x += scale ⊙ delta (row-wise LayerScale when present).

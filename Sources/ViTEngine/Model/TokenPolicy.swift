@@ -47,12 +47,41 @@ public struct PolicyOutcome: Sendable {
   public init(event: String? = nil, extraMACs: Int = 0) { self.event = event; self.extraMACs = extraMACs }
 }
 
-/// A token-reduction method as the forward pass sees it.
+/// What a policy sees before attention: the q, k, v projections of every token (IdleViT's selection score).
+public struct ProjectionView {
+  public let heads: Int, headDim: Int, tokens: Int
+  /// tokens x 3A: [q heads | k heads | v heads] per row, before the 1/sqrt(d) scale.
+  public let qkv: UnsafeBufferPointer<Float>
+
+  /// Mean over heads of q_token · k_j for every key j (pre-softmax, unscaled): IdleViT's selection score.
+  public func meanQueryKeyScores(query token: Int) -> [Float] {
+    let a = heads * headDim, stride = 3 * a
+    let q = qkv.baseAddress! + token &* stride
+    var scores = [Float](repeating: 0, count: tokens)
+    for j in 0..<tokens {
+      let k = qkv.baseAddress! + (j &* stride &+ a)
+      var s: Float = 0
+      for c in 0..<a { s += q[c] * k[c] }
+      scores[j] = s / Float(heads)
+    }
+    return scores
+  }
+}
+
+/// A token-reduction method as the forward pass sees it. The forward pass consults it at two points of each block:
+/// before attention (which tokens take part at all, for IdleViT) and between attention and MLP (everything else).
 public protocol TokenPolicy: Sendable {
+  /// The tokens that take part in `block`, in the order they are processed; nil means all. The others are idle:
+  /// copied through unchanged, no attention update and no MLP (IdleViT). Prefix tokens must be included.
+  func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)?
   /// Adds log(size) of each key to the attention logits of `block` (ToMe's proportional attention).
   func usesProportionalAttention(block: Int, state: TokenState) -> Bool
   /// Called once per block, after the attention residual and before the MLP; may shrink or merge the sequence.
   func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome
+}
+
+extension TokenPolicy {
+  public func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)? { nil }
 }
 
 /// The baseline: every token through every block.

@@ -52,21 +52,22 @@ struct FlopsCommand: ParsableCommand {
           ("schema_version", 1), ("model", .string(name)), ("method", .string(spec.canonical)),
           ("grid", JSONValue([shape.grid.rows, shape.grid.cols])),
           ("layers", .array(blocks.enumerated().map { i, b in
-            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
+            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.tokensIn)), ("tokens_active", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
                      ("macs", Report.macsJSON(b.macs))])
           })),
           ("macs_stem", JSONValue(stem)), ("macs_head", JSONValue(head)),
           ("macs_total", JSONValue(total)), ("macs_baseline", JSONValue(baseline)),
         ]).serialized())
       case .text:
-        var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens         MACs     GMACs"]
-        lines.append("stem   " + pad("", 7) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
+        var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens                   MACs     GMACs"]
+        lines.append("stem   " + pad("", 17) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
         for (i, b) in blocks.enumerated() {
-          let tokens = b.counts.queries == b.counts.tokensOut ? "\(b.counts.queries)" : "\(b.counts.queries)->\(b.counts.tokensOut)"
-          lines.append(pad(String(i), 5) + "  " + pad(tokens, 7, left: true) + pad(String(b.macs.total), 12) + "  " + pad(fixed(Double(b.macs.total) / 1e9, 4), 8))
+          let active = b.counts.queries < b.tokensIn && b.counts.tokensOut == b.tokensIn ? " (\(b.counts.queries) active)" : ""
+          let tokens = (b.tokensIn == b.counts.tokensOut ? "\(b.tokensIn)" : "\(b.tokensIn)->\(b.counts.tokensOut)") + active
+          lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  " + pad(fixed(Double(b.macs.total) / 1e9, 4), 8))
         }
-        lines.append("head   " + pad("", 7) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))
-        lines.append("total  " + pad("", 7) + pad(String(total), 12) + "  " + pad(fixed(Double(total) / 1e9, 4), 8)
+        lines.append("head   " + pad("", 17) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))
+        lines.append("total  " + pad("", 17) + pad(String(total), 12) + "  " + pad(fixed(Double(total) / 1e9, 4), 8)
                      + "  (\(fixed(100 * Double(total) / Double(baseline), 1))% of the baseline \(fixed(Double(baseline) / 1e9, 4)))")
         emit(lines.joined(separator: "\n"))
       }
