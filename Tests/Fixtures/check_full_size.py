@@ -22,6 +22,11 @@ import timm
 from PIL import Image
 from safetensors.torch import save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import methods_reference  # noqa: E402
+
+STATES = ["kept", "merged", "fused", "pruned", "idle"]
+
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/release/tokenscope"
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -60,6 +65,19 @@ def check(name, model, seed, tmp):
         line += f", top-1 {report['top5'][0]['index']} vs timm {int(logits[0].argmax())}"
     line += f", report wall {elapsed:.2f} s"
     print(line)
+    # Token methods on the full-size model: tokenscope's per-layer token counts and partitions against the torch
+    # reference (methods_reference.py), and the reference's counts against methods.md.
+    for spec in ["tome:r=13", "evit:keep=0.7", "evit:keep=0.5,fuse=false", "idle:keep=0.7", "mstm:keep=0.7"]:
+        out = subprocess.run([BINARY, "report", png, "--model", path, "--preprocess", "none", "--method", spec, "--format", "json"],
+                             capture_output=True, text=True, check=True)
+        layers = json.loads(out.stdout)["layers"]
+        ref = methods_reference.run(model, x, spec)
+        same = all(layer["patch_token"] == [int(v) for v in ref[f"patch_token.{i}"]] and
+                   layer["patch_state"] == [STATES[int(v)] for v in ref[f"patch_state.{i}"]] for i, layer in enumerate(layers))
+        counts = [layer["tokens_out"] for layer in layers]
+        if spec.startswith("idle"):
+            counts = [sum(s != "idle" for s in layer["patch_state"]) for layer in layers]
+        print(f"  {spec}: tokens per block {counts}, partitions and states equal to the reference: {same}")
 
 
 def main():

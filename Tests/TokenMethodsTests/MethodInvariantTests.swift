@@ -18,7 +18,8 @@ func randomInput(_ model: ViTModel, seed: UInt64) -> ModelInput {
 @Suite("Token method invariants")
 struct MethodInvariantTests {
   static let specs = ["tome:r=2", "tome:r=5", "tome:r=3,schedule=decreasing", "evit:keep=0.5,layers=0/1/2",
-                      "evit:keep=0.6,layers=1,fuse=false", "evit:keep=0.3,layers=0-2"]
+                      "evit:keep=0.6,layers=1,fuse=false", "evit:keep=0.3,layers=0-2", "idle:keep=0.5,layers=0-2",
+                      "mstm:keep=0.4,layers=0/2", "mstm:keep=0.6,layers=1,weight=size"]
 
   @Test("invariants on random inputs", arguments: specs)
   func invariants(spec: String) throws {
@@ -64,10 +65,14 @@ struct MethodInvariantTests {
     let tome = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("tome:r=13").makePolicy(depth: 12)))
     #expect(tome.blocks.last?.counts.tokensOut == 41)
     #expect(tome.blocks.map(\.tokensIn) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
+    let idle = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("idle:keep=0.7").makePolicy(depth: 12)))
+    #expect(idle.blocks.map { $0.counts.queries - 1 } == [196, 196, 196, 137, 137, 137, 96, 96, 96, 67, 67, 67])
+    #expect(idle.blocks.allSatisfy { $0.counts.tokensOut == 197 })
   }
 
   @Test(arguments: [("evit:keep=0.9", "4.0"), ("evit:keep=0.8", "3.5"), ("evit:keep=0.7", "3.0"), ("evit:keep=0.6", "2.6"),
-                    ("evit:keep=0.5", "2.3"), ("tome:r=13", "2.7")])
+                    ("evit:keep=0.5", "2.3"), ("tome:r=13", "2.7"), ("idle:keep=0.7", "3.0"), ("idle:keep=0.5", "2.3"),
+                    ("mstm:keep=0.7", "3.0")])
   func papersFigures(spec: String, gmacs: String) throws {
     let shape = ModelShape.deit("deit-s")!
     let total = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse(spec).makePolicy(depth: 12))).total
