@@ -26,7 +26,7 @@ let package = Package(
   targets: [
     // C bindings: thin shims only.
     .systemLibrary(name: "CCurses", pkgConfig: "ncursesw"),
-    .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+    .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
     // Pure Swift libraries.
     .target(name: "ViTEngine", swiftSettings: kernelFlags),

@@ -309,3 +309,60 @@ int cic_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int32
 }
 
 void cic_free(void *pointer) { free(pointer); }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// gzip (IDX datasets)
+
+#include <zlib.h>
+
+int cic_read_maybe_gzip(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size, char *message,
+                        size_t message_size) {
+  *out = NULL;
+  *out_size = 0;
+  gzFile file = gzopen(path, "rb");
+  if (file == NULL) {
+    snprintf(message, message_size, "cannot open");
+    return CIC_BAD_ARGUMENT;
+  }
+  size_t capacity = 1 << 20, size = 0;
+  uint8_t *buffer = (uint8_t *)malloc(capacity);
+  if (buffer == NULL) { gzclose(file); snprintf(message, message_size, "out of memory"); return CIC_NO_MEMORY; }
+  for (;;) {
+    if (size == capacity) {
+      if (capacity >= max_bytes) {
+        free(buffer); gzclose(file);
+        snprintf(message, message_size, "decompresses to more than %zu bytes", max_bytes);
+        return CIC_UNSUPPORTED;
+      }
+      size_t grown = capacity * 2 > max_bytes ? max_bytes : capacity * 2;
+      uint8_t *bigger = (uint8_t *)realloc(buffer, grown);
+      if (bigger == NULL) { free(buffer); gzclose(file); snprintf(message, message_size, "out of memory"); return CIC_NO_MEMORY; }
+      buffer = bigger;
+      capacity = grown;
+    }
+    size_t want = capacity - size;
+    if (want > (1u << 30)) want = 1u << 30;
+    int n = gzread(file, buffer + size, (unsigned)want);
+    if (n < 0) {
+      int errnum = 0;
+      const char *reason = gzerror(file, &errnum);
+      snprintf(message, message_size, "corrupt gzip data (%s)", reason ? reason : "zlib error");
+      free(buffer); gzclose(file);
+      return CIC_CORRUPT;
+    }
+    if (n == 0) break;
+    size += (size_t)n;
+  }
+  // A truncated .gz reads as a short stream with an error flagged at close.
+  int errnum = 0;
+  gzerror(file, &errnum);
+  gzclose(file);
+  if (errnum != Z_OK && errnum != Z_STREAM_END) {
+    free(buffer);
+    snprintf(message, message_size, "truncated or corrupt gzip data");
+    return CIC_TRUNCATED;
+  }
+  *out = buffer;
+  *out_size = size;
+  return CIC_OK;
+}

@@ -16,6 +16,6 @@ struct TokenScope: ParsableCommand {
       Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.
       """,
     version: version,
-    subcommands: [InspectCommand.self, ReportCommand.self, FlopsCommand.self]
+    subcommands: [InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self]
   )
 }

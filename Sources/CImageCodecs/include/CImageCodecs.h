@@ -72,6 +72,12 @@ int cic_jpeg_decode(const uint8_t *data, size_t size, cic_jpeg_info *info,
 int cic_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
                    uint8_t **out, size_t *out_size, char *message, size_t message_size);
 
+/// Reads a whole file, gunzipping it when it is gzip-compressed (zlib's gz* API reads plain files unchanged).
+/// Used for IDX datasets (MNIST / Fashion-MNIST ship as .gz). Refuses to produce more than `max_bytes`.
+/// On success *out points to a malloc'd buffer of *out_size bytes that the caller releases with cic_free.
+int cic_read_maybe_gzip(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size, char *message,
+                        size_t message_size);
+
 /// Releases memory returned by this library.
 void cic_free(void *pointer);
 

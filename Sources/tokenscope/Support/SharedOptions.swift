@@ -9,7 +9,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json
 enum PreprocessMode: String, ExpressibleByArgument, CaseIterable { case auto, deit, timm, none }
 
 struct ModelOptions: ParsableArguments {
-  @Option(name: .long, help: "A ViT checkpoint (.safetensors, timm or Hugging Face names).")
+  @Option(name: .long, help: "A ViT checkpoint (.safetensors, timm or Hugging Face names); default: the bundled Fashion-MNIST ViT.")
   var model: String?
 
   @Option(name: .long, help: ArgumentHelp(
@@ -27,10 +27,7 @@ struct ModelOptions: ParsableArguments {
   }
 
   func resolvedPath() throws -> String {
-    guard let model else {
-      throw CLIError("no model given: pass --model FILE.safetensors", code: CLIError.usage)
-    }
-    return model
+    return try model ?? Samples.defaultModel()
   }
 
   func load() throws -> ViTModel {

@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import TokenMethods
+import ViTEngine
+
+struct EvalCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "eval",
+    abstract: "Measure top-1 accuracy, mean MACs and time per image of one or more methods on a labelled dataset.",
+    discussion: """
+      --data is a folder holding IDX files (MNIST / Fashion-MNIST: train-images-idx3-ubyte[.gz], t10k-...), or an
+      ImageFolder root (one subfolder per class of PNG/JPEG files, optionally under train/ and test/). Images run in
+      parallel on --threads threads; ms_per_image is wall time divided by images.
+      """)
+
+  @Option(help: "Dataset folder (IDX files or ImageFolder layout).")
+  var data: String
+
+  @Option(help: "train or test.")
+  var split: String = "test"
+
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(name: .customLong("method"), help: methodHelp)
+  var methods: [String] = []
+
+  @Option(help: "Evaluate only the first N images (after --sample).")
+  var limit: Int?
+
+  @Option(help: "Evaluate a seeded random sample of N images instead of the first ones.")
+  var sample: Int?
+
+  @Option(help: "Seed for --sample.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Preprocessing mode (see report --help).")
+  var preprocess: PreprocessMode = .auto
+
+  @Option(help: "Worker threads (default: all cores).")
+  var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(help: "Output format: text, json or csv.")
+  var format: EvalFormat = .text
+
+  enum EvalFormat: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
+
+  func validate() throws {
+    guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test") }
+    if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+    if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
+    guard threads > 0 else { throw ValidationError("--threads must be positive") }
+  }
+
+  func run() throws {
+    try reportingErrors {
+      let specs = try (methods.isEmpty ? ["none"] : methods).map(parseMethod)
+      let model = try modelOptions.load()
+      let dataset: Dataset
+      do { dataset = try Dataset.open(path: data, split: split) } catch let e as DatasetError {
+        throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+      }
+      var indices = Array(0..<dataset.count)
+      if let sample, sample < indices.count {
+        var rng = SplitMix(seed: seed)
+        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        indices = Array(indices.prefix(sample))
+      }
+      if let limit { indices = Array(indices.prefix(limit)) }
+      let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
+      let pipeline = preprocess.pipeline(for: model)
+      var results: [EvalResult] = []
+      for spec in specs {
+        let policy = try spec.makePolicy(depth: model.depth)
+        results.append(try evaluate(spec: spec, policy: policy, model: model, dataset: dataset, indices: indices,
+                                    labelMap: labelMap, pipeline: pipeline))
+      }
+      emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
+    }
+  }
+
+  /// Dataset class -> model class: by name when the folder names match the model's labels, else by position.
+  static func labelMap(dataset: Dataset, model: ViTModel) -> [Int]? {
+    guard let names = dataset.classNames, let labels = model.info.labels else { return nil }
+    func key(_ s: String) -> String { String(s.lowercased().filter { $0.isLetter || $0.isNumber }) }
+    let index = Dictionary(labels.enumerated().map { (key($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
+    let mapped = names.map { index[key($0)] }
+    return mapped.allSatisfy { $0 != nil } ? mapped.map { $0! } : nil
+  }
+
+  struct EvalResult {
+    let spec: MethodSpec
+    let correct: Int, images: Int
+    let macs: Double
+    let seconds: Double
+    var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
+    var macsMean: Double { images > 0 ? macs / Double(images) : 0 }
+    var msPerImage: Double { images > 0 ? 1000 * seconds / Double(images) : 0 }
+  }
+
+  /// Runs every image of `indices` through the model on `threads` workers.
+  func evaluate(spec: MethodSpec, policy: any TokenPolicy, model: ViTModel, dataset: Dataset, indices: [Int],
+                labelMap: [Int]?, pipeline: Preprocessing) throws -> EvalResult {
+    let tally = Tally()
+    let progress = ProgressBar(total: indices.count, label: spec.canonical)
+    let start = DispatchTime.now().uptimeNanoseconds
+    let workers = min(threads, max(indices.count, 1))
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      var i = worker
+      while i < indices.count {
+        let index = indices[i]
+        do {
+          let image = try dataset.image(index)
+          let pixels = try pipeline.apply(to: image, name: "\(dataset.name) #\(index)")
+          let input = ModelInput(channels: pipeline.channels, height: pipeline.cropHeight, width: pipeline.cropWidth, pixels: pixels)
+          let pass = ForwardPass(model: model, input: input, policy: policy)
+          let logits = pass.output().logits ?? []
+          let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? -1
+          let truth = labelMap.map { $0[dataset.labels[index]] } ?? dataset.labels[index]
+          tally.add(correct: predicted == truth, macs: pass.totalMACs)
+        } catch {
+          tally.fail("\(error)")
+        }
+        progress.advance()
+        i += workers
+      }
+    }
+    progress.finish()
+    if let failure = tally.failure { throw CLIError(failure, code: CLIError.badData) }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return EvalResult(spec: spec, correct: tally.correct, images: tally.images, macs: tally.macs, seconds: seconds)
+  }
+
+  func render(_ results: [EvalResult], dataset: Dataset, model: ViTModel, pipeline: Preprocessing) -> String {
+    switch format {
+    case .json:
+      return JSONValue.object([
+        ("schema_version", 1), ("model", .string(model.info.path)), ("data", .string(dataset.name)),
+        ("split", .string(split)), ("preprocess", .string(pipeline.description)), ("threads", JSONValue(threads)),
+        ("results", .array(results.map { r in
+          .object([("method", .string(r.spec.canonical)), ("accuracy", JSONValue(r.accuracy)),
+                   ("macs_mean", JSONValue(r.macsMean)), ("images", JSONValue(r.images)), ("ms_per_image", JSONValue(r.msPerImage))])
+        })),
+      ]).serialized()
+    case .csv:
+      return (["method,accuracy,macs_mean,images,ms_per_image"] + results.map {
+        "\"\($0.spec.canonical)\",\($0.accuracy),\(Int($0.macsMean.rounded())),\($0.images),\(fixed($0.msPerImage, 3))"
+      }).joined(separator: "\n")
+    case .text:
+      var lines = ["model  \(model.info.path)", "data   \(dataset.name), \(results.first?.images ?? 0) images", "pre    \(pipeline.description)", ""]
+      let width = max(6, results.map { $0.spec.canonical.count }.max() ?? 6)
+      lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image")
+      let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
+      for r in results {
+        lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(fixed(100 * r.accuracy, 2) + "%", 8) + "  "
+                     + pad(fixed(r.macsMean / 1e9, 4), 6) + "  " + pad(fixed(100 * r.macsMean / base, 1), 6) + "  " + pad(fixed(r.msPerImage, 3), 8))
+      }
+      return lines.joined(separator: "\n")
+    }
+  }
+}
+
+enum MACCounterBaseline {
+  static func of(_ model: ViTModel) -> Double { Double(MACCounter.baseline(model.shape, grid: model.shape.grid).total) }
+}
+
+/// Results gathered from worker threads.
+final class Tally: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var correct = 0, images = 0
+  private(set) var macs = 0.0
+  private(set) var failure: String?
+  func add(correct ok: Bool, macs m: Int) { lock.withLock { images += 1; correct += ok ? 1 : 0; macs += Double(m) } }
+  func fail(_ message: String) { lock.withLock { if failure == nil { failure = message } } }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+final class ProgressBar: @unchecked Sendable {
+  private let lock = NSLock()
+  private let total: Int, label: String
+  private var done = 0, lastDrawn = -1
+  private let enabled = isatty(2) == 1
+
+  init(total: Int, label: String) { self.total = total; self.label = label }
+
+  func advance() {
+    guard enabled else { return }
+    lock.withLock {
+      done += 1
+      let permille = total > 0 ? done * 1000 / total : 1000
+      guard permille / 5 != lastDrawn else { return }
+      lastDrawn = permille / 5
+      let filled = permille * 30 / 1000
+      let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+      FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label)".utf8))
+    }
+  }
+
+  func finish() {
+    guard enabled else { return }
+    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+  }
+}
+
+/// A small seeded generator for --sample.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
