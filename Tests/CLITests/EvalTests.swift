@@ -1,0 +1,76 @@
+// `eval` on tiny datasets written by the test: IDX (as MNIST ships it, uncompressed here) and ImageFolder.
+import Foundation
+import Testing
+
+func temporaryDirectory(_ name: String) throws -> String {
+  let path = NSTemporaryDirectory() + "tokenscope-eval-\(getpid())-\(name)"
+  try? FileManager.default.removeItem(atPath: path)
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}
+
+func writeIDX(directory: String, prefix: String, images: [[UInt8]], side: Int, labels: [UInt8]) throws {
+  func header(_ values: [UInt32]) -> Data { Data(values.flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }) }
+  var imageData = header([0x803, UInt32(images.count), UInt32(side), UInt32(side)])
+  for image in images { imageData.append(contentsOf: image) }
+  try imageData.write(to: URL(fileURLWithPath: "\(directory)/\(prefix)-images-idx3-ubyte"))
+  var labelData = header([0x801, UInt32(labels.count)])
+  labelData.append(contentsOf: labels)
+  try labelData.write(to: URL(fileURLWithPath: "\(directory)/\(prefix)-labels-idx1-ubyte"))
+}
+
+@Suite("tokenscope eval")
+struct EvalTests {
+  @Test func idxDatasetWithSeveralMethods() throws {
+    let dir = try temporaryDirectory("idx")
+    var images: [[UInt8]] = []
+    for i in 0..<12 {
+      var image = [UInt8](repeating: 0, count: 144)
+      for p in 0..<144 { image[p] = UInt8((p * 7 + i * 31) % 256) }
+      images.append(image)
+    }
+    try writeIDX(directory: dir, prefix: "t10k", images: images, side: 12, labels: (0..<12).map { UInt8($0 % 10) })
+    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--method", "none",
+                            "--method", "tome:r=2", "--method", "evit:keep=0.5,layers=1", "--format", "json", "--threads", "2"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let results = try #require(r.json?["results"] as? [[String: Any]])
+    #expect(results.map { $0["method"] as? String } == ["none", "tome:r=2,schedule=constant,prop=true", "evit:keep=0.5,layers=1,fuse=true"])
+    for result in results {
+      #expect(result["images"] as? Int == 12)
+      let accuracy = try #require(result["accuracy"] as? Double)
+      #expect(accuracy >= 0 && accuracy <= 1)
+      #expect((result["ms_per_image"] as? Double ?? -1) >= 0)
+    }
+    let macs = results.map { $0["macs_mean"] as? Double ?? 0 }
+    #expect(macs[1] < macs[0] && macs[2] < macs[0], "methods cost less than the baseline: \(macs)")
+    // --limit and csv
+    let csv = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--limit", "5", "--format", "csv"])
+    #expect(csv.stdout.split(separator: "\n").first == "method,accuracy,macs_mean,images,ms_per_image")
+    #expect(csv.stdout.contains(",5,"))
+  }
+
+  @Test func imageFolderDataset() throws {
+    let dir = try temporaryDirectory("folder")
+    for (i, name) in ["class 0", "class 1"].enumerated() {
+      try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
+      for j in 0..<2 {
+        try FileManager.default.copyItem(atPath: fixture("vit", "input.png"), toPath: "\(dir)/\(name)/\(i)-\(j).png")
+      }
+    }
+    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("vit", "model.safetensors"), "--preprocess", "none", "--format", "json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let result = try #require((r.json?["results"] as? [[String: Any]])?.first)
+    #expect(result["images"] as? Int == 4)
+  }
+
+  @Test func badDatasets() throws {
+    let missing = try tokenscope(["eval", "--data", "/nonexistent-dataset", "--model", fixture("vit", "model.safetensors")])
+    #expect(missing.status == 66 && missing.stderr.contains("/nonexistent-dataset"))
+    let dir = try temporaryDirectory("bad")
+    try Data([0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]).write(to: URL(fileURLWithPath: "\(dir)/t10k-images-idx3-ubyte"))
+    try Data([0, 0, 8, 1, 0, 0, 0, 100]).write(to: URL(fileURLWithPath: "\(dir)/t10k-labels-idx1-ubyte"))
+    let bad = try tokenscope(["eval", "--data", dir, "--model", fixture("vit", "model.safetensors")])
+    #expect(bad.status == 65, "\(bad.stderr)")
+    #expect(bad.stderr.contains("header claims 100 images of 28x28 but holds 3 bytes"))
+  }
+}
