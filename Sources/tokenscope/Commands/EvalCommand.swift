@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
 
+  @OptionGroup var size: InputSizeOption
+
   @Option(name: .customLong("method"), help: methodHelp)
   var methods: [String] = []
 
@@ -68,7 +70,7 @@ struct EvalCommand: ParsableCommand {
       }
       if let limit { indices = Array(indices.prefix(limit)) }
       let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
-      let pipeline = preprocess.pipeline(for: model)
+      let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
       var results: [EvalResult] = []
       for spec in specs {
         let policy = try spec.makePolicy(depth: model.depth)

@@ -13,6 +13,8 @@ struct ReportCommand: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
 
+  @OptionGroup var size: InputSizeOption
+
   @Option(help: methodHelp)
   var method: String = "none"
 
@@ -26,7 +28,7 @@ struct ReportCommand: ParsableCommand {
     try reportingErrors {
       let spec = try parseMethod(method)
       let model = try modelOptions.load()
-      let pipeline = preprocess.pipeline(for: model)
+      let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
       let (pixels, input) = try loadInput(path: image, model: model, pipeline: pipeline)
       let policy = try spec.makePolicy(depth: model.depth)
       let pass = ForwardPass(model: model, input: input, policy: policy)

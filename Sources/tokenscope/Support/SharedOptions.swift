@@ -38,9 +38,10 @@ struct ModelOptions: ParsableArguments {
 
 extension PreprocessMode {
   /// The pipeline for `model`: auto follows the checkpoint's config (timm crop_pct when it has one), else DeiT's.
-  func pipeline(for model: ViTModel) -> Preprocessing {
+  /// `inputSize` runs the model at another resolution (position embeddings are resampled as timm does).
+  func pipeline(for model: ViTModel, inputSize: Int? = nil) -> Preprocessing {
     let info = model.info
-    let size = info.inputSize
+    let size = inputSize.map { ($0, $0) } ?? info.inputSize
     let channels = model.shape.inChannels
     let interpolation = Interpolation(rawValue: info.interpolation) ?? .bicubic
     switch self {
@@ -77,3 +78,23 @@ func parseMethod(_ text: String) throws -> MethodSpec {
 
 let methodHelp = ArgumentHelp("A token-reduction method spec, e.g. none.", discussion: "Methods:\n" + MethodRegistry.helpText,
                               valueName: "SPEC")
+
+/// `--input-size N`: run at N x N pixels instead of the checkpoint's input size.
+struct InputSizeOption: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp(
+    "Run at N x N pixels instead of the checkpoint's input size (the grid becomes N / patch; position embeddings are resampled, bicubic with antialiasing, as timm does).",
+    valueName: "N"))
+  var inputSize: Int?
+
+  func validate() throws {
+    if let inputSize, inputSize <= 0 || inputSize > 4096 { throw ValidationError("--input-size must be in 1...4096") }
+  }
+
+  func checked(for model: ViTModel) throws -> Int? {
+    guard let inputSize else { return nil }
+    guard inputSize >= model.shape.patchSize else {
+      throw CLIError("--input-size \(inputSize) is smaller than the patch size \(model.shape.patchSize)", code: CLIError.usage)
+    }
+    return inputSize
+  }
+}
