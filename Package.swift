@@ -4,7 +4,7 @@
 // Dependency rules (see README, "Development"):
 //   ViTEngine  <- TokenMethods <- tokenscope
 //   ImageIO    (C codecs only)  <- tokenscope
-//   TUI        (the one place that touches ncurses) <- tokenscope
+//   TUI        (widgets, cell buffer; CursesBackend is the one type that touches ncurses) <- Explorer <- tokenscope
 // The engine knows nothing of terminals, images or methods beyond the policy protocol.
 import PackageDescription
 
@@ -33,11 +33,13 @@ let package = Package(
     .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
     .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: kernelFlags),
     .target(name: "TUI", dependencies: ["CCurses"]),
+    // The explorer: state, actions and screens over the engine and the TUI widgets (no ncurses: the backend is injected).
+    .target(name: "Explorer", dependencies: ["ViTEngine", "TokenMethods", "ImageIO", "TUI"], swiftSettings: kernelFlags),
 
     .executableTarget(
       name: "tokenscope",
       dependencies: [
-        "ViTEngine", "TokenMethods", "ImageIO", "TUI",
+        "ViTEngine", "TokenMethods", "ImageIO", "TUI", "Explorer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -45,7 +47,8 @@ let package = Package(
     .testTarget(name: "ViTEngineTests", dependencies: ["ViTEngine", "ImageIO"], swiftSettings: kernelFlags),
     .testTarget(name: "TokenMethodsTests", dependencies: ["TokenMethods", "ViTEngine"], swiftSettings: kernelFlags),
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
-    .testTarget(name: "TUITests", dependencies: ["TUI"]),
+    .testTarget(name: "TUITests", dependencies: ["TUI"], exclude: ["Snapshots"]),
+    .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine"], exclude: ["Snapshots"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
   ],
   swiftLanguageModes: [.v6]

@@ -49,4 +49,26 @@ enum Samples {
     }
     return "\(dir)/\(modelPath)"
   }
+
+  /// A bundled image for the bundled model (the first fashion sample), or a photo for other models.
+  static func defaultImage() throws -> String {
+    let (dir, _) = directory()
+    guard let dir else { throw CLIError("no image given and the bundled samples were not found; set TOKENSCOPE_SAMPLES", code: CLIError.noInput) }
+    for folder in ["images/fashion", "images/photos"] {
+      let files = listFiles("\(dir)/\(folder)").filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted()
+      if let first = files.first { return "\(dir)/\(folder)/\(first)" }
+    }
+    throw CLIError("no image given and no sample image found in \(dir)/images", code: CLIError.noInput)
+  }
+
+  static func listFiles(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+      let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+      if !name.hasPrefix(".") { names.append(name) }
+    }
+    return names
+  }
 }

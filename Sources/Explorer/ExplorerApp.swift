@@ -1,0 +1,124 @@
+// The run loop: read an input event (with a short timeout, so animations and finished computations show up), turn it
+// into an action, update the state, start any computations on the worker, draw. The engine runs only on the worker;
+// the UI thread reads immutable MethodRun snapshots.
+import Dispatch
+import Foundation
+import TokenMethods
+import TUI
+import ViTEngine
+
+/// Computes method runs off the UI thread and hands back actions.
+public final class Worker: @unchecked Sendable {
+  private let model: ViTModel
+  private let input: ModelInput
+  private let queue = DispatchQueue(label: "tokenscope.worker")
+  private let lock = NSLock()
+  private var finished: [Action] = []
+
+  public init(model: ViTModel, input: ModelInput) { self.model = model; self.input = input }
+
+  public func start(_ effect: Effect) {
+    guard case .compute(let spec) = effect else { return }
+    queue.async { [self] in
+      let action: Action
+      do { action = .computed(try MethodRun.compute(model: model, input: input, spec: spec)) } catch {
+        action = .failed(spec: spec.canonical, message: "\(error)")
+      }
+      lock.withLock { finished.append(action) }
+    }
+  }
+
+  /// Results that arrived since the last call.
+  public func drain() -> [Action] { lock.withLock { defer { finished = [] }; return finished } }
+
+  /// Blocks until every started computation has finished (tests and non-interactive use).
+  public func waitUntilIdle() { queue.sync {} }
+}
+
+/// Maps a key or mouse event to an action (nil: ignored).
+public func action(for event: InputEvent, state: ExplorerState, mapOrigin: (x: Int, y: Int, cellWidth: Int, cellHeight: Int)? = nil) -> Action? {
+  if state.showHelp {
+    switch event {
+    case .escape, .char("?"), .function(1): return .toggleHelp
+    case .pageDown, .down, .char(" "): return .helpPage(1)
+    case .pageUp, .up: return .helpPage(-1)
+    case .char("q"), .ctrlC: return .quit
+    default: return nil
+    }
+  }
+  switch event {
+  case .right, .char("l"): return .nextLayer
+  case .left, .char("h"): return .previousLayer
+  case .home, .char("g"): return .firstLayer
+  case .end, .char("G"): return .lastLayer
+  case .tab: return .nextView
+  case .backTab: return .previousView
+  case .char("m"): return .cycleMethod(1)
+  case .char("M"): return .cycleMethod(-1)
+  case .char("+"), .char("="): return .adjustParameter(1)
+  case .char("-"), .char("_"): return .adjustParameter(-1)
+  case .char("c"): return .toggleCompare
+  case .char("d"): return .toggleDifferences
+  case .char("a"): return .cycleHead
+  case .char(" "): return .togglePlay
+  case .char("?"), .function(1): return .toggleHelp
+  case .escape: return .escape
+  case .char("j"), .down: return .moveCursor(dx: 0, dy: 1)
+  case .char("k"), .up: return .moveCursor(dx: 0, dy: -1)
+  case .char("J"): return .moveCursor(dx: -1, dy: 0)
+  case .char("K"): return .moveCursor(dx: 1, dy: 0)
+  case .char("q"), .ctrlC: return .quit
+  case .char(let c) where c.isNumber: return Int(String(c)).map { .focusMethod($0 - 1) }
+  case .mouse(let x, let y, .click):
+    guard let o = mapOrigin else { return nil }
+    let col = (x - o.x) / o.cellWidth, row = (y - o.y) / o.cellHeight
+    let g = state.context.grid
+    guard x >= o.x, y >= o.y, row < g.rows, col < g.cols else { return nil }
+    return .clickPatch(row: row, col: col)
+  default: return nil
+  }
+}
+
+public struct ExplorerApp {
+  public var state: ExplorerState
+  public let worker: Worker
+  public let appearance: Appearance
+
+  public init(state: ExplorerState, worker: Worker, appearance: Appearance) {
+    self.state = state; self.worker = worker; self.appearance = appearance
+  }
+
+  /// Starts the computations the initial state needs.
+  public mutating func start() {
+    for effect in update(&state, .tick) { worker.start(effect) }
+  }
+
+  public mutating func send(_ action: Action) {
+    for effect in update(&state, action) { worker.start(effect) }
+  }
+
+  public func frame(size: Size) -> Buffer {
+    var buffer = Buffer(size: size)
+    ExplorerScreen(state: state, appearance: appearance).render(into: &buffer)
+    return buffer
+  }
+
+  /// Runs until quit. Draws only when something changed; ticks every 50 ms while busy or playing.
+  public mutating func run<B: TerminalBackend>(backend: inout B) {
+    start()
+    var dirty = true
+    var lastTick = DispatchTime.now().uptimeNanoseconds
+    while !state.shouldQuit {
+      for result in worker.drain() { send(result); dirty = true }
+      if dirty { backend.draw(frame(size: backend.size)); dirty = false }
+      let animating = state.isBusy || state.playing
+      if let event = backend.readEvent(timeoutMs: animating ? 50 : 200) {
+        if case .resize = event { dirty = true; continue }
+        if let a = action(for: event, state: state, mapOrigin: nil) { send(a); dirty = true }
+      }
+      let now = DispatchTime.now().uptimeNanoseconds
+      let period: UInt64 = state.playing ? 600_000_000 : 100_000_000
+      if animating, now - lastTick >= period { send(.tick); lastTick = now; dirty = true }
+    }
+  }
+}

@@ -1,0 +1,181 @@
+// The explorer's state and the only way it changes: update(state, action) -> effects. Effects (computations) are run
+// by the app on a worker thread, whose results come back as actions. This keeps every screen a pure function of the
+// state, testable without a terminal.
+import TokenMethods
+import TUI
+
+public enum TokenMapView: String, CaseIterable, Sendable {
+  case status, image, groups, attention
+
+  public var title: String {
+    switch self {
+    case .status: return "token status"
+    case .image: return "image"
+    case .groups: return "merge groups"
+    case .attention: return "CLS attention"
+    }
+  }
+}
+
+/// Everything the screen shows that does not change while exploring one image with one model.
+public struct ExplorerContext: Sendable {
+  public var modelName: String
+  public var modelSummary: String
+  public var imageName: String
+  public var preprocessing: String
+  public var image: TUI.PixelImage
+  public var depth: Int
+  public var grid: (rows: Int, cols: Int)
+  public var heads: Int
+
+  public init(modelName: String, modelSummary: String, imageName: String, preprocessing: String, image: TUI.PixelImage,
+              depth: Int, grid: (rows: Int, cols: Int), heads: Int) {
+    self.modelName = modelName; self.modelSummary = modelSummary; self.imageName = imageName
+    self.preprocessing = preprocessing; self.image = image; self.depth = depth; self.grid = grid; self.heads = heads
+  }
+}
+
+public struct ExplorerState: Sendable {
+  public var context: ExplorerContext
+  /// The methods on screen (1-4); `focus` is the one the side panel describes and `m`/`+`/`-` change.
+  public var methods: [MethodSpec]
+  public var focus = 0
+  public var runs: [String: MethodRun] = [:]
+  public var pending: Set<String> = []
+  public var errors: [String: String] = [:]
+  /// 0-based block index.
+  public var layer = 0
+  public var view: TokenMapView = .status
+  /// Attention head shown in the attention view (nil: mean over heads).
+  public var head: Int? = nil
+  public var compare = false
+  public var highlightDifferences = false
+  public var playing = false
+  public var showHelp = false
+  public var helpPage = 0
+  /// Patch under the cursor (row, col), when the cursor is on.
+  public var cursor: (row: Int, col: Int)? = nil
+  public var message: String? = nil
+  public var shouldQuit = false
+  public var spinner = 0
+
+  public init(context: ExplorerContext, methods: [MethodSpec]) {
+    self.context = context
+    self.methods = methods.isEmpty ? [MethodSpec.baseline] : Array(methods.prefix(4))
+  }
+
+  public var focusedSpec: MethodSpec { methods[focus] }
+  public var focusedRun: MethodRun? { runs[focusedSpec.canonical] }
+  public var isBusy: Bool { !pending.isEmpty }
+
+  /// Specs for which no result or computation exists yet.
+  public var missingSpecs: [MethodSpec] {
+    methods.filter { runs[$0.canonical] == nil && pending.contains($0.canonical) == false && errors[$0.canonical] == nil }
+  }
+}
+
+public enum Action: Sendable {
+  case nextLayer, previousLayer, firstLayer, lastLayer
+  case nextView, previousView
+  case cycleMethod(Int)
+  case adjustParameter(Int)
+  case focusMethod(Int)
+  case toggleCompare, toggleDifferences
+  case cycleHead
+  case togglePlay, tick
+  case toggleHelp, helpPage(Int), escape
+  case moveCursor(dx: Int, dy: Int), clickPatch(row: Int, col: Int)
+  case quit
+  case computed(MethodRun)
+  case failed(spec: String, message: String)
+  case showMessage(String)
+}
+
+public enum Effect: Equatable, Sendable {
+  case compute(MethodSpec)
+}
+
+/// The methods `m` cycles through, with their defaults.
+public let methodPresets = ["none", "tome", "evit", "idle", "mstm"]
+
+/// Changes the state; returns the computations to start.
+public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
+  let depth = state.context.depth
+  switch action {
+  case .nextLayer: state.layer = min(state.layer + 1, depth - 1)
+  case .previousLayer: state.layer = max(state.layer - 1, 0)
+  case .firstLayer: state.layer = 0
+  case .lastLayer: state.layer = depth - 1
+  case .nextView, .previousView:
+    let all = TokenMapView.allCases
+    let step = { if case .nextView = action { return 1 } else { return all.count - 1 } }()
+    state.view = all[(all.firstIndex(of: state.view)! + step) % all.count]
+  case .cycleMethod(let step):
+    let current = methodPresets.firstIndex(of: state.focusedSpec.name) ?? 0
+    let next = methodPresets[(current + step + methodPresets.count) % methodPresets.count]
+    if let spec = try? MethodSpec.parse(next) { state.methods[state.focus] = spec }
+  case .adjustParameter(let step):
+    if let spec = adjusted(state.focusedSpec, step: step) { state.methods[state.focus] = spec } else {
+      state.message = "\(state.focusedSpec.name) has no parameter to adjust"
+    }
+  case .focusMethod(let i): if i < state.methods.count { state.focus = i }
+  case .toggleCompare:
+    state.compare.toggle()
+    if state.compare && state.methods.count == 1 {
+      // Compare needs at least two: add the next preset that is not on screen.
+      let onScreen = Set(state.methods.map(\.name))
+      if let name = methodPresets.first(where: { !onScreen.contains($0) && $0 != "none" }), let spec = try? MethodSpec.parse(name) {
+        state.methods.append(spec)
+      }
+    }
+  case .toggleDifferences: state.highlightDifferences.toggle()
+  case .cycleHead:
+    let heads = state.context.heads
+    state.head = state.head.map { $0 + 1 < heads ? $0 + 1 : nil } ?? (heads > 0 ? 0 : nil)
+  case .togglePlay: state.playing.toggle()
+  case .tick:
+    state.spinner += 1
+    if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
+  case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
+  case .helpPage(let step): state.helpPage = max(0, state.helpPage + step)
+  case .escape:
+    if state.showHelp { state.showHelp = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
+  case .moveCursor(let dx, let dy):
+    let g = state.context.grid
+    let c = state.cursor ?? (row: g.rows / 2, col: g.cols / 2)
+    state.cursor = (row: min(max(c.row + dy, 0), g.rows - 1), col: min(max(c.col + dx, 0), g.cols - 1))
+  case .clickPatch(let row, let col): state.cursor = (row: row, col: col)
+  case .quit: state.shouldQuit = true
+  case .computed(let run):
+    state.pending.remove(run.spec.canonical)
+    state.runs[run.spec.canonical] = run
+  case .failed(let spec, let message):
+    state.pending.remove(spec)
+    state.errors[spec] = message
+    state.message = message
+  case .showMessage(let text): state.message = text
+  }
+  let effects = state.missingSpecs.map { Effect.compute($0) }
+  for case .compute(let spec) in effects { state.pending.insert(spec.canonical) }
+  return effects
+}
+
+/// The spec with its main parameter moved one step (ToMe r by 1, keep rates by 0.05); nil when it has none.
+public func adjusted(_ spec: MethodSpec, step: Int) -> MethodSpec? {
+  var params = spec.params
+  guard let i = params.firstIndex(where: { $0.key == "r" || $0.key == "keep" }) else { return nil }
+  if params[i].key == "r" {
+    params[i].value = String(max(0, (Int(params[i].value) ?? 0) + step))
+  } else {
+    let value = ((Double(params[i].value) ?? 0.7) * 100 + Double(step * 5)).rounded() / 100
+    params[i].value = formatRate(min(1, max(0.05, value)))
+  }
+  return try? MethodSpec.parse(spec.name + ":" + params.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+}
+
+func formatRate(_ v: Double) -> String {
+  let hundredths = Int((v * 100).rounded())
+  if hundredths % 100 == 0 { return "\(hundredths / 100)" }
+  let frac = hundredths % 100
+  return "0." + (frac % 10 == 0 ? "\(frac / 10)" : (frac < 10 ? "0\(frac)" : "\(frac)"))
+}

@@ -1,0 +1,269 @@
+// The explorer's screen as a pure function of the state: header, token map(s), the layer panel, legend and key hints,
+// drawn into a Buffer. Only the app's backend turns buffers into terminal output.
+import TokenMethods
+import TUI
+import ViTEngine
+
+public enum Layout {
+  /// Below this the side panel is dropped; below the minimum the "too small" screen is shown.
+  public static let sidePanelWidth = 44
+  public static let minimum = Size(width: 60, height: 20)
+}
+
+/// How each patch state is drawn: its own colour and its own glyph pair, so the map reads without colour.
+struct StateLook {
+  let glyph: String, ascii: String, color: RGB, label: String
+  static func of(_ state: PatchState) -> StateLook {
+    switch state {
+    case .kept: return StateLook(glyph: "██", ascii: "##", color: RGB(hex: 0x3CB371), label: "kept")
+    case .merged: return StateLook(glyph: "▓▓", ascii: "==", color: RGB(hex: 0x4A90D9), label: "merged")
+    case .fused: return StateLook(glyph: "▒▒", ascii: "%%", color: RGB(hex: 0xE69F00), label: "fused")
+    case .pruned: return StateLook(glyph: "··", ascii: "..", color: RGB(hex: 0x555555), label: "pruned")
+    case .idle: return StateLook(glyph: "░░", ascii: "::", color: RGB(hex: 0xA070D0), label: "idle")
+    }
+  }
+}
+
+public struct ExplorerScreen {
+  public let state: ExplorerState
+  public let appearance: Appearance
+  public init(state: ExplorerState, appearance: Appearance) { self.state = state; self.appearance = appearance }
+
+  var glyphs: Glyphs { appearance.glyphs }
+  var ascii: Bool { glyphs.isASCII }
+  let dim = Style(dim: true)
+  let bold = Style(bold: true)
+  let accent = Style(fg: .rgb(0x56, 0xB4, 0xE9), bold: true)
+
+  public func render(into buffer: inout Buffer) {
+    let area = buffer.area
+    guard area.width >= Layout.minimum.width, area.height >= Layout.minimum.height else {
+      buffer.render(TooSmallScreen(current: area.size, needed: Layout.minimum, appearance: appearance), in: area)
+      return
+    }
+    let rows = area.rows([.fixed(3), .fill(1), .fixed(1), .fixed(1)])
+    renderHeader(in: rows[0], buffer: &buffer)
+    let showSide = area.width >= 100 || (area.width >= 72 && !state.compare)
+    let body = showSide ? rows[1].columns([.fill(1), .fixed(Layout.sidePanelWidth)], spacing: 1) : [rows[1]]
+    renderMaps(in: body[0], buffer: &buffer)
+    if showSide { renderSidePanel(in: body[1], buffer: &buffer) }
+    renderLegend(in: rows[2], buffer: &buffer)
+    buffer.render(KeyHintBar(hints: footerHints, keyStyle: bold, actionStyle: dim, glyphs: glyphs), in: rows[3])
+    if state.showHelp {
+      buffer.render(HelpOverlay(entries: helpEntries, page: state.helpPage, title: "tokenscope keys", glyphs: glyphs), in: area)
+    }
+  }
+
+  // MARK: Header
+
+  func renderHeader(in area: Rect, buffer: inout Buffer) {
+    let c = state.context
+    let spinnerFrames = ascii ? ["|", "/", "-", "\\"] : ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+    let busy = state.isBusy ? " " + spinnerFrames[state.spinner % spinnerFrames.count] + " computing" : ""
+    var x = buffer.set(string: "tokenscope ", x: area.x, y: area.y, style: accent)
+    x = buffer.set(string: c.modelName, x: x, y: area.y, style: bold, maxWidth: area.right - x)
+    x = buffer.set(string: "  " + c.modelSummary, x: x, y: area.y, style: dim, maxWidth: area.right - x)
+    if !busy.isEmpty { _ = buffer.set(string: busy, x: max(x, area.right - busy.count), y: area.y, style: accent) }
+    _ = buffer.set(string: "image \(c.imageName)  pre \(c.preprocessing)", x: area.x, y: area.y + 1, style: dim, maxWidth: area.width)
+    var mx = buffer.set(string: "methods ", x: area.x, y: area.y + 2, style: dim)
+    for (i, spec) in state.methods.enumerated() where mx < area.right {
+      let label = "\(i + 1):\(spec.canonical)"
+      mx = buffer.set(string: label, x: mx, y: area.y + 2, style: i == state.focus ? bold.underlined() : .plain, maxWidth: area.right - mx)
+      mx = buffer.set(string: "  ", x: mx, y: area.y + 2, maxWidth: area.right - mx)
+    }
+  }
+
+  // MARK: Token maps
+
+  func renderMaps(in area: Rect, buffer: inout Buffer) {
+    let shown = state.compare ? Array(state.methods.indices) : [state.focus]
+    let columns = area.columns(shown.map { _ in .fill(1) }, spacing: 1)
+    for (slot, index) in shown.enumerated() {
+      let spec = state.methods[index]
+      let run = state.runs[spec.canonical]
+      let title = state.compare ? "\(index + 1) \(spec.name)" : "\(state.view.title): \(spec.canonical)"
+      let block = Block(title: Line(" \(title) ", style: index == state.focus ? bold : .plain), borderKind: .rounded, glyphs: glyphs)
+      buffer.render(block, in: columns[slot])
+      let inner = block.inner(columns[slot])
+      guard let run, state.layer < run.layers.count else {
+        let note = state.errors[spec.canonical] ?? (state.pending.contains(spec.canonical) ? "computing…" : "")
+        buffer.render(Paragraph(note, style: dim), in: inner.inset(by: 1))
+        continue
+      }
+      let layer = run.layers[state.layer]
+      var mapArea = inner
+      if state.compare {
+        let info = "\(layer.tokensIn)→\(layer.tokensOut) tok  \(gmacs(layer.cumulativeMACs))/\(gmacs(run.baselineMACs)) G"
+        _ = buffer.set(string: ascii ? info.replacingArrow() : info, x: inner.x, y: inner.bottom - 1, style: dim, maxWidth: inner.width)
+        mapArea = inner.inset(bottom: 1)
+      }
+      renderMap(run: run, layer: layer, in: mapArea, buffer: &buffer)
+    }
+  }
+
+  func renderMap(run: MethodRun, layer: LayerView, in area: Rect, buffer: inout Buffer) {
+    let g = run.grid
+    if state.view == .image {
+      buffer.render(HalfBlockImage(image: state.context.image, centered: true, appearance: appearance), in: area)
+      return
+    }
+    // Each patch is (2s x s) cells, or 1 x 1 when the grid is too large for pairs.
+    let s = max(0, min(area.width / (2 * g.cols), area.height / g.rows))
+    let cellW = s > 0 ? 2 * s : 1, cellH = max(s, 1)
+    let ox = area.x + max(0, (area.width - g.cols * cellW) / 2), oy = area.y + max(0, (area.height - g.rows * cellH) / 2)
+    let attention = layer.attention(head: state.head)
+    let maxAttention = max(attention.max() ?? 0, 1e-12)
+    let baseline = state.runs.values.first { $0.spec.name == "none" }
+    let reference = state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical]?.layers[state.layer] : nil
+    _ = baseline
+    for row in 0..<g.rows {
+      for col in 0..<g.cols {
+        let p = row * g.cols + col
+        let patchState = layer.patchState[p]
+        let look = StateLook.of(patchState)
+        var glyph = ascii ? look.ascii : look.glyph
+        var color = look.color
+        switch state.view {
+        case .status, .image: break
+        case .groups:
+          let group = layer.group[p]
+          color = group < 0 ? look.color : CategoricalPalette.rgb(for: group)
+        case .attention:
+          let t = Double(attention[p] / maxAttention)
+          color = SequentialPalette.viridis.rgb(at: t)
+          let shades = glyphs.shades
+          glyph = String(repeating: shades[min(shades.count - 1, Int(t * Double(shades.count)))], count: 2)
+        }
+        var style = Style(fg: color.color)
+        if let reference, reference.patchState[p] != patchState { style = style.reversed() }
+        if let cursor = state.cursor, cursor.row == row, cursor.col == col { style = style.reversed().bolded() }
+        let text = cellW == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: cellW / 2)
+        for dy in 0..<cellH {
+          _ = buffer.set(string: text, x: ox + col * cellW, y: oy + row * cellH + dy, style: style, maxWidth: area.right - (ox + col * cellW))
+        }
+      }
+    }
+  }
+
+  // MARK: Side panel
+
+  func renderSidePanel(in area: Rect, buffer: inout Buffer) {
+    let block = Block(title: Line(" layer ", style: bold), borderKind: .rounded, glyphs: glyphs)
+    buffer.render(block, in: area)
+    let inner = block.inner(area).inset(horizontal: 1)
+    var y = inner.y
+    func line(_ text: String, _ style: Style = .plain) {
+      guard y < inner.bottom else { return }
+      _ = buffer.set(string: ascii ? text.replacingArrow() : text, x: inner.x, y: y, style: style, maxWidth: inner.width)
+      y += 1
+    }
+    let depth = state.context.depth
+    line("layer \(state.layer + 1)/\(depth)  \(state.focusedSpec.name)", bold)
+    guard let run = state.focusedRun, state.layer < run.layers.count else {
+      line(state.errors[state.focusedSpec.canonical] ?? "computing…", dim)
+      return
+    }
+    let layer = run.layers[state.layer]
+    let idle = layer.activeTokens < layer.tokensIn ? " (\(layer.activeTokens) active)" : ""
+    line("tokens \(layer.tokensIn) → \(layer.tokensOut)\(idle)")
+    line("GMACs  \(gmacs(layer.macs)) this layer")
+    let share = 100 * Double(layer.cumulativeMACs) / Double(max(run.baselineMACs, 1))
+    line("       \(gmacs(layer.cumulativeMACs)) of \(gmacs(run.baselineMACs)) so far (\(fixed1(share))%)")
+    line("       total \(gmacs(run.totalMACs)) (\(fixed1(100 * Double(run.totalMACs) / Double(max(run.baselineMACs, 1))))% of baseline)", dim)
+    y += 1
+    line("attention entropy (nats)", dim)
+    let maxEntropy = Double(max(layer.entropy.max() ?? 1, layer.classEntropy.max() ?? 1, 1e-6))
+    let barWidth = max(4, inner.width - 14)
+    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 8 {
+      _ = buffer.set(string: "h\(h + 1)", x: inner.x, y: y, style: state.head == h ? bold : dim)
+      buffer.render(Gauge(ratio: Double(e) / maxEntropy, label: fixed2(Double(e)), labelPlacement: .trailing, barStyle: Style(fg: .rgb(0x56, 0xB4, 0xE9)), glyphs: glyphs),
+                    in: Rect(x: inner.x + 4, y: y, width: barWidth + 6, height: 1))
+      y += 1
+    }
+    line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)
+    y += 1
+    if let event = layer.event {
+      let rows = Paragraph(event, style: .plain).rowCount(width: inner.width)
+      buffer.render(Paragraph(event, style: .plain), in: Rect(x: inner.x, y: y, width: inner.width, height: min(rows, max(0, inner.bottom - y - 7))))
+      y += min(rows, max(0, inner.bottom - y - 7)) + 1
+    } else {
+      line("no token change in this block", dim)
+      y += 1
+    }
+    if let cursor = state.cursor {
+      let p = cursor.row * state.context.grid.cols + cursor.col
+      let t = layer.patchToken[p]
+      line("patch (\(cursor.row),\(cursor.col)): \(layer.patchState[p].rawValue)" + (t >= 0 ? ", token \(t), size \(Int(layer.tokenSize[Int(t)]))" : ""), accent)
+      line("CLS attention \(fixed4(Double(layer.attention(head: state.head)[p])))", dim)
+      y += 1
+    }
+    line("if it stopped here", dim)
+    for guess in layer.topIfStopped.prefix(max(0, min(5, inner.bottom - y))) {
+      line("\(pad(fixed1(Double(guess.probability) * 100), 5))%  \(guess.label)")
+    }
+  }
+
+  // MARK: Legend and keys
+
+  func renderLegend(in area: Rect, buffer: inout Buffer) {
+    switch state.view {
+    case .status, .groups:
+      var entries = PatchState.allCases.map { s -> LegendEntry in
+        let look = StateLook.of(s)
+        return LegendEntry(glyph: ascii ? look.ascii : look.glyph, style: Style(fg: look.color.color), label: look.label)
+      }
+      if state.view == .groups { entries.insert(LegendEntry(glyph: "", label: "colour = merge group, glyph = state:"), at: 0) }
+      if state.compare && state.highlightDifferences { entries.append(LegendEntry(glyph: "▌▐", style: Style(reverse: true), label: "differs from method 1")) }
+      buffer.render(Legend(entries: entries, glyphs: glyphs), in: area)
+    case .attention:
+      let head = state.head.map { "head \($0 + 1)" } ?? "mean over heads"
+      buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: "0",
+                             maxLabel: "max", caption: "CLS attention (\(head), scaled to the layer's max)", appearance: appearance), in: area)
+    case .image:
+      _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
+                     x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    }
+  }
+
+  var footerHints: [KeyHint] {
+    [KeyHint(ascii ? "<-/->" : "←/→", "layer"), KeyHint("Tab", "view"), KeyHint("m", "method"), KeyHint("+/-", "param"),
+     KeyHint("c", "compare"), KeyHint("space", "play"), KeyHint("?", "help"), KeyHint("q", "quit")]
+  }
+
+  var helpEntries: [KeyHint] {
+    [KeyHint(ascii ? "-> l" : "→ l", "next layer"), KeyHint(ascii ? "<- h" : "← h", "previous layer"),
+     KeyHint("g Home", "first layer"), KeyHint("G End", "last layer"), KeyHint("space", "play / pause stepping"),
+     KeyHint("Tab S-Tab", "cycle view: status, image, merge groups, CLS attention"),
+     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("m M", "next / previous method for the focused slot"),
+     KeyHint("+ -", "main parameter (ToMe r, keep rate)"), KeyHint("1-4", "focus a method"),
+     KeyHint("c", "compare the methods side by side"), KeyHint("d", "highlight patches whose state differs from method 1"),
+     KeyHint(ascii ? "arrows+Shift / click" : "Shift+arrows / click", "move the patch cursor"),
+     KeyHint("j k", "move the patch cursor down / up"),
+     KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
+  }
+}
+
+func gmacs(_ macs: Int) -> String { fixedDigits(Double(macs) / 1e9, macs < 10_000_000 ? 5 : 3) }
+func fixed1(_ v: Double) -> String { fixedDigits(v, 1) }
+func fixed2(_ v: Double) -> String { fixedDigits(v, 2) }
+func fixed4(_ v: Double) -> String { fixedDigits(v, 4) }
+
+func fixedDigits(_ value: Double, _ digits: Int) -> String {
+  guard value.isFinite else { return "-" }
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let rounded = (abs(value) * scale).rounded()
+  var frac = String(Int(rounded.truncatingRemainder(dividingBy: scale)))
+  while frac.count < digits { frac = "0" + frac }
+  return (value < 0 && rounded != 0 ? "-" : "") + "\(Int(rounded / scale))" + (digits > 0 ? ".\(frac)" : "")
+}
+
+func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
+
+extension String {
+  func replacingArrow() -> String {
+    var out = ""
+    for ch in self { out += ch == "→" ? "->" : ch == "…" ? "..." : String(ch) }
+    return out
+  }
+}

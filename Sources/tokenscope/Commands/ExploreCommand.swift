@@ -1,0 +1,79 @@
+import ArgumentParser
+import Explorer
+import ImageIO
+import TokenMethods
+import TUI
+import ViTEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ExploreCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "explore",
+    abstract: "The interactive explorer (the default): step through the forward pass and watch a method's tokens.",
+    discussion: "With no image and no --model it opens the bundled Fashion-MNIST ViT on a bundled image. Press ? for the keys.")
+
+  @Argument(help: "A PNG or JPEG image (default: a bundled sample).")
+  var image: String?
+
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(name: .customLong("method"), help: methodHelp)
+  var methods: [String] = []
+
+  @Option(help: "Preprocessing mode (see report --help).")
+  var preprocess: PreprocessMode = .auto
+
+  @Flag(help: "Draw no colour at all (also when NO_COLOR is set).")
+  var noColor = false
+
+  @Flag(help: "Ignore the mouse.")
+  var noMouse = false
+
+  @Flag(help: "ASCII glyphs only (automatic when the locale is not UTF-8).")
+  var ascii = false
+
+  func run() throws {
+    try reportingErrors {
+      guard isatty(0) == 1, isatty(1) == 1 else {
+        throw CLIError("explore needs a terminal on stdin and stdout; use `tokenscope report IMAGE` or `tokenscope render` instead", code: CLIError.usage)
+      }
+      let specs = try (methods.isEmpty ? ["evit", "tome"] : methods).map(parseMethod)
+      let model = try modelOptions.load()
+      let imagePath = try image ?? Samples.defaultImage()
+      let pipeline = preprocess.pipeline(for: model)
+      let (pixels, input) = try loadInput(path: imagePath, model: model, pipeline: pipeline)
+      let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: pixels)
+      var backend: CursesBackend
+      do {
+        backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil))
+      } catch {
+        throw CLIError("cannot start the terminal UI: \(error)", code: CLIError.usage)
+      }
+      var app = ExplorerApp(state: ExplorerState(context: context, methods: specs), worker: Worker(model: model, input: input),
+                            appearance: backend.appearance)
+      app.run(backend: &backend)
+      backend.restore()
+    }
+  }
+}
+
+extension ExplorerContext {
+  init(model: ViTModel, imagePath: String, pipeline: Preprocessing, image: ImageIO.PixelImage) {
+    let s = model.shape
+    let name = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
+    let heads = Set(s.heads).count == 1 ? "\(s.heads[0])" : s.heads.map(String.init).joined(separator: "/")
+    let summary = "\(model.info.scheme.rawValue) · \(s.depth) blocks · width \(s.embedDim) · \(heads) heads · patch \(s.patchSize) · grid \(s.grid)"
+    let shown = pipeline.resized(image)
+    let rgb = TUI.PixelImage(width: shown.width, height: shown.height) { x, y in
+      let o = (y * shown.width + x) * shown.channels
+      return shown.channels == 1 ? RGB(shown.pixels[o], shown.pixels[o], shown.pixels[o])
+        : RGB(shown.pixels[o], shown.pixels[o + 1], shown.pixels[o + 2])
+    }
+    let grid = (rows: pipeline.cropHeight / s.patchSize, cols: pipeline.cropWidth / s.patchSize)
+    self.init(modelName: name, modelSummary: summary, imageName: imagePath, preprocessing: pipeline.description, image: rgb,
+              depth: s.depth, grid: grid, heads: s.heads.first ?? 0)
+  }
+}
