@@ -36,7 +36,7 @@ public final class Worker: @unchecked Sendable {
 }
 
 /// Maps a key or mouse event to an action (nil: ignored).
-public func action(for event: InputEvent, state: ExplorerState, mapOrigin: (x: Int, y: Int, cellWidth: Int, cellHeight: Int)? = nil) -> Action? {
+public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry? = nil) -> Action? {
   if state.showHelp {
     switch event {
     case .escape, .char("?"), .function(1): return .toggleHelp
@@ -70,7 +70,7 @@ public func action(for event: InputEvent, state: ExplorerState, mapOrigin: (x: I
   case .char("q"), .ctrlC: return .quit
   case .char(let c) where c.isNumber: return Int(String(c)).map { .focusMethod($0 - 1) }
   case .mouse(let x, let y, .click):
-    guard let o = mapOrigin else { return nil }
+    guard let o = map else { return nil }
     let col = (x - o.x) / o.cellWidth, row = (y - o.y) / o.cellHeight
     let g = state.context.grid
     guard x >= o.x, y >= o.y, row < g.rows, col < g.cols else { return nil }
@@ -114,7 +114,8 @@ public struct ExplorerApp {
       let animating = state.isBusy || state.playing
       if let event = backend.readEvent(timeoutMs: animating ? 50 : 200) {
         if case .resize = event { dirty = true; continue }
-        if let a = action(for: event, state: state, mapOrigin: nil) { send(a); dirty = true }
+        let map = ExplorerScreen.focusedMapGeometry(state: state, size: backend.size)
+        if let a = action(for: event, state: state, map: map) { send(a); dirty = true }
       }
       let now = DispatchTime.now().uptimeNanoseconds
       let period: UInt64 = state.playing ? 600_000_000 : 100_000_000

@@ -10,6 +10,11 @@ public enum Layout {
   public static let minimum = Size(width: 60, height: 20)
 }
 
+/// Where a token map's patch cells start and how big each is.
+public struct MapGeometry: Equatable, Sendable {
+  public var x: Int, y: Int, cellWidth: Int, cellHeight: Int
+}
+
 /// How each patch state is drawn: its own colour and its own glyph pair, so the map reads without colour.
 struct StateLook {
   let glyph: String, ascii: String, color: RGB, label: String
@@ -101,21 +106,36 @@ public struct ExplorerScreen {
     }
   }
 
+  /// Where the patch cells of a map go in `area`: each patch is (2s x s) cells, or 1 x 1 when the grid is too large.
+  static func patchGeometry(grid: (rows: Int, cols: Int), in area: Rect) -> MapGeometry {
+    let s = max(0, min(area.width / (2 * grid.cols), area.height / grid.rows))
+    let cellW = s > 0 ? 2 * s : 1, cellH = max(s, 1)
+    return MapGeometry(x: area.x + max(0, (area.width - grid.cols * cellW) / 2),
+                       y: area.y + max(0, (area.height - grid.rows * cellH) / 2), cellWidth: cellW, cellHeight: cellH)
+  }
+
+  /// The focused map's patch geometry on a screen of `size` (for mouse clicks), when a single map is shown.
+  public static func focusedMapGeometry(state: ExplorerState, size: Size) -> MapGeometry? {
+    guard !state.compare, state.view != .image, size.width >= Layout.minimum.width, size.height >= Layout.minimum.height else { return nil }
+    let area = Rect(size: size)
+    let rows = area.rows([.fixed(3), .fill(1), .fixed(1), .fixed(1)])
+    let showSide = area.width >= 72
+    let body = showSide ? rows[1].columns([.fill(1), .fixed(Layout.sidePanelWidth)], spacing: 1) : [rows[1]]
+    let inner = Block(borderKind: .rounded).inner(body[0])
+    return patchGeometry(grid: state.context.grid, in: inner)
+  }
+
   func renderMap(run: MethodRun, layer: LayerView, in area: Rect, buffer: inout Buffer) {
     let g = run.grid
     if state.view == .image {
       buffer.render(HalfBlockImage(image: state.context.image, centered: true, appearance: appearance), in: area)
       return
     }
-    // Each patch is (2s x s) cells, or 1 x 1 when the grid is too large for pairs.
-    let s = max(0, min(area.width / (2 * g.cols), area.height / g.rows))
-    let cellW = s > 0 ? 2 * s : 1, cellH = max(s, 1)
-    let ox = area.x + max(0, (area.width - g.cols * cellW) / 2), oy = area.y + max(0, (area.height - g.rows * cellH) / 2)
+    let geometry = ExplorerScreen.patchGeometry(grid: (g.rows, g.cols), in: area)
+    let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
     let attention = layer.attention(head: state.head)
     let maxAttention = max(attention.max() ?? 0, 1e-12)
-    let baseline = state.runs.values.first { $0.spec.name == "none" }
     let reference = state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical]?.layers[state.layer] : nil
-    _ = baseline
     for row in 0..<g.rows {
       for col in 0..<g.cols {
         let p = row * g.cols + col
@@ -131,8 +151,9 @@ public struct ExplorerScreen {
         case .attention:
           let t = Double(attention[p] / maxAttention)
           color = SequentialPalette.viridis.rgb(at: t)
-          let shades = glyphs.shades
-          glyph = String(repeating: shades[min(shades.count - 1, Int(t * Double(shades.count)))], count: 2)
+          // Shades carry the value without colour; every attended patch gets at least the lightest shade.
+          let shades = glyphs.shades.filter { $0 != " " }
+          glyph = t > 0 ? String(repeating: shades[min(shades.count - 1, Int(t * Double(shades.count)))], count: 2) : glyph
         }
         var style = Style(fg: color.color)
         if let reference, reference.patchState[p] != patchState { style = style.reversed() }
@@ -174,7 +195,7 @@ public struct ExplorerScreen {
     line("attention entropy (nats)", dim)
     let maxEntropy = Double(max(layer.entropy.max() ?? 1, layer.classEntropy.max() ?? 1, 1e-6))
     let barWidth = max(4, inner.width - 14)
-    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 8 {
+    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 9 {
       _ = buffer.set(string: "h\(h + 1)", x: inner.x, y: y, style: state.head == h ? bold : dim)
       buffer.render(Gauge(ratio: Double(e) / maxEntropy, label: fixed2(Double(e)), labelPlacement: .trailing, barStyle: Style(fg: .rgb(0x56, 0xB4, 0xE9)), glyphs: glyphs),
                     in: Rect(x: inner.x + 4, y: y, width: barWidth + 6, height: 1))
@@ -183,9 +204,10 @@ public struct ExplorerScreen {
     line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)
     y += 1
     if let event = layer.event {
-      let rows = Paragraph(event, style: .plain).rowCount(width: inner.width)
-      buffer.render(Paragraph(event, style: .plain), in: Rect(x: inner.x, y: y, width: inner.width, height: min(rows, max(0, inner.bottom - y - 7))))
-      y += min(rows, max(0, inner.bottom - y - 7)) + 1
+      // The event gets up to three rows; predictions take what is left.
+      let rows = min(Paragraph(event, style: .plain).rowCount(width: inner.width), 3, max(0, inner.bottom - y))
+      buffer.render(Paragraph(event, style: .plain), in: Rect(x: inner.x, y: y, width: inner.width, height: rows))
+      y += rows + 1
     } else {
       line("no token change in this block", dim)
       y += 1

@@ -115,6 +115,14 @@ public final class CursesBackend: TerminalBackend {
     let terminalFD = fileno(output)
     let hadTermios = tcgetattr(terminalFD, &savedTermios) == 0
 
+    // The signal mask is inherited across exec: a parent that blocks SIGWINCH (test runners, some process managers,
+    // and through them tmux panes) would leave ncurses deaf to resizes. Unblock it (and the signals that end or
+    // suspend us) before ncurses installs its handler.
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signal in [SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT] { sigaddset(&signals, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+
     guard let newScreen = newterm(termName, output, input), let stdscrWindow = ts_stdscr() else {
       if ownsTTY { fclose(input) }
       throw TerminalError.unsupportedTerminal(termName)

@@ -65,7 +65,7 @@ extension ExplorerContext {
     let s = model.shape
     let name = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
     let heads = Set(s.heads).count == 1 ? "\(s.heads[0])" : s.heads.map(String.init).joined(separator: "/")
-    let summary = "\(model.info.scheme.rawValue) · \(s.depth) blocks · width \(s.embedDim) · \(heads) heads · patch \(s.patchSize) · grid \(s.grid)"
+    let summary = "\(model.info.scheme.rawValue), \(s.depth) blocks, width \(s.embedDim), \(heads) heads, patch \(s.patchSize), grid \(s.grid)"
     let shown = pipeline.resized(image)
     let rgb = TUI.PixelImage(width: shown.width, height: shown.height) { x, y in
       let o = (y * shown.width + x) * shown.channels

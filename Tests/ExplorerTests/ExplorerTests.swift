@@ -1,0 +1,175 @@
+// The explorer as text: whole screens rendered into buffers at 120x40 and 80x24 (each view, compare mode, help, the
+// too-small screen) compared with committed snapshots, plus the state machine and the run loop on a TestBackend.
+// Re-record snapshots with RECORD_SNAPSHOTS=1 swift test --filter ExplorerTests (then review the diff).
+import Foundation
+import Testing
+@testable import Explorer
+import TokenMethods
+import TUI
+import ViTEngine
+
+let fixtures: String = {
+  var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+  parts.removeLast(2)
+  return parts.joined(separator: "/") + "/Fixtures/models"
+}()
+
+/// The grey 6x6-patch fixture with two methods computed synchronously.
+func fixtureState(methods: [String] = ["evit:keep=0.5,layers=1/2", "tome:r=2"]) throws -> ExplorerState {
+  let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
+  let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+  let pixels = try expected.floats("input")
+  let input = ModelInput(channels: 1, height: 12, width: 12, pixels: pixels)
+  let image = TUI.PixelImage(width: 12, height: 12) { x, y in
+    let v = UInt8(max(0, min(255, (pixels[y * 12 + x] * 0.353 + 0.286) * 255)))
+    return RGB(v, v, v)
+  }
+  let context = ExplorerContext(modelName: "grey_p2", modelSummary: "timm, 3 blocks, width 32, 2 heads, patch 2, grid 6x6",
+                                imageName: "input.png", preprocessing: "none", image: image, depth: 3, grid: (6, 6), heads: 2)
+  var state = ExplorerState(context: context, methods: try methods.map { try MethodSpec.parse($0) })
+  for spec in state.methods { state.runs[spec.canonical] = try MethodRun.compute(model: model, input: input, spec: spec) }
+  return state
+}
+
+func screen(_ state: ExplorerState, _ width: Int, _ height: Int, ascii: Bool = false) -> Buffer {
+  var buffer = Buffer(size: Size(width: width, height: height))
+  let appearance = ascii ? Appearance.asciiMonochrome : Appearance.rich
+  ExplorerScreen(state: state, appearance: appearance).render(into: &buffer)
+  return buffer
+}
+
+/// Compares lines (and style runs) with Snapshots/NAME.txt; RECORD_SNAPSHOTS=1 writes them instead.
+func assertSnapshot(_ buffer: Buffer, named name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  let path = "\(fixtures)/../../ExplorerTests/Snapshots/\(name).txt"
+  let text = (buffer.lines.map { line -> String in
+    var l = line
+    while l.hasSuffix(" ") { l.removeLast() }
+    return l
+  } + ["--- styles ---"] + buffer.styleLines).joined(separator: "\n") + "\n"
+  if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == "1" {
+    try? text.write(toFile: path, atomically: true, encoding: .utf8)
+    return
+  }
+  guard let recorded = try? String(contentsOfFile: path, encoding: .utf8) else {
+    Issue.record("missing snapshot \(name).txt; record it with RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+    return
+  }
+  if recorded != text {
+    let a = recorded.split(separator: "\n", omittingEmptySubsequences: false), b = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let first = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }
+    Issue.record("snapshot \(name) differs at line \((first?.offset ?? min(a.count, b.count)) + 1):\n  recorded: \(first.map { String($0.element.0) } ?? "")\n  rendered: \(first.map { String($0.element.1) } ?? "")", sourceLocation: sourceLocation)
+  }
+}
+
+@Suite("Explorer screens")
+struct ExplorerScreenTests {
+  @Test(arguments: TokenMapView.allCases)
+  func views(view: TokenMapView) throws {
+    var state = try fixtureState()
+    state.layer = 1
+    state.view = view
+    assertSnapshot(screen(state, 120, 40), named: "view-\(view.rawValue)-120x40")
+    assertSnapshot(screen(state, 80, 24), named: "view-\(view.rawValue)-80x24")
+  }
+
+  @Test func compareHelpAndTooSmall() throws {
+    var state = try fixtureState()
+    state.layer = 2
+    state.compare = true
+    state.highlightDifferences = true
+    assertSnapshot(screen(state, 120, 40), named: "compare-120x40")
+    state.compare = false
+    state.showHelp = true
+    assertSnapshot(screen(state, 80, 24), named: "help-80x24")
+    assertSnapshot(screen(state, 40, 12), named: "too-small-40x12")
+    #expect(screen(state, 40, 12).lines.joined().contains("terminal too small"))
+  }
+
+  @Test func asciiMonochromeReadsWithoutColour() throws {
+    var state = try fixtureState()
+    state.layer = 2
+    let buffer = screen(state, 120, 40, ascii: true)
+    assertSnapshot(buffer, named: "ascii-monochrome-120x40")
+    let text = buffer.lines.joined()
+    #expect(text.allSatisfy { $0.isASCII })
+    #expect(text.contains("%%") && text.contains("##"), "fused and kept patches have their own glyphs")
+  }
+
+  @Test func sidePanelShowsTheLayer() throws {
+    var state = try fixtureState()
+    let text = screen(state, 120, 40).lines.joined(separator: "\n")
+    #expect(text.contains("layer 1/3"))
+    state.layer = 1
+    let second = screen(state, 120, 40).lines.joined(separator: "\n")
+    #expect(second.contains("layer 2/3"))
+    #expect(second.contains("tokens 37 → 20"))
+    #expect(second.contains("kept 18 of 36 tokens by CLS attention"))
+    #expect(second.contains("if it stopped here"))
+  }
+}
+
+@Suite("Explorer state")
+struct ExplorerStateTests {
+  @Test func layerStepping() throws {
+    var state = try fixtureState()
+    _ = update(&state, .previousLayer)
+    #expect(state.layer == 0)
+    for _ in 0..<5 { _ = update(&state, .nextLayer) }
+    #expect(state.layer == 2)
+    _ = update(&state, .firstLayer)
+    #expect(state.layer == 0)
+    _ = update(&state, .lastLayer)
+    #expect(state.layer == 2)
+  }
+
+  @Test func changingAMethodAsksForAComputation() throws {
+    var state = try fixtureState()
+    let effects = update(&state, .adjustParameter(1))
+    #expect(state.methods[0].canonical == "evit:keep=0.55,layers=1/2,fuse=true")
+    #expect(effects == [.compute(state.methods[0])])
+    #expect(state.isBusy)
+    #expect(update(&state, .cycleMethod(1)).count == 1)
+    #expect(state.methods[0].name == "idle")
+    // A computation already pending is not started twice.
+    #expect(update(&state, .nextLayer).isEmpty)
+  }
+
+  @Test func adjustParameterSteps() throws {
+    #expect(adjusted(try MethodSpec.parse("tome:r=0"), step: -1)?.canonical == "tome:r=0,schedule=constant,prop=true")
+    #expect(adjusted(try MethodSpec.parse("tome:r=8"), step: 1)?.canonical == "tome:r=9,schedule=constant,prop=true")
+    #expect(adjusted(try MethodSpec.parse("idle:keep=1"), step: 1)?.canonical == "idle:keep=1,layers=3-11")
+    #expect(adjusted(try MethodSpec.parse("evit:keep=0.1"), step: -1)?.canonical == "evit:keep=0.05,layers=3/6/9,fuse=true")
+    #expect(adjusted(MethodSpec.baseline, step: 1) == nil)
+  }
+
+  @Test func keysMapToActions() throws {
+    let state = try fixtureState()
+    #expect(action(for: .right, state: state).map { "\($0)" } == "nextLayer")
+    #expect(action(for: .char("l"), state: state).map { "\($0)" } == "nextLayer")
+    #expect(action(for: .char("?"), state: state).map { "\($0)" } == "toggleHelp")
+    #expect(action(for: .char("h"), state: state).map { "\($0)" } == "previousLayer", "help is never on h")
+    #expect(action(for: .ctrlC, state: state).map { "\($0)" } == "quit")
+    // A click on a patch of the focused map moves the cursor there.
+    let geometry = try #require(ExplorerScreen.focusedMapGeometry(state: state, size: Size(width: 120, height: 40)))
+    let click = InputEvent.mouse(x: geometry.x + 2 * geometry.cellWidth, y: geometry.y + 3 * geometry.cellHeight, kind: .click)
+    #expect(action(for: click, state: state, map: geometry).map { "\($0)" } == "clickPatch(row: 3, col: 2)")
+  }
+
+  @Test func runLoopOnATestBackend() throws {
+    let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
+    let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+    let input = ModelInput(channels: 1, height: 12, width: 12, pixels: try expected.floats("input"))
+    var state = try fixtureState()
+    state.runs = [:]
+    let worker = Worker(model: model, input: input)
+    var app = ExplorerApp(state: state, worker: worker, appearance: .rich)
+    app.start()
+    worker.waitUntilIdle()
+    var backend = TestBackend(size: Size(width: 120, height: 40), events: [.right, .tab, .char("m"), .char("q")])
+    app.run(backend: &backend)
+    #expect(app.state.shouldQuit)
+    #expect(app.state.layer == 1 && app.state.view == .image)
+    let last = try #require(backend.lastFrame).lines.joined(separator: "\n")
+    #expect(last.contains("layer 2/3"))
+  }
+}
