@@ -36,38 +36,45 @@ public struct MSTMPolicy: TokenPolicy {
     // Similarity metric: head-averaged keys, L2-normalised.
     var metric = attention.meanKeys()
     let d = metric.cols
-    for t in 0..<n {
-      var norm: Float = 0
-      for j in 0..<d { norm += metric.data[t * d + j] * metric.data[t * d + j] }
-      let inv = 1 / norm.squareRoot()
-      for j in 0..<d { metric.data[t * d + j] *= inv }
-    }
     var newIndex = [Int](repeating: -1, count: n)
     var fate = [TokenFate](repeating: .stays, count: n)
     for t in 0..<prefix { newIndex[t] = t }
     for (i, t) in crucial.enumerated() { newIndex[t] = prefix + i }
-    for u in others {
-      var best: Float = -.infinity, target = crucial[0]
-      for cTok in crucial {
-        var s: Float = 0
-        for j in 0..<d { s += metric.data[u * d + j] * metric.data[cTok * d + j] }
-        if s > best { best = s; target = cTok }
+    // Pointer loops with SIMD dot products (ToMe.swift's helpers); same first-maximum rule.
+    metric.data.withUnsafeMutableBufferPointer { mp in
+      let m = mp.baseAddress!
+      for t in 0..<n { normalizeRow(m + t &* d, count: d) }
+      for u in others {
+        var best: Float = -.infinity, target = crucial[0]
+        let pu = m + u &* d
+        for cTok in crucial {
+          let s = dotProduct(pu, m + cTok &* d, count: d)
+          if s > best { best = s; target = cTok }
+        }
+        newIndex[u] = newIndex[target]
+        fate[u] = .merged
       }
-      newIndex[u] = newIndex[target]
-      fate[u] = .merged
     }
     let c = state.x.cols, newCount = prefix + keep
     var x = Matrix(rows: newCount, cols: c)
     var weight = [Float](repeating: 0, count: newCount)
     var size = [Float](repeating: 0, count: newCount)
-    for t in 0..<n {
-      let dst = newIndex[t]
-      let w = dst < prefix ? 1 : (importanceWeighted ? score[t] : 1) * state.size[t]
-      weight[dst] += w
-      size[dst] += state.size[t]
-      for j in 0..<c { x.data[dst * c + j] += w * state.x.data[t * c + j] }
+    state.x.data.withUnsafeBufferPointer { xp in
+      x.data.withUnsafeMutableBufferPointer { op in
+        for t in 0..<n {
+          let dst = newIndex[t]
+          let w = dst < prefix ? 1 : (importanceWeighted ? score[t] : 1) * state.size[t]
+          weight[dst] += w
+          size[dst] += state.size[t]
+          let out = op.baseAddress! + dst &* c, src = xp.baseAddress! + t &* c
+          for j in 0..<c { out[j] += w * src[j] }
+        }
+        for t in 0..<newCount {
+          let out = op.baseAddress! + t &* c, wt = weight[t]
+          for j in 0..<c { out[j] /= wt }
+        }
+      }
     }
-    for t in 0..<newCount { for j in 0..<c { x.data[t * c + j] /= weight[t] } }
     state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
     return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens as crucial by CLS attention; merged \(others.count) into their most similar crucial token",
                          extraMACs: others.count * crucial.count * d)

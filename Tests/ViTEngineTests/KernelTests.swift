@@ -104,6 +104,129 @@ struct KernelTests {
     #expect(scalarExp(-200) == 0)
   }
 
+  // MARK: Multi-threaded and blocked GEMM paths
+
+  /// Exact GELU in Double, the oracle for the fused epilogue.
+  static func geluReference(_ x: Float) -> Float { Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))) }
+
+  @Test("parallel, K-blocked GEMM equals the reference",
+        arguments: [(197, 384, 1152), (197, 1536, 384), (1, 7, 1), (7, 13, 5), (13, 385, 17), (197, 769, 33), (50, 48, 200),
+                    (6, 16, 16), (3, 1000, 250)])
+  func parallelGemmMatchesReference(shape: (Int, Int, Int)) {
+    let (m, k, n) = shape
+    var rng = SeededRandom(seed: UInt64(m * 7919 + k * 31 + n))
+    let x = Matrix(rows: m, cols: k, data: rng.floats(m * k))
+    let w = rng.floats(n * k), b = rng.floats(n)
+    let want = linearReference(x, weight: w, bias: b, outFeatures: n)
+    let layer = LinearLayer(weight: w, bias: b, outFeatures: n, inFeatures: k)
+    for threads in [1, 2, 3] {
+      let pool = ThreadPool(threads: threads)
+      var out = [Float](repeating: .nan, count: m * n)
+      var gelu = [Float](repeating: .nan, count: m * n)
+      x.data.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer { layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, pool: pool) }
+        gelu.withUnsafeMutableBufferPointer {
+          layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, epilogue: .gelu, pool: pool)
+        }
+      }
+      let tol: Float = 2e-5 * Float(max(1, k / 384))
+      expectClose(out, want.data, "gemm \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
+      expectClose(gelu, want.data.map(KernelTests.geluReference), "gemm+gelu \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
+    }
+  }
+
+  @Test func gemmWritesOnlyItsOutputColumns() {
+    // ldc > n: the columns past n (another head's slice in attention) must stay untouched.
+    var rng = SeededRandom(seed: 11)
+    let (m, k, n, ldc) = (13, 20, 10, 24)
+    let x = Matrix(rows: m, cols: k, data: rng.floats(m * k))
+    let w = rng.floats(n * k)
+    let layer = LinearLayer(weight: w, bias: nil, outFeatures: n, inFeatures: k)
+    var out = [Float](repeating: 42, count: m * ldc)
+    x.data.withUnsafeBufferPointer { xp in
+      out.withUnsafeMutableBufferPointer { layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: ldc) }
+    }
+    let want = linearReference(x, weight: w, bias: nil, outFeatures: n)
+    for i in 0..<m {
+      expectClose(Array(out[(i * ldc)..<(i * ldc + n)]), want.row(i), "row \(i)", tolerance: 1e-5)
+      #expect(out[(i * ldc + n)..<((i + 1) * ldc)].allSatisfy { $0 == 42 }, "row \(i) wrote past n")
+    }
+  }
+
+  // MARK: Attention (by heads and row chunks on the pool)
+
+  @Test("attention equals the reference", arguments: [(1, 1, 8), (7, 3, 10), (197, 6, 64), (50, 3, 64), (13, 2, 16)])
+  func attentionMatchesReference(shape: (Int, Int, Int)) {
+    let (n, heads, d) = shape
+    let a = heads * d
+    var rng = SeededRandom(seed: UInt64(n * 100 + heads * 10 + d))
+    let qkv = Matrix(rows: n, cols: 3 * a, data: rng.floats(n * 3 * a, in: -2...2))
+    let sizes = (0..<n).map { _ in Float(1 + rng.next() % 4) }
+    let scale = 1 / Double(d).squareRoot()
+    for proportional in [false, true] {
+      // Reference in Double.
+      var probs = [Float](repeating: 0, count: heads * n * n), out = [Float](repeating: 0, count: n * a)
+      var entropy = [Float](repeating: 0, count: heads * n)
+      for h in 0..<heads {
+        for i in 0..<n {
+          var logits = (0..<n).map { j -> Double in
+            var s = 0.0
+            for c in 0..<d { s += Double(qkv[i, h * d + c]) * Double(qkv[j, a + h * d + c]) }
+            return s * scale + (proportional ? log(Double(sizes[j])) : 0)
+          }
+          let mx = logits.max()!
+          logits = logits.map { exp($0 - mx) }
+          let sum = logits.reduce(0, +)
+          var e = 0.0
+          for j in 0..<n {
+            let p = logits[j] / sum
+            probs[(h * n + i) * n + j] = Float(p)
+            if p > 0 { e -= p * log(p) }
+          }
+          entropy[h * n + i] = Float(e)
+          for c in 0..<d {
+            var s = 0.0
+            for j in 0..<n { s += logits[j] / sum * Double(qkv[j, 2 * a + h * d + c]) }
+            out[i * a + h * d + c] = Float(s)
+          }
+        }
+      }
+      for threads in [1, 2] {
+        let (p, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
+                                                             logSize: proportional ? sizes.map { logf($0) } : nil,
+                                                             pool: ThreadPool(threads: threads))
+        let what = "attention n=\(n) heads=\(heads) d=\(d) proportional=\(proportional) threads=\(threads)"
+        expectClose(p, probs, what + " probabilities", tolerance: 2e-6)
+        expectClose(attended.data, out, what + " output", tolerance: 1e-5)
+        expectClose(rowEntropy, entropy, what + " entropy", tolerance: 2e-5)
+      }
+    }
+  }
+
+  // MARK: Entropy and log
+
+  @Test func simdLogIsAccurate() {
+    var xs: [Float] = [1, 2, 0.5, 0.7071067, 0.7071068, 1.4142135, 1e-30, 3e38, 1.17549435e-38]
+    var v: Float = 1e-20
+    while v < 1e20 { xs.append(v); v *= 1.37 }
+    for x in xs {
+      let got = simdLog(SIMD8(repeating: x))[3], want = log(Double(x))
+      #expect(abs(Double(got) - want) <= 2e-7 * max(1, abs(want)), "log(\(x)) = \(got), want \(want)")
+    }
+  }
+
+  @Test("row entropy equals the reference", arguments: [1, 5, 8, 16, 17, 197])
+  func rowEntropyMatchesReference(n: Int) {
+    var rng = SeededRandom(seed: UInt64(n) + 5)
+    var p = rng.floats(n, in: 0...1)
+    if n > 3 { p[1] = 0; p[2] = 1e-30 }  // zeros contribute nothing, tiny values almost nothing
+    let sum = p.reduce(0, +)
+    p = p.map { $0 / sum }
+    let got = p.withUnsafeBufferPointer { entropyOfRow($0.baseAddress!, count: n) }
+    let want = p.withUnsafeBufferPointer { AttentionStats.entropyReference($0.baseAddress!, count: n) }
+    #expect(abs(Double(got) - want) <= 1e-5, "entropy n=\(n): \(got), want \(want)")
+  }
+
   @Test func posEmbedResampleIsIdentityOnTheSameGrid() {
     var rng = SeededRandom(seed: 3)
     let m = Matrix(rows: 16, cols: 5, data: rng.floats(80))

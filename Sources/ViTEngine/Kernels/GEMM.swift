@@ -4,8 +4,9 @@
 // a is row-major with row stride lda; out is row-major with row stride ldc.
 //
 // Design (performance.md): W is packed once into 16-column panels, panel p holding W[p*16 ..< p*16+16, :] transposed
-// to K x 16 (zero-padded past N). A 6 x 16 register tile of twelve SIMD8 accumulators walks K with one broadcast of a
-// per row and two panel loads per k. Attention reuses the same kernel by packing K_h or V_h per call.
+// to K x 16 (zero-padded past N). A is packed per call into 6-row tiles. A 6 x 16 register tile of twelve SIMD8
+// accumulators walks a K block with one broadcast of a per row and two panel loads per k. Attention reuses the same
+// kernel by packing K_h or V_h per call. `parallelGemm` splits panels (and rows when panels are few) over the pool.
 
 /// Weights packed into 16-column panels: panel p is K x 16 floats, contiguous.
 public struct PackedMatrix: Sendable {
@@ -99,75 +100,206 @@ public struct LinearLayer: Sendable {
     return out
   }
 
-  public func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, out: UnsafeMutablePointer<Float>, ldc: Int) {
+  /// x: M x inFeatures -> gelu(x Wᵀ + b), the GELU fused into the GEMM's store (fc1: saves a pass over M x 4C).
+  public func callAsFunction(_ x: Matrix, epilogue: GEMMEpilogue) -> Matrix {
+    precondition(x.cols == inFeatures, "LinearLayer: input has \(x.cols) columns, expected \(inFeatures)")
+    var out = Matrix(rows: x.rows, cols: outFeatures)
+    x.data.withUnsafeBufferPointer { xp in
+      out.data.withUnsafeMutableBufferPointer { op in
+        apply(xp.baseAddress!, rows: x.rows, lda: inFeatures, out: op.baseAddress!, ldc: outFeatures, epilogue: epilogue)
+      }
+    }
+    return out
+  }
+
+  /// Multi-threaded over the engine's pool (see `parallelGemm`).
+  public func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, out: UnsafeMutablePointer<Float>, ldc: Int,
+                    epilogue: GEMMEpilogue = .none, pool: ThreadPool? = nil) {
+    let pool = pool ?? ThreadPool.shared
     weight.panels.withUnsafeBufferPointer { panels in
       if let bias {
         bias.withUnsafeBufferPointer { b in
-          gemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures,
-               bias: b.baseAddress, out: out, ldc: ldc)
+          parallelGemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures,
+                       bias: b.baseAddress, out: out, ldc: ldc, epilogue: epilogue, pool: pool)
         }
       } else {
-        gemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures, bias: nil, out: out, ldc: ldc)
+        parallelGemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures, bias: nil,
+                     out: out, ldc: ldc, epilogue: epilogue, pool: pool)
       }
     }
   }
 }
 
-/// out[m x n] = a[m x k] * packed + bias. `packed` is laid out as PackedMatrix.panels.
-public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
-                 bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
-                 panelRange: Range<Int>? = nil) {
-  let panels = panelRange ?? 0..<((n + 15) / 16)
-  for p in panels {
-    let panel = packed + p &* 16 &* k
-    let j0 = p &* 16
-    let width = Swift.min(16, n - j0)
-    var biasTile = (SIMD8<Float>(), SIMD8<Float>())
-    if let bias {
-      for j in 0..<width { if j < 8 { biasTile.0[j] = bias[j0 &+ j] } else { biasTile.1[j - 8] = bias[j0 &+ j] } }
+/// What the GEMM applies to each output value as it stores it.
+public enum GEMMEpilogue: Sendable {
+  case none
+  /// Exact (erf) GELU, as `geluInPlace`.
+  case gelu
+}
+
+/// `gemm` split over the pool: tasks are (column-panel range) x (row range) tiles; each thread writes disjoint tiles of
+/// `out`. Panels are split first (each task's panels stay in its core's L1/L2 while its A rows stream), rows only when
+/// there are too few panels to feed every thread (narrow outputs such as attention's P·V, or few rows).
+public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
+                         bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
+                         epilogue: GEMMEpilogue = .none, pool: ThreadPool) {
+  let panels = (n + 15) / 16
+  let threads = pool.threadCount
+  // Below about 2 MFLOP a job costs more to hand out than it saves.
+  if threads == 1 || m &* n &* k < 1 << 20 || m == 0 {
+    gemm(a: a, lda: lda, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc, epilogue: epilogue)
+    return
+  }
+  let wanted = threads &* 4
+  let panelChunks = Swift.min(panels, wanted)
+  let rowTiles = (m + 5) / 6
+  let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
+  // A is packed once for all tasks (in parallel by row tiles), not once per task.
+  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k))
+  defer { buffer.deallocate() }
+  let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: packed))
+  let op = SendablePointer(out), pa = SendablePointer(buffer)
+  let biasP = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
+  pool.parallelRanges(rowTiles, minChunk: 4, chunksPerThread: 2) { tiles in
+    packA(ap.p, lda: lda, m: m, k: k, tiles: tiles, into: pa.p)
+  }
+  pool.parallelFor(panelChunks &* rowChunks) { task in
+    let pc = task / rowChunks, rc = task % rowChunks
+    let p0 = panels &* pc / panelChunks, p1 = panels &* (pc &+ 1) / panelChunks
+    let t0 = rowTiles &* rc / rowChunks, t1 = rowTiles &* (rc &+ 1) / rowChunks
+    guard p0 < p1, t0 < t1 else { return }
+    gemmPacked(aPacked: pa.p, m: m, packed: bp.p, n: n, k: k, bias: biasP.map { UnsafePointer($0.p) }, out: op.p,
+               ldc: ldc, panels: p0..<p1, tiles: t0..<t1, epilogue: epilogue)
+  }
+}
+
+// MARK: The kernel
+//
+// Shape legend for the kernel: A is m x k (row stride lda), packed into 6-row tiles: tile i holds rows 6i..<6i+6 as
+// k x 6 floats (row r of step t at [t * 6 + r], zero past m), so the inner loop reads one contiguous stream of A and
+// one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's block (kBlock x 16
+// floats, 24 KiB) stays in L1 while the tiles of A stream through it from L2 (fc2 has K = 1536: a whole panel is
+// 96 KiB). The first K block stores bias + sum, later ones add to what is there; GELU is applied by the last.
+
+/// K block length (floats of one panel row-block: 384 x 16 x 4 B = 24 KiB, under the 32 KiB L1d).
+let kBlock = 384
+
+/// Floats needed to pack m rows of K.
+@inline(__always)
+func packedAFloats(m: Int, k: Int) -> Int { ((m + 5) / 6) &* 6 &* k }
+
+/// Packs rows of the row tiles `tiles` of A (m x k, stride lda) into `dst` (tile-major, see the legend).
+func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tiles: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+  for i in tiles {
+    let tile = dst + i &* 6 &* k
+    let r0 = i &* 6
+    let rows = Swift.min(6, m &- r0)
+    if rows < 6 {
+      tile.initialize(repeating: 0, count: 6 &* k)
     }
-    var row = 0
-    while row < m {
-      let rows = Swift.min(6, m - row)
-      microKernel6x16(a: a + row &* lda, lda: lda, rows: rows, panel: panel, k: k, bias: biasTile,
-                      out: out + row &* ldc + j0, ldc: ldc, width: width)
-      row &+= 6
+    for r in 0..<rows {
+      let src = a + (r0 &+ r) &* lda
+      var t = 0
+      while t < k { tile[t &* 6 &+ r] = src[t]; t &+= 1 }
     }
   }
 }
 
+/// out[m x n] = a[m x k] * packed + bias. `packed` is laid out as PackedMatrix.panels. Single-threaded; packs A itself.
+public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
+                 bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
+                 panelRange: Range<Int>? = nil, epilogue: GEMMEpilogue = .none) {
+  guard m > 0 else { return }
+  let floats = packedAFloats(m: m, k: k)
+  // Small A on the stack-like fast path: the allocator reuses the block, so this is cheap after the first call.
+  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+  defer { buffer.deallocate() }
+  packA(a, lda: lda, m: m, k: k, tiles: 0..<((m + 5) / 6), into: buffer)
+  gemmPacked(aPacked: buffer, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
+             panels: panelRange ?? 0..<((n + 15) / 16), tiles: 0..<((m + 5) / 6), epilogue: epilogue)
+}
+
+/// The blocked loop over pre-packed A: K blocks outer, then panels, then row tiles.
+/// Never inlined: inlined into a caller's closure the twelve accumulators plus two B vectors and the A broadcast no
+/// longer fit the 16 ymm registers, one accumulator spilled inside the k loop and the GEMM ran at 35 GFLOP/s, not 123.
+@inline(never)
+func gemmPacked(aPacked: UnsafePointer<Float>, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
+                bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
+                panels: Range<Int>, tiles: Range<Int>, epilogue: GEMMEpilogue) {
+  let gelu = epilogue == .gelu
+  var k0 = 0
+  repeat {
+    let kc = Swift.min(kBlock, k &- k0)
+    let first = k0 == 0, last = k0 &+ kc >= k
+    for p in panels {
+      let panel = packed + (p &* 16 &* k &+ k0 &* 16)
+      let j0 = p &* 16
+      let width = Swift.min(16, n &- j0)
+      // The bias is added at the store, not used as the accumulators' start: building the start tile lane by lane
+      // made the compiler keep the tile on the stack and reload it inside the k loop (42 vs 125 GFLOP/s).
+      var biasLo = SIMD8<Float>(), biasHi = SIMD8<Float>()
+      if first, let bias {
+        if width == 16 {
+          biasLo = UnsafeRawPointer(bias + j0).loadUnaligned(as: SIMD8<Float>.self)
+          biasHi = UnsafeRawPointer(bias + (j0 &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+        } else {
+          var tmp = [Float](repeating: 0, count: 16)
+          for j in 0..<width { tmp[j] = bias[j0 &+ j] }
+          biasLo = SIMD8(tmp[0..<8]); biasHi = SIMD8(tmp[8..<16])
+        }
+      }
+      let hasBias = first && bias != nil
+      for i in tiles {
+        let row = i &* 6
+        microKernel6x16(a: aPacked + (i &* 6 &* k &+ k0 &* 6), rows: Swift.min(6, m &- row), panel: panel, k: kc,
+                        biasLo: biasLo, biasHi: biasHi, hasBias: hasBias, out: out + (row &* ldc &+ j0), ldc: ldc,
+                        width: width, accumulate: !first, gelu: gelu && last)
+      }
+    }
+    k0 &+= kc
+  } while k0 < k
+}
+
 @inline(__always)
-private func microKernel6x16(a: UnsafePointer<Float>, lda: Int, rows: Int, panel: UnsafePointer<Float>, k: Int,
-                             bias: (SIMD8<Float>, SIMD8<Float>), out: UnsafeMutablePointer<Float>, ldc: Int, width: Int) {
-  // Rows past `rows` alias row 0: computed, never stored. Keeps one code path for the edge tile.
-  let a0 = a
-  let a1 = rows > 1 ? a + lda : a
-  let a2 = rows > 2 ? a + 2 &* lda : a
-  let a3 = rows > 3 ? a + 3 &* lda : a
-  let a4 = rows > 4 ? a + 4 &* lda : a
-  let a5 = rows > 5 ? a + 5 &* lda : a
-  var c00 = bias.0, c01 = bias.1, c10 = bias.0, c11 = bias.1, c20 = bias.0, c21 = bias.1
-  var c30 = bias.0, c31 = bias.1, c40 = bias.0, c41 = bias.1, c50 = bias.0, c51 = bias.1
+private func microKernel6x16(a: UnsafePointer<Float>, rows: Int, panel: UnsafePointer<Float>, k: Int,
+                             biasLo: SIMD8<Float>, biasHi: SIMD8<Float>, hasBias: Bool, out: UnsafeMutablePointer<Float>,
+                             ldc: Int, width: Int, accumulate: Bool, gelu: Bool) {
+  var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+  var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+  var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
   var pb = UnsafeRawPointer(panel)
-  for t in 0..<k {
+  var pa = a
+  for _ in 0..<k {
     let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
     let b1 = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-    var av = SIMD8<Float>(repeating: a0[t]); c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: a1[t]); c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: a2[t]); c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: a3[t]); c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: a4[t]); c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: a5[t]); c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+    var av = SIMD8<Float>(repeating: pa[0]); c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[1]); c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[2]); c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[3]); c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[4]); c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[5]); c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
     pb += 64
+    pa += 6
   }
   @inline(__always) func store(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
     guard r < rows else { return }
+    var lo = lo, hi = hi
+    if hasBias { lo += biasLo; hi += biasHi }
     if width == 16 {
       let o = UnsafeMutableRawPointer(out + r &* ldc)
+      if accumulate {
+        lo += o.loadUnaligned(as: SIMD8<Float>.self)
+        hi += o.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+      }
+      if gelu { lo = simdGELU(lo); hi = simdGELU(hi) }
       o.storeBytes(of: lo, as: SIMD8<Float>.self)
       o.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
     } else {
       let o = out + r &* ldc
+      if accumulate {
+        for j in 0..<width { if j < 8 { lo[j] += o[j] } else { hi[j &- 8] += o[j] } }
+      }
+      if gelu { lo = simdGELU(lo); hi = simdGELU(hi) }
       for j in 0..<width { o[j] = j < 8 ? lo[j] : hi[j &- 8] }
     }
   }

@@ -67,8 +67,11 @@ public final class ForwardPass {
   public let embedded: TokenState
   public private(set) var records: [BlockRecord] = []
   private var current: TokenState
+  /// When set, every op of every block run adds its wall-clock time here (`tokenscope bench --profile`).
+  public var profile: OpProfile?
 
   public init(model: ViTModel, input: ModelInput, policy: any TokenPolicy = NoReduction()) {
+    _ = EngineMemory.configured
     self.model = model
     self.policy = policy
     let shape = model.shape
@@ -167,9 +170,12 @@ public final class ForwardPass {
     let heads = block.heads, d = block.headDim, a = block.attentionWidth
     let tokensIn = state.tokenCount
 
+    var t = profile.map { _ in OpProfile.now() } ?? 0
     // q, k, v for every token (all keys are needed to score an idle selection).
     let y = block.norm1(state.x)
+    t = profile?.add("norm1", since: t) ?? 0
     var qkv = block.qkv(y)  // N x 3A: [q | k | v]
+    t = profile?.add("qkv", since: t) ?? 0
 
     // Before attention: which tokens take part (IdleViT). The others are copied through unchanged.
     let selection = qkv.data.withUnsafeBufferPointer {
@@ -184,44 +190,24 @@ public final class ForwardPass {
     }
     let n = state.tokenCount
 
-    // Attention: x + ls1 * proj(softmax(q kᵀ / sqrt(d) [+ log size]) v)
-    var probabilities = [Float](repeating: 0, count: heads * n * n)
-    var attended = Matrix(rows: n, cols: a)
+    // Attention: x + ls1 * proj(softmax(q kᵀ / sqrt(d) [+ log size]) v), on the pool (see `attention`).
     let proportional = policy.usesProportionalAttention(block: index, state: state)
     let logSize: [Float]? = proportional ? state.size.map { Foundationless.log($0) } : nil
-    let scale = 1 / Float(d).squareRoot()
-    var scratch = [Float](repeating: 0, count: PackedMatrix.panelFloats(n: Swift.max(n, d), k: Swift.max(n, d)))
-    qkv.data.withUnsafeBufferPointer { qkvp in
-      probabilities.withUnsafeMutableBufferPointer { probs in
-        attended.data.withUnsafeMutableBufferPointer { out in
-          scratch.withUnsafeMutableBufferPointer { packed in
-            let base = qkvp.baseAddress!, ld = 3 &* a
-            for h in 0..<heads {
-              let q = base + h &* d, k = base + (a &+ h &* d), v = base + (2 &* a &+ h &* d)
-              let s = probs.baseAddress! + h &* n &* n
-              // scores[n x n] = Q_h K_hᵀ: K_h packed as a [n x d] "weight".
-              PackedMatrix.pack(rowsOf: k, n: n, k: d, ldw: ld, into: packed.baseAddress!)
-              gemm(a: q, lda: ld, m: n, packed: packed.baseAddress!, n: n, k: d, bias: nil, out: s, ldc: n)
-              if let logSize {
-                logSize.withUnsafeBufferPointer { softmaxRows(s, rows: n, n: n, scale: scale, bias: $0.baseAddress) }
-              } else {
-                softmaxRows(s, rows: n, n: n, scale: scale, bias: nil)
-              }
-              // out_h[n x d] = P_h V_h: V_h packed as the transpose of [n x d].
-              PackedMatrix.pack(columnsOf: v, k: n, n: d, ldv: ld, into: packed.baseAddress!)
-              gemm(a: s, lda: n, m: n, packed: packed.baseAddress!, n: d, k: n, bias: nil, out: out.baseAddress! + h &* d, ldc: a)
-            }
-          }
-        }
-      }
-    }
+    t = profile?.add("policy", since: t) ?? 0
+    let (probabilities, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
+                                                                      logSize: logSize, pool: ThreadPool.shared)
+    t = profile?.add("attention", since: t) ?? 0
     let projected = block.proj(attended)
+    t = profile?.add("proj", since: t) ?? 0
     ForwardPass.addResidual(&state.x, projected, scale: block.layerScale1)
     var keyVectors = Matrix(rows: n, cols: a)
-    for t in 0..<n { keyVectors.data.replaceSubrange((t * a)..<((t + 1) * a), with: qkv.data[(t * 3 * a + a)..<(t * 3 * a + 2 * a)]) }
-    let (entropy, classEntropy) = probabilities.withUnsafeBufferPointer {
-      AttentionStats.entropy($0, heads: heads, queries: n, keys: n)
+    qkv.data.withUnsafeBufferPointer { src in
+      keyVectors.data.withUnsafeMutableBufferPointer { dst in
+        for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
+      }
     }
+    let (entropy, classEntropy) = AttentionStats.entropy(rowEntropies: rowEntropy, heads: heads, queries: n)
+    t = profile?.add("residual+keys+stats", since: t) ?? 0
 
     // The policy's main hook: between attention and MLP.
     var outcome = probabilities.withUnsafeBufferPointer { probs in
@@ -233,9 +219,14 @@ public final class ForwardPass {
 
     // MLP: x + ls2 * fc2(gelu(fc1(norm2(x)))) on the tokens that remain.
     let nMLP = state.tokenCount
-    var hidden = block.fc1(block.norm2(state.x))
-    hidden.data.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count) }
-    ForwardPass.addResidual(&state.x, block.fc2(hidden), scale: block.layerScale2)
+    t = profile?.add("policy", since: t) ?? 0
+    let normed2 = block.norm2(state.x)
+    t = profile?.add("norm2", since: t) ?? 0
+    let hidden = block.fc1(normed2, epilogue: .gelu)  // GELU fused into fc1's store
+    t = profile?.add("fc1+gelu", since: t) ?? 0
+    let mlpOut = block.fc2(hidden)
+    t = profile?.add("fc2", since: t) ?? 0
+    ForwardPass.addResidual(&state.x, mlpOut, scale: block.layerScale2)
 
     // Idle tokens: scatter the active ones back into place; everything else keeps its state from before the block.
     if let selection {
@@ -254,12 +245,77 @@ public final class ForwardPass {
       for p in 0..<state.patchState.count where state.patchState[p] == .idle { state.patchState[p] = .kept }
     }
 
+    t = profile?.add("residual+scatter", since: t) ?? 0
     let macs = BlockMACs.block(queries: n, keys: n, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
                                extra: outcome.extraMACs)
     return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: heads,
                        headDim: d, queries: n, keys: n, probabilities: probabilities, keyVectors: keyVectors,
                        activeTokens: selection?.tokens, macs: macs, entropy: entropy, classEntropy: classEntropy,
                        event: outcome.event)
+  }
+
+  /// Multi-head attention over qkv (N x 3A, [q | k | v]) on the pool. Returns the probabilities (H x N x N, the ones
+  /// used), the attended values (N x A, heads side by side) and each row's entropy (H x N, nats).
+  ///
+  /// Work split (performance.md: "give each thread whole heads"): phase 1 packs K_h and V_h of every head into GEMM
+  /// panels (one task per head and matrix); phase 2 runs (head, row chunk) tasks, each doing scores = Q_h K_hᵀ, the
+  /// softmax and the entropy of its rows while they are in cache, then its rows of P_h V_h. Rows are chunked only as
+  /// much as needed to give every thread several tasks (3 heads on 2 threads would otherwise leave one idle a third of
+  /// the time). Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
+  static func attention(qkv: Matrix, tokens n: Int, heads: Int, headDim d: Int, logSize: [Float]?, pool: ThreadPool)
+    -> (probabilities: [Float], attended: Matrix, rowEntropy: [Float])
+  {
+    let a = heads &* d, ld = 3 &* a
+    let scale = 1 / Float(d).squareRoot()
+    var probabilities = [Float](unsafeUninitializedCapacity: heads &* n &* n) { _, count in count = heads &* n &* n }
+    var attended = Matrix(rows: n, cols: a)
+    var rowEntropy = [Float](repeating: 0, count: heads &* n)
+    let kFloats = PackedMatrix.panelFloats(n: n, k: d), vFloats = PackedMatrix.panelFloats(n: d, k: n)
+    var packed = [Float](unsafeUninitializedCapacity: heads &* (kFloats &+ vFloats)) { _, count in
+      count = heads &* (kFloats &+ vFloats)
+    }
+    let logSize = logSize ?? []
+    let rowTiles = (n + 5) / 6
+    let rowChunks = pool.threadCount == 1 ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
+    qkv.data.withUnsafeBufferPointer { qkvp in
+      probabilities.withUnsafeMutableBufferPointer { probs in
+        attended.data.withUnsafeMutableBufferPointer { out in
+          packed.withUnsafeMutableBufferPointer { pk in
+            rowEntropy.withUnsafeMutableBufferPointer { ent in
+              logSize.withUnsafeBufferPointer { ls in
+                let base = SendablePointer(UnsafeMutablePointer(mutating: qkvp.baseAddress!))
+                let pkp = SendablePointer(pk.baseAddress!), pp = SendablePointer(probs.baseAddress!)
+                let op = SendablePointer(out.baseAddress!), ep = SendablePointer(ent.baseAddress!)
+                let bias = ls.isEmpty ? nil : SendablePointer(UnsafeMutablePointer(mutating: ls.baseAddress!))
+                pool.parallelFor(2 &* heads) { task in
+                  let h = task >> 1
+                  if task & 1 == 0 {  // K_h as an [n x d] "weight": scores = Q_h K_hᵀ
+                    PackedMatrix.pack(rowsOf: base.p + (a &+ h &* d), n: n, k: d, ldw: ld, into: pkp.p + h &* kFloats)
+                  } else {  // V_h packed as the transpose of [n x d]: out_h = P_h V_h
+                    PackedMatrix.pack(columnsOf: base.p + (2 &* a &+ h &* d), k: n, n: d, ldv: ld,
+                                      into: pkp.p + (heads &* kFloats &+ h &* vFloats))
+                  }
+                }
+                pool.parallelFor(heads &* rowChunks) { task in
+                  let h = task / rowChunks, c = task % rowChunks
+                  let r0 = rowTiles &* c / rowChunks &* 6, r1 = Swift.min(n, rowTiles &* (c &+ 1) / rowChunks &* 6)
+                  guard r0 < r1 else { return }
+                  let rows = r1 &- r0
+                  let s = pp.p + (h &* n &+ r0) &* n
+                  gemm(a: base.p + (r0 &* ld &+ h &* d), lda: ld, m: rows, packed: pkp.p + h &* kFloats, n: n, k: d,
+                       bias: nil, out: s, ldc: n)
+                  softmaxRows(s, rows: rows, n: n, scale: scale, bias: bias.map { UnsafePointer($0.p) })
+                  for r in 0..<rows { ep.p[h &* n &+ r0 &+ r] = entropyOfRow(s + r &* n, count: n) }
+                  gemm(a: s, lda: n, m: rows, packed: pkp.p + (heads &* kFloats &+ h &* vFloats), n: d, k: n, bias: nil,
+                       out: op.p + (r0 &* a &+ h &* d), ldc: a)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return (probabilities, attended, rowEntropy)
   }
 
   /// x += scale ⊙ delta (row-wise LayerScale when present).
