@@ -11,8 +11,11 @@ import PackageDescription
 // Kernels live or die by these flags (../shared/docs/performance.md): without them a SIMD FMA lowers to a libm call
 // per lane, 140x slower. `-O` in debug keeps `swift test` fast; `@testable import` still works.
 var kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+// The AVX-512 GEMM module is built for x86-64-v4 and called only on CPUs that have it (GEMMKernel.best).
+var avx512Flags: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
 kernelFlags.append(.unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
+avx512Flags.append(.unsafeFlags(["-Xcc", "-march=x86-64-v4"]))
 #endif
 
 let package = Package(
@@ -29,7 +32,8 @@ let package = Package(
     .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
     // Pure Swift libraries.
-    .target(name: "ViTEngine", swiftSettings: kernelFlags),
+    .target(name: "GEMMAVX512", swiftSettings: avx512Flags),
+    .target(name: "ViTEngine", dependencies: ["GEMMAVX512"], swiftSettings: kernelFlags),
     .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
     .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: kernelFlags),
     .target(name: "TUI", dependencies: ["CCurses"]),

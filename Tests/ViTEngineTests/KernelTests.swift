@@ -52,6 +52,18 @@ struct KernelTests {
     var want = [Float](repeating: 0, count: m * d)
     for i in 0..<m { for j in 0..<d { var s = 0.0; for q in 0..<t { s += Double(p[i * t + q]) * Double(v[q * d + j]) }; want[i * d + j] = Float(s) } }
     expectClose(out, want, "P·V", tolerance: 1e-5)
+    for kernel in GEMMKernel.available {
+      var other = [Float](repeating: .nan, count: m * d)
+      p.withUnsafeBufferPointer { pp in
+        packed.panels.withUnsafeBufferPointer { pk in
+          other.withUnsafeMutableBufferPointer { o in
+            gemm(a: pp.baseAddress!, lda: t, m: m, packed: pk.baseAddress!, n: d, k: t, bias: nil, out: o.baseAddress!, ldc: d,
+                 kernel: kernel)
+          }
+        }
+      }
+      expectClose(other, want, "P·V with \(kernel)", tolerance: 1e-5)
+    }
   }
 
   @Test("LayerNorm equals the reference", arguments: [1, 7, 13, 32, 384, 385])
@@ -96,6 +108,36 @@ struct KernelTests {
     }
   }
 
+  @Test("softmax's fused entropy equals -sum p ln p in Double", arguments: [1, 7, 8, 17, 197])
+  func softmaxEntropy(n: Int) {
+    var rng = SeededRandom(seed: UInt64(n) &* 977)
+    let rows = 5
+    var x = rng.floats(rows * n, in: -20...20)
+    x[0] = 80  // a nearly one-hot first row
+    let bias = rng.floats(n, in: -2...0)
+    var entropy = [Float](repeating: .nan, count: rows)
+    x.withUnsafeMutableBufferPointer { xp in
+      bias.withUnsafeBufferPointer { b in
+        entropy.withUnsafeMutableBufferPointer { softmaxRows(xp.baseAddress!, rows: rows, n: n, scale: 0.125, bias: b.baseAddress, entropy: $0.baseAddress) }
+      }
+    }
+    for r in 0..<rows {
+      let want = -x[(r * n)..<((r + 1) * n)].reduce(0.0) { $1 > 0 ? $0 + Double($1) * log(Double($1)) : $0 }
+      #expect(abs(Double(entropy[r]) - want) <= 2e-5 * max(1, want), "row \(r): \(entropy[r]) vs \(want)")
+    }
+  }
+
+  @Test func theAVX512KernelIsChosenWhereTheCPUHasIt() {
+    // On x86-64 with every x86-64-v4 feature both kernels are available and the wider one is the default
+    // (unless TOKENSCOPE_GEMM forces the portable one); elsewhere only the portable kernel exists.
+    #expect(GEMMKernel.available.first == .simd8)
+    #if arch(x86_64)
+    let flags = GEMMKernel.cpuFlags()
+    #expect(GEMMKernel.available.contains(.avx512) == (flags.contains("avx512f") && flags.contains("avx512vl")
+      && flags.contains("avx512bw") && flags.contains("avx512dq") && flags.contains("avx512cd")))
+    #endif
+  }
+
   @Test func expIsAccurate() {
     for x in stride(from: Float(-87), through: 0, by: 0.173) {
       let got = Double(scalarExp(x)), want = exp(Double(x))
@@ -119,19 +161,25 @@ struct KernelTests {
     let w = rng.floats(n * k), b = rng.floats(n)
     let want = linearReference(x, weight: w, bias: b, outFeatures: n)
     let layer = LinearLayer(weight: w, bias: b, outFeatures: n, inFeatures: k)
+    // Every micro-kernel this CPU runs (the portable SIMD8 one always; the AVX-512 one where present).
+    for kernel in GEMMKernel.available {
     for threads in [1, 2, 3] {
       let pool = ThreadPool(threads: threads)
       var out = [Float](repeating: .nan, count: m * n)
       var gelu = [Float](repeating: .nan, count: m * n)
       x.data.withUnsafeBufferPointer { xp in
-        out.withUnsafeMutableBufferPointer { layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, pool: pool) }
+        out.withUnsafeMutableBufferPointer {
+          layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, pool: pool, kernel: kernel)
+        }
         gelu.withUnsafeMutableBufferPointer {
-          layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, epilogue: .gelu, pool: pool)
+          layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, epilogue: .gelu, pool: pool, kernel: kernel)
         }
       }
       let tol: Float = 2e-5 * Float(max(1, k / 384))
-      expectClose(out, want.data, "gemm \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
-      expectClose(gelu, want.data.map(KernelTests.geluReference), "gemm+gelu \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
+      expectClose(out, want.data, "\(kernel) gemm \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
+      expectClose(gelu, want.data.map(KernelTests.geluReference), "\(kernel) gemm+gelu \(m)x\(k)x\(n) on \(threads) threads",
+                  tolerance: tol)
+    }
     }
   }
 
@@ -142,14 +190,19 @@ struct KernelTests {
     let x = Matrix(rows: m, cols: k, data: rng.floats(m * k))
     let w = rng.floats(n * k)
     let layer = LinearLayer(weight: w, bias: nil, outFeatures: n, inFeatures: k)
-    var out = [Float](repeating: 42, count: m * ldc)
-    x.data.withUnsafeBufferPointer { xp in
-      out.withUnsafeMutableBufferPointer { layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: ldc) }
-    }
     let want = linearReference(x, weight: w, bias: nil, outFeatures: n)
-    for i in 0..<m {
-      expectClose(Array(out[(i * ldc)..<(i * ldc + n)]), want.row(i), "row \(i)", tolerance: 1e-5)
-      #expect(out[(i * ldc + n)..<((i + 1) * ldc)].allSatisfy { $0 == 42 }, "row \(i) wrote past n")
+    for kernel in GEMMKernel.available {
+      var out = [Float](repeating: 42, count: m * ldc)
+      x.data.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer {
+          layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: ldc, epilogue: .gelu, kernel: kernel)
+        }
+      }
+      for i in 0..<m {
+        expectClose(Array(out[(i * ldc)..<(i * ldc + n)]), want.row(i).map(KernelTests.geluReference), "\(kernel) row \(i)",
+                    tolerance: 1e-5)
+        #expect(out[(i * ldc + n)..<((i + 1) * ldc)].allSatisfy { $0 == 42 }, "\(kernel) row \(i) wrote past n")
+      }
     }
   }
 

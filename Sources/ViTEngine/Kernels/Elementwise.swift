@@ -142,7 +142,12 @@ public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
 
 /// Row-wise softmax of (scale * x + bias[col]) in place. x: rows x n; bias: n or nil (proportional attention adds
 /// log(size) per key here). Rows are max-shifted, so exp only sees values <= 0.
-public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, scale: Float, bias: UnsafePointer<Float>?) {
+///
+/// With `entropy`, also writes each row's entropy -sum p ln p (nats) there, without a logarithm per element: with
+/// d_j = x_j - max, e_j = exp(d_j) and Z = sum e_j, p_j = e_j / Z and ln p_j = d_j - ln Z, so
+/// H = ln Z - (sum e_j d_j) / Z, one FMA per element in the exp pass.
+public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, scale: Float, bias: UnsafePointer<Float>?,
+                        entropy: UnsafeMutablePointer<Float>? = nil) {
   let n8 = n & ~7
   let scaleV = SIMD8<Float>(repeating: scale)
   for r in 0..<rows {
@@ -163,17 +168,25 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, sca
       i += 1
     }
     let m = SIMD8<Float>(repeating: rowMax)
-    var s0 = SIMD8<Float>()
+    var s0 = SIMD8<Float>(), ed0 = SIMD8<Float>()
     i = 0
     while i < n8 {
-      let e = simdExp(UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - m)
+      let d = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - m
+      let e = simdExp(d)
       UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: SIMD8<Float>.self)
       s0 += e
+      ed0 = ed0.addingProduct(e, d)
       i += 8
     }
-    var sum = horizontalSum(s0)
-    while i < n { row[i] = scalarExp(row[i] - rowMax); sum += row[i]; i += 1 }
+    var sum = horizontalSum(s0), weighted = horizontalSum(ed0)
+    while i < n {
+      let d = row[i] - rowMax
+      row[i] = scalarExp(d); sum += row[i]; weighted += row[i] * d
+      i += 1
+    }
     let inv = 1 / sum
+    // H >= 0 always; the clamp only hides float rounding on one-hot rows.
+    entropy?[r] = Swift.max(0, Foundationless.log(sum) - weighted * inv)
     let invV = SIMD8<Float>(repeating: inv)
     i = 0
     while i < n8 {

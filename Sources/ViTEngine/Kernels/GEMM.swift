@@ -4,9 +4,14 @@
 // a is row-major with row stride lda; out is row-major with row stride ldc.
 //
 // Design (performance.md): W is packed once into 16-column panels, panel p holding W[p*16 ..< p*16+16, :] transposed
-// to K x 16 (zero-padded past N). A is packed per call into 6-row tiles. A 6 x 16 register tile of twelve SIMD8
-// accumulators walks a K block with one broadcast of a per row and two panel loads per k. Attention reuses the same
-// kernel by packing K_h or V_h per call. `parallelGemm` splits panels (and rows when panels are few) over the pool.
+// to K x 16 (zero-padded past N). A is packed per call into row tiles. The portable micro-kernel is a 6 x 16 register
+// tile of twelve SIMD8 accumulators (AVX2+FMA, NEON); on CPUs with AVX-512 a 12 x 16 tile of twelve SIMD16 accumulators
+// from the GEMMAVX512 module runs instead (`GEMMKernel`). Each walks a K block with one broadcast of A per row and one
+// or two panel loads per k. Attention reuses the same kernels by packing K_h or V_h per call. `parallelGemm` splits
+// panels (and rows when panels are few) over the pool.
+#if arch(x86_64)
+import GEMMAVX512
+#endif
 
 /// Weights packed into 16-column panels: panel p is K x 16 floats, contiguous.
 public struct PackedMatrix: Sendable {
@@ -114,17 +119,17 @@ public struct LinearLayer: Sendable {
 
   /// Multi-threaded over the engine's pool (see `parallelGemm`).
   public func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, out: UnsafeMutablePointer<Float>, ldc: Int,
-                    epilogue: GEMMEpilogue = .none, pool: ThreadPool? = nil) {
+                    epilogue: GEMMEpilogue = .none, pool: ThreadPool? = nil, kernel: GEMMKernel = .best) {
     let pool = pool ?? ThreadPool.shared
     weight.panels.withUnsafeBufferPointer { panels in
       if let bias {
         bias.withUnsafeBufferPointer { b in
           parallelGemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures,
-                       bias: b.baseAddress, out: out, ldc: ldc, epilogue: epilogue, pool: pool)
+                       bias: b.baseAddress, out: out, ldc: ldc, epilogue: epilogue, pool: pool, kernel: kernel)
         }
       } else {
         parallelGemm(a: a, lda: lda, m: rows, packed: panels.baseAddress!, n: outFeatures, k: inFeatures, bias: nil,
-                     out: out, ldc: ldc, epilogue: epilogue, pool: pool)
+                     out: out, ldc: ldc, epilogue: epilogue, pool: pool, kernel: kernel)
       }
     }
   }
@@ -142,26 +147,28 @@ public enum GEMMEpilogue: Sendable {
 /// there are too few panels to feed every thread (narrow outputs such as attention's P·V, or few rows).
 public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
                          bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
-                         epilogue: GEMMEpilogue = .none, pool: ThreadPool) {
+                         epilogue: GEMMEpilogue = .none, pool: ThreadPool, kernel: GEMMKernel = .best) {
   let panels = (n + 15) / 16
   let threads = pool.threadCount
   // Below about 2 MFLOP a job costs more to hand out than it saves.
   if threads == 1 || m &* n &* k < 1 << 20 || m == 0 {
-    gemm(a: a, lda: lda, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc, epilogue: epilogue)
+    gemm(a: a, lda: lda, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc, epilogue: epilogue,
+         kernel: kernel)
     return
   }
   let wanted = threads &* 4
   let panelChunks = Swift.min(panels, wanted)
-  let rowTiles = (m + 5) / 6
+  let tileRows = kernel.tileRows
+  let rowTiles = (m + tileRows - 1) / tileRows
   let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
   // A is packed once for all tasks (in parallel by row tiles), not once per task.
-  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k))
+  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows))
   defer { buffer.deallocate() }
   let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: packed))
   let op = SendablePointer(out), pa = SendablePointer(buffer)
   let biasP = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
   pool.parallelRanges(rowTiles, minChunk: 4, chunksPerThread: 2) { tiles in
-    packA(ap.p, lda: lda, m: m, k: k, tiles: tiles, into: pa.p)
+    packA(ap.p, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: pa.p)
   }
   pool.parallelFor(panelChunks &* rowChunks) { task in
     let pc = task / rowChunks, rc = task % rowChunks
@@ -169,38 +176,41 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
     let t0 = rowTiles &* rc / rowChunks, t1 = rowTiles &* (rc &+ 1) / rowChunks
     guard p0 < p1, t0 < t1 else { return }
     gemmPacked(aPacked: pa.p, m: m, packed: bp.p, n: n, k: k, bias: biasP.map { UnsafePointer($0.p) }, out: op.p,
-               ldc: ldc, panels: p0..<p1, tiles: t0..<t1, epilogue: epilogue)
+               ldc: ldc, panels: p0..<p1, tiles: t0..<t1, epilogue: epilogue, kernel: kernel)
   }
 }
 
 // MARK: The kernel
 //
-// Shape legend for the kernel: A is m x k (row stride lda), packed into 6-row tiles: tile i holds rows 6i..<6i+6 as
-// k x 6 floats (row r of step t at [t * 6 + r], zero past m), so the inner loop reads one contiguous stream of A and
-// one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's block (kBlock x 16
+// Shape legend for the kernel: A is m x k (row stride lda), packed into R-row tiles (R = the kernel's tileRows, 6 or
+// 12): tile i holds rows Ri..<Ri+R as k x R floats (row r of step t at [t * R + r], zero past m), so the inner loop
+// reads one contiguous stream of A and one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's block (kBlock x 16
 // floats, 24 KiB) stays in L1 while the tiles of A stream through it from L2 (fc2 has K = 1536: a whole panel is
 // 96 KiB). The first K block stores bias + sum, later ones add to what is there; GELU is applied by the last.
 
 /// K block length (floats of one panel row-block: 384 x 16 x 4 B = 24 KiB, under the 32 KiB L1d).
 let kBlock = 384
+/// The AVX-512 kernel works on two panels at once: 2 x 256 x 16 x 4 B = 32 KiB of B per K block, in a 48 KiB L1d.
+let kBlockAVX512 = 256
 
-/// Floats needed to pack m rows of K.
+/// Floats needed to pack m rows of K in tiles of `tileRows`.
 @inline(__always)
-func packedAFloats(m: Int, k: Int) -> Int { ((m + 5) / 6) &* 6 &* k }
+func packedAFloats(m: Int, k: Int, tileRows: Int) -> Int { ((m + tileRows - 1) / tileRows) &* tileRows &* k }
 
 /// Packs rows of the row tiles `tiles` of A (m x k, stride lda) into `dst` (tile-major, see the legend).
-func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tiles: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tileRows: Int, tiles: Range<Int>,
+           into dst: UnsafeMutablePointer<Float>) {
   for i in tiles {
-    let tile = dst + i &* 6 &* k
-    let r0 = i &* 6
-    let rows = Swift.min(6, m &- r0)
-    if rows < 6 {
-      tile.initialize(repeating: 0, count: 6 &* k)
+    let tile = dst + i &* tileRows &* k
+    let r0 = i &* tileRows
+    let rows = Swift.min(tileRows, m &- r0)
+    if rows < tileRows {
+      tile.initialize(repeating: 0, count: tileRows &* k)
     }
     for r in 0..<rows {
       let src = a + (r0 &+ r) &* lda
       var t = 0
-      while t < k { tile[t &* 6 &+ r] = src[t]; t &+= 1 }
+      while t < k { tile[t &* tileRows &+ r] = src[t]; t &+= 1 }
     }
   }
 }
@@ -208,15 +218,16 @@ func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tiles: Range<Int
 /// out[m x n] = a[m x k] * packed + bias. `packed` is laid out as PackedMatrix.panels. Single-threaded; packs A itself.
 public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
                  bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
-                 panelRange: Range<Int>? = nil, epilogue: GEMMEpilogue = .none) {
+                 panelRange: Range<Int>? = nil, epilogue: GEMMEpilogue = .none, kernel: GEMMKernel = .best) {
   guard m > 0 else { return }
-  let floats = packedAFloats(m: m, k: k)
+  let tileRows = kernel.tileRows, tiles = 0..<((m + tileRows - 1) / tileRows)
+  let floats = packedAFloats(m: m, k: k, tileRows: tileRows)
   // Small A on the stack-like fast path: the allocator reuses the block, so this is cheap after the first call.
   let buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
   defer { buffer.deallocate() }
-  packA(a, lda: lda, m: m, k: k, tiles: 0..<((m + 5) / 6), into: buffer)
+  packA(a, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: buffer)
   gemmPacked(aPacked: buffer, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
-             panels: panelRange ?? 0..<((n + 15) / 16), tiles: 0..<((m + 5) / 6), epilogue: epilogue)
+             panels: panelRange ?? 0..<((n + 15) / 16), tiles: tiles, epilogue: epilogue, kernel: kernel)
 }
 
 /// The blocked loop over pre-packed A: K blocks outer, then panels, then row tiles.
@@ -225,7 +236,20 @@ public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointe
 @inline(never)
 func gemmPacked(aPacked: UnsafePointer<Float>, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
                 bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
-                panels: Range<Int>, tiles: Range<Int>, epilogue: GEMMEpilogue) {
+                panels: Range<Int>, tiles: Range<Int>, epilogue: GEMMEpilogue, kernel: GEMMKernel) {
+  #if arch(x86_64)
+  if kernel == .avx512 {
+    gemmPackedAVX512(aPacked: aPacked, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
+                     panels: panels, tiles: tiles, kBlock: kBlockAVX512)
+    // GELU over this call's block of the output, still in L1/L2 (the AVX-512 module has no GELU of its own).
+    if epilogue == .gelu, !panels.isEmpty, !tiles.isEmpty {
+      let c0 = panels.lowerBound &* 16, c1 = Swift.min(n, panels.upperBound &* 16)
+      let r0 = tiles.lowerBound &* kernel.tileRows, r1 = Swift.min(m, tiles.upperBound &* kernel.tileRows)
+      for r in r0..<r1 where c0 < c1 { geluInPlace(out + (r &* ldc &+ c0), count: c1 &- c0) }
+    }
+    return
+  }
+  #endif
   let gelu = epilogue == .gelu
   var k0 = 0
   repeat {

@@ -259,7 +259,7 @@ public final class ForwardPass {
   ///
   /// Work split (performance.md: "give each thread whole heads"): phase 1 packs K_h and V_h of every head into GEMM
   /// panels (one task per head and matrix); phase 2 runs (head, row chunk) tasks, each doing scores = Q_h K_hᵀ, the
-  /// softmax and the entropy of its rows while they are in cache, then its rows of P_h V_h. Rows are chunked only as
+  /// softmax and the entropy of its rows (fused into the softmax) while they are in cache, then its rows of P_h V_h. Rows are chunked only as
   /// much as needed to give every thread several tasks (3 heads on 2 threads would otherwise leave one idle a third of
   /// the time). Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
   static func attention(qkv: Matrix, tokens n: Int, heads: Int, headDim d: Int, logSize: [Float]?, pool: ThreadPool)
@@ -275,7 +275,7 @@ public final class ForwardPass {
       count = heads &* (kFloats &+ vFloats)
     }
     let logSize = logSize ?? []
-    let rowTiles = (n + 5) / 6
+    let tileRows = GEMMKernel.best.tileRows, rowTiles = (n + tileRows - 1) / tileRows
     let rowChunks = pool.threadCount == 1 ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
     qkv.data.withUnsafeBufferPointer { qkvp in
       probabilities.withUnsafeMutableBufferPointer { probs in
@@ -298,14 +298,15 @@ public final class ForwardPass {
                 }
                 pool.parallelFor(heads &* rowChunks) { task in
                   let h = task / rowChunks, c = task % rowChunks
-                  let r0 = rowTiles &* c / rowChunks &* 6, r1 = Swift.min(n, rowTiles &* (c &+ 1) / rowChunks &* 6)
+                  let r0 = rowTiles &* c / rowChunks &* tileRows
+                  let r1 = Swift.min(n, rowTiles &* (c &+ 1) / rowChunks &* tileRows)
                   guard r0 < r1 else { return }
                   let rows = r1 &- r0
                   let s = pp.p + (h &* n &+ r0) &* n
                   gemm(a: base.p + (r0 &* ld &+ h &* d), lda: ld, m: rows, packed: pkp.p + h &* kFloats, n: n, k: d,
                        bias: nil, out: s, ldc: n)
-                  softmaxRows(s, rows: rows, n: n, scale: scale, bias: bias.map { UnsafePointer($0.p) })
-                  for r in 0..<rows { ep.p[h &* n &+ r0 &+ r] = entropyOfRow(s + r &* n, count: n) }
+                  softmaxRows(s, rows: rows, n: n, scale: scale, bias: bias.map { UnsafePointer($0.p) },
+                              entropy: ep.p + (h &* n &+ r0))
                   gemm(a: s, lda: n, m: rows, packed: pkp.p + (heads &* kFloats &+ h &* vFloats), n: d, k: n, bias: nil,
                        out: op.p + (r0 &* a &+ h &* d), ldc: a)
                 }
