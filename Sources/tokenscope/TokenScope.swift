@@ -9,8 +9,8 @@ struct TokenScope: ParsableCommand {
     commandName: "tokenscope",
     abstract: "Explore Vision Transformer token reduction, layer by layer.",
     discussion: """
-      Point tokenscope at an image and a ViT checkpoint (timm or Hugging Face safetensors: ViT, DeiT, DINOv2) to see,
-      per block, which tokens a method keeps, merges, fuses, idles or prunes, with attention entropy and MACs counted
+      Point tokenscope at an image and a ViT checkpoint (timm or Hugging Face safetensors: ViT, DeiT, DINOv2) to see, \
+      per block, which tokens a method keeps, merges, fuses, idles or prunes, with attention entropy and MACs counted \
       the fvcore way. Everything runs in tokenscope's own pure-Swift engine.
 
       Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.

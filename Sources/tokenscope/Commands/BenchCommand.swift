@@ -13,8 +13,8 @@ struct BenchCommand: ParsableCommand {
     commandName: "bench",
     abstract: "Time forward passes of a model (synthetic input) and print median/min/max, MACs and GFLOP/s.",
     discussion: """
-      Each run builds a forward pass on the same random normalised input (the model's input size), steps every block
-      and applies the head, exactly as report does. The first --warmup runs are not counted. --profile adds the time
+      Each run builds a forward pass on the same random normalised input (the model's input size), steps every block \
+      and applies the head, exactly as report does. The first --warmup runs are not counted. --profile adds the time \
       spent in each op (summed over the timed runs, divided by the number of runs).
       """)
 

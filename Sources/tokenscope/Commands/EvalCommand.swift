@@ -9,8 +9,8 @@ struct EvalCommand: ParsableCommand {
     commandName: "eval",
     abstract: "Measure top-1 accuracy, mean MACs and time per image of one or more methods on a labelled dataset.",
     discussion: """
-      --data is a folder holding IDX files (MNIST / Fashion-MNIST: train-images-idx3-ubyte[.gz], t10k-...), or an
-      ImageFolder root (one subfolder per class of PNG/JPEG files, optionally under train/ and test/). Images run in
+      --data is a folder holding IDX files (MNIST / Fashion-MNIST: train-images-idx3-ubyte[.gz], t10k-...), or an \
+      ImageFolder root (one subfolder per class of PNG/JPEG files, optionally under train/ and test/). Images run in \
       parallel on --threads threads; ms_per_image is wall time divided by images.
       """)
 
