@@ -9,20 +9,38 @@ import ViTEngine
 
 /// Computes method runs off the UI thread and hands back actions.
 public final class Worker: @unchecked Sendable {
+  /// Loads and preprocesses an image for the model (the CLI supplies it; the explorer knows no file formats).
+  public typealias ImageOpener = @Sendable (String) throws -> (ExplorerContext, ModelInput)
+
   private let model: ViTModel
-  private let input: ModelInput
+  /// Read and written only on `queue`, so a computation always sees the image that was current when it was queued.
+  private var input: ModelInput
+  private let opener: ImageOpener?
   private let queue = DispatchQueue(label: "tokenscope.worker")
   private let lock = NSLock()
   private var finished: [Action] = []
 
-  public init(model: ViTModel, input: ModelInput) { self.model = model; self.input = input }
+  public init(model: ViTModel, input: ModelInput, opener: ImageOpener? = nil) {
+    self.model = model; self.input = input; self.opener = opener
+  }
 
   public func start(_ effect: Effect) {
-    guard case .compute(let spec) = effect else { return }
     queue.async { [self] in
       let action: Action
-      do { action = .computed(try MethodRun.compute(model: model, input: input, spec: spec)) } catch {
-        action = .failed(spec: spec.canonical, message: "\(error)")
+      switch effect {
+      case .compute(let spec):
+        do { action = .computed(try MethodRun.compute(model: model, input: input, spec: spec)) } catch {
+          action = .failed(spec: spec.canonical, message: "\(error)")
+        }
+      case .openImage(let path):
+        guard let opener else { action = .showMessage("opening images is not available here"); break }
+        do {
+          let (context, newInput) = try opener(path)
+          input = newInput
+          action = .imageOpened(context)
+        } catch {
+          action = .showMessage("cannot open \(path): \(error)")
+        }
       }
       lock.withLock { finished.append(action) }
     }
@@ -37,6 +55,16 @@ public final class Worker: @unchecked Sendable {
 
 /// Maps a key or mouse event to an action (nil: ignored).
 public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry? = nil) -> Action? {
+  if let prompt = state.prompt {
+    switch event {
+    case .char(let c) where !c.isNewline && c.asciiValue.map({ $0 >= 32 }) ?? true: return .editPrompt(prompt + String(c))
+    case .backspace, .delete: return .editPrompt(String(prompt.dropLast()))
+    case .enter: return .submitPrompt
+    case .escape: return .cancelPrompt
+    case .ctrlC: return .quit
+    default: return nil
+    }
+  }
   if state.showHelp {
     switch event {
     case .escape, .char("?"), .function(1): return .toggleHelp
@@ -57,6 +85,9 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("M"): return .cycleMethod(-1)
   case .char("+"), .char("="): return .adjustParameter(1)
   case .char("-"), .char("_"): return .adjustParameter(-1)
+  case .char("n"): return .cycleImage(1)
+  case .char("N"): return .cycleImage(-1)
+  case .char("o"): return .openPrompt
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead

@@ -56,6 +56,10 @@ public struct ExplorerState: Sendable {
   /// Patch under the cursor (row, col), when the cursor is on.
   public var cursor: (row: Int, col: Int)? = nil
   public var message: String? = nil
+  /// Images `n`/`N` cycle through (the bundled samples); the current one is `context.imageName`.
+  public var samples: [String] = []
+  /// The text typed after `o` (open an image by path), while the prompt is open.
+  public var prompt: String? = nil
   public var shouldQuit = false
   public var spinner = 0
 
@@ -85,6 +89,12 @@ public enum Action: Sendable {
   case togglePlay, tick
   case toggleHelp, helpPage(Int), escape
   case moveCursor(dx: Int, dy: Int), clickPatch(row: Int, col: Int)
+  /// Next/previous bundled sample image.
+  case cycleImage(Int)
+  /// The `o` prompt: open, edit (the whole text), submit, cancel.
+  case openPrompt, editPrompt(String), submitPrompt, cancelPrompt
+  /// A new image is loaded (from the worker): every method is recomputed on it.
+  case imageOpened(ExplorerContext)
   case quit
   case computed(MethodRun)
   case failed(spec: String, message: String)
@@ -93,6 +103,8 @@ public enum Action: Sendable {
 
 public enum Effect: Equatable, Sendable {
   case compute(MethodSpec)
+  /// Load and preprocess this image on the worker; it answers `.imageOpened` or `.showMessage`.
+  case openImage(String)
 }
 
 /// The methods `m` cycles through, with their defaults.
@@ -101,6 +113,11 @@ public let methodPresets = ["none", "tome", "evit", "idle", "mstm"]
 /// Changes the state; returns the computations to start.
 public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let depth = state.context.depth
+  var effects: [Effect] = []
+  switch action {
+  case .tick, .computed, .failed, .showMessage, .imageOpened: break
+  default: state.message = nil  // a key press dismisses the last message
+  }
   switch action {
   case .nextLayer: state.layer = min(state.layer + 1, depth - 1)
   case .previousLayer: state.layer = max(state.layer - 1, 0)
@@ -145,6 +162,31 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let c = state.cursor ?? (row: g.rows / 2, col: g.cols / 2)
     state.cursor = (row: min(max(c.row + dy, 0), g.rows - 1), col: min(max(c.col + dx, 0), g.cols - 1))
   case .clickPatch(let row, let col): state.cursor = (row: row, col: col)
+  case .cycleImage(let step):
+    guard !state.samples.isEmpty else { state.message = "no bundled sample images found"; break }
+    let n = state.samples.count
+    let current = state.samples.firstIndex(of: state.context.imageName) ?? (step > 0 ? -1 : 0)
+    let next = state.samples[((current + step) % n + n) % n]
+    state.message = "opening \(next)"
+    effects.append(.openImage(next))
+  case .openPrompt: state.prompt = ""
+  case .editPrompt(let text): state.prompt = text
+  case .cancelPrompt: state.prompt = nil
+  case .submitPrompt:
+    let path = state.prompt ?? ""
+    state.prompt = nil
+    if !path.isEmpty {
+      state.message = "opening \(path)"
+      effects.append(.openImage(path))
+    }
+  case .imageOpened(let context):
+    // Results for the previous image are dropped; the worker's queue has already finished them (it is serial).
+    state.context = context
+    state.runs = [:]
+    state.errors = [:]
+    state.pending = []
+    state.cursor = nil
+    state.message = "opened \(context.imageName)"
   case .quit: state.shouldQuit = true
   case .computed(let run):
     state.pending.remove(run.spec.canonical)
@@ -155,9 +197,9 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.message = message
   case .showMessage(let text): state.message = text
   }
-  let effects = state.missingSpecs.map { Effect.compute($0) }
-  for case .compute(let spec) in effects { state.pending.insert(spec.canonical) }
-  return effects
+  let computations = state.missingSpecs.map { Effect.compute($0) }
+  for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }
+  return effects + computations
 }
 
 /// The spec with its main parameter moved one step (ToMe r by 1, keep rates by 0.05); nil when it has none.

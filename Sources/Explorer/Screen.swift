@@ -53,7 +53,7 @@ public struct ExplorerScreen {
     renderMaps(in: body[0], buffer: &buffer)
     if showSide { renderSidePanel(in: body[1], buffer: &buffer) }
     renderLegend(in: rows[2], buffer: &buffer)
-    buffer.render(KeyHintBar(hints: footerHints, keyStyle: bold, actionStyle: dim, glyphs: glyphs), in: rows[3])
+    renderFooter(in: rows[3], buffer: &buffer)
     if state.showHelp {
       buffer.render(HelpOverlay(entries: helpEntries, page: state.helpPage, title: "tokenscope keys", glyphs: glyphs), in: area)
     }
@@ -247,9 +247,24 @@ public struct ExplorerScreen {
     }
   }
 
+  /// The `o` prompt while it is open, else the last message until the next key, else the key hints.
+  func renderFooter(in area: Rect, buffer: inout Buffer) {
+    if let prompt = state.prompt {
+      let x = buffer.set(string: "open image: ", x: area.x, y: area.y, style: bold, maxWidth: area.width)
+      let room = max(0, area.right - x - 1)
+      let shown = prompt.count > room ? String(prompt.suffix(room)) : prompt
+      let end = buffer.set(string: shown, x: x, y: area.y, style: .plain, maxWidth: room)
+      _ = buffer.set(string: ascii ? "_" : "▏", x: end, y: area.y, style: accent, maxWidth: max(0, area.right - end))
+    } else if let message = state.message {
+      _ = buffer.set(string: message, x: area.x, y: area.y, style: accent, maxWidth: area.width)
+    } else {
+      buffer.render(KeyHintBar(hints: footerHints, keyStyle: bold, actionStyle: dim, glyphs: glyphs), in: area)
+    }
+  }
+
   var footerHints: [KeyHint] {
     [KeyHint(ascii ? "<-/->" : "←/→", "layer"), KeyHint("Tab", "view"), KeyHint("m", "method"), KeyHint("+/-", "param"),
-     KeyHint("c", "compare"), KeyHint("space", "play"), KeyHint("?", "help"), KeyHint("q", "quit")]
+     KeyHint("c", "compare"), KeyHint("n", "image"), KeyHint("?", "help"), KeyHint("q", "quit")]
   }
 
   var helpEntries: [KeyHint] {
@@ -261,6 +276,7 @@ public struct ExplorerScreen {
      KeyHint("c", "compare the methods side by side"), KeyHint("d", "highlight patches whose state differs from method 1"),
      KeyHint(ascii ? "arrows+Shift / click" : "Shift+arrows / click", "move the patch cursor"),
      KeyHint("j k", "move the patch cursor down / up"),
+     KeyHint("n N", "next / previous bundled sample image"), KeyHint("o", "open an image by path (Enter opens, Esc cancels)"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
   }
 }

@@ -155,6 +155,64 @@ struct ExplorerStateTests {
     #expect(action(for: click, state: state, map: geometry).map { "\($0)" } == "clickPatch(row: 3, col: 2)")
   }
 
+  @Test func samplesCycleAndThePromptOpensAnImage() throws {
+    var state = try fixtureState()
+    state.samples = ["a.png", "input.png", "c.png"]
+    #expect(update(&state, .cycleImage(1)).contains(.openImage("c.png")))
+    #expect(update(&state, .cycleImage(-1)).contains(.openImage("a.png")))
+    #expect(update(&state, .cycleImage(2)).contains(.openImage("a.png")), "wraps around")
+    #expect(state.message == "opening a.png")
+    // The prompt takes every key until Enter or Esc.
+    _ = update(&state, .openPrompt)
+    #expect(action(for: .char("q"), state: state).map { "\($0)" } == "editPrompt(\"q\")", "q types, it does not quit")
+    _ = update(&state, .editPrompt("x.png"))
+    #expect(action(for: .backspace, state: state).map { "\($0)" } == "editPrompt(\"x.pn\")")
+    #expect(action(for: .enter, state: state).map { "\($0)" } == "submitPrompt")
+    let footer = screen(state, 120, 40).lines.last ?? ""
+    #expect(footer.hasPrefix("open image: x.png"), "footer: \(footer)")
+    #expect(update(&state, .submitPrompt) == [.openImage("x.png")])
+    #expect(state.prompt == nil)
+    _ = update(&state, .openPrompt)
+    #expect(update(&state, .cancelPrompt).isEmpty && state.prompt == nil)
+    // A new image drops every result and recomputes every method.
+    var context = state.context
+    context.imageName = "c.png"
+    let effects = update(&state, .imageOpened(context))
+    #expect(state.runs.isEmpty && state.context.imageName == "c.png")
+    #expect(effects == state.methods.map { .compute($0) })
+    #expect(state.message == "opened c.png")
+    _ = update(&state, .nextLayer)
+    #expect(state.message == nil, "a key dismisses the message")
+  }
+
+  @Test func theWorkerOpensImagesInOrderWithTheComputations() throws {
+    let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
+    let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+    let input = ModelInput(channels: 1, height: 12, width: 12, pixels: try expected.floats("input"))
+    let flipped = ModelInput(channels: 1, height: 12, width: 12, pixels: input.pixels.reversed())
+    let context = try fixtureState().context
+    let worker = Worker(model: model, input: input) { path in
+      guard path == "flipped.png" else { throw CocoaLikeError(path: path) }
+      var c = context
+      c.imageName = path
+      return (c, flipped)
+    }
+    let spec = MethodSpec.baseline
+    worker.start(.compute(spec))
+    worker.start(.openImage("missing.png"))
+    worker.start(.openImage("flipped.png"))
+    worker.start(.compute(spec))
+    worker.waitUntilIdle()
+    let results = worker.drain()
+    #expect(results.count == 4)
+    guard results.count == 4, case .computed(let before) = results[0], case .showMessage(let message) = results[1],
+      case .imageOpened(let opened) = results[2], case .computed(let after) = results[3]
+    else { Issue.record("unexpected results \(results)"); return }
+    #expect(message.contains("missing.png"))
+    #expect(opened.imageName == "flipped.png")
+    #expect(before.layers[0].attention(head: nil) != after.layers[0].attention(head: nil), "the second run sees the new image")
+  }
+
   @Test func runLoopOnATestBackend() throws {
     let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
     let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
@@ -172,4 +230,9 @@ struct ExplorerStateTests {
     let last = try #require(backend.lastFrame).lines.joined(separator: "\n")
     #expect(last.contains("layer 2/3"))
   }
+}
+
+struct CocoaLikeError: Error, CustomStringConvertible {
+  let path: String
+  var description: String { "\(path): no such file" }
 }

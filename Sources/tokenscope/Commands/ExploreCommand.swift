@@ -42,7 +42,7 @@ struct ExploreCommand: ParsableCommand {
       }
       let specs = try (methods.isEmpty ? ["evit", "tome"] : methods).map(parseMethod)
       let model = try modelOptions.load()
-      let imagePath = try image ?? Samples.defaultImage()
+      let imagePath = try image ?? Samples.defaultImage(channels: model.shape.inChannels)
       let pipeline = preprocess.pipeline(for: model)
       let (pixels, input) = try loadInput(path: imagePath, model: model, pipeline: pipeline)
       let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: pixels)
@@ -52,7 +52,13 @@ struct ExploreCommand: ParsableCommand {
       } catch {
         throw CLIError("cannot start the terminal UI: \(error)", code: CLIError.usage)
       }
-      var app = ExplorerApp(state: ExplorerState(context: context, methods: specs), worker: Worker(model: model, input: input),
+      var state = ExplorerState(context: context, methods: specs)
+      state.samples = Samples.images(channels: model.shape.inChannels)
+      let opener: Worker.ImageOpener = { path in
+        let (pixels, input) = try loadInput(path: path, model: model, pipeline: pipeline)
+        return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: pixels), input)
+      }
+      var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener),
                             appearance: backend.appearance)
       app.run(backend: &backend)
       backend.restore()

@@ -50,15 +50,24 @@ enum Samples {
     return "\(dir)/\(modelPath)"
   }
 
-  /// A bundled image for the bundled model (the first fashion sample), or a photo for other models.
-  static func defaultImage() throws -> String {
+  /// A bundled image: the first Fashion-MNIST sample for a one-channel model (the bundled one), the first photo for an
+  /// RGB model (an ImageNet checkpoint).
+  static func defaultImage(channels: Int) throws -> String {
     let (dir, _) = directory()
     guard let dir else { throw CLIError("no image given and the bundled samples were not found; set TOKENSCOPE_SAMPLES", code: CLIError.noInput) }
-    for folder in ["images/fashion", "images/photos"] {
+    for folder in channels == 1 ? ["images/fashion", "images/photos"] : ["images/photos", "images/fashion"] {
       let files = listFiles("\(dir)/\(folder)").filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted()
       if let first = files.first { return "\(dir)/\(folder)/\(first)" }
     }
     throw CLIError("no image given and no sample image found in \(dir)/images", code: CLIError.noInput)
+  }
+
+  /// Every bundled image, the folders in the same order as `defaultImage` (for the explorer's `n`/`N`).
+  static func images(channels: Int) -> [String] {
+    guard let dir = directory().path else { return [] }
+    return (channels == 1 ? ["images/fashion", "images/photos"] : ["images/photos", "images/fashion"]).flatMap { folder in
+      listFiles("\(dir)/\(folder)").filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted().map { "\(dir)/\(folder)/\($0)" }
+    }
   }
 
   static func listFiles(_ path: String) -> [String] {
