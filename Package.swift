@@ -5,6 +5,8 @@
 //   ViTEngine  <- TokenMethods <- tokenscope
 //   ImageIO    (C codecs only)  <- tokenscope
 //   TUI        (widgets, cell buffer; CursesBackend is the one type that touches ncurses) <- Explorer <- tokenscope
+//   Figures    (PNG/SVG token-map figures over TokenMethods' MethodRun snapshots) <- tokenscope
+//   GEMMAVX512 (the AVX-512 GEMM kernel, built for x86-64-v4, called only where the CPU has it) <- ViTEngine
 // The engine knows nothing of terminals, images or methods beyond the policy protocol.
 import PackageDescription
 
@@ -37,13 +39,15 @@ let package = Package(
     .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
     .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: kernelFlags),
     .target(name: "TUI", dependencies: ["CCurses"]),
+    // Figures: token maps as PNG/SVG figure grids (raster canvas, embedded font, SVG writer).
+    .target(name: "Figures", dependencies: ["TokenMethods", "ImageIO", "TUI"], swiftSettings: kernelFlags),
     // The explorer: state, actions and screens over the engine and the TUI widgets (no ncurses: the backend is injected).
     .target(name: "Explorer", dependencies: ["ViTEngine", "TokenMethods", "ImageIO", "TUI"], swiftSettings: kernelFlags),
 
     .executableTarget(
       name: "tokenscope",
       dependencies: [
-        "ViTEngine", "TokenMethods", "ImageIO", "TUI", "Explorer",
+        "ViTEngine", "TokenMethods", "ImageIO", "TUI", "Explorer", "Figures",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -53,6 +57,7 @@ let package = Package(
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
     .testTarget(name: "TUITests", dependencies: ["TUI"], exclude: ["Snapshots"]),
     .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine"], exclude: ["Snapshots"]),
+    .testTarget(name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "TUI"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
   ],
   swiftLanguageModes: [.v6]

@@ -38,7 +38,7 @@ extension TokenState {
 
 // MARK: Parameter parsing shared by the method descriptors
 
-enum Parse {
+public enum Parse {
   static func int(_ params: [String: String], _ key: String, method: String, range: ClosedRange<Int>) throws(MethodSpecError) -> Int {
     guard let v = Int(params[key] ?? ""), range.contains(v) else {
       throw MethodSpecError("\(method): \(key)=\(params[key] ?? "") is not an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -68,8 +68,9 @@ enum Parse {
     return v
   }
 
-  /// Block lists: "3/6/9", ranges "3-11", mixed "0-2/9", or "" (none). 0-based.
-  static func layers(_ params: [String: String], _ key: String, method: String) throws(MethodSpecError) -> [Int] {
+  /// Block lists: "3/6/9", ranges "3-11", mixed "0-2/9", or "" (none). 0-based. Public for other block options
+  /// (`render --layers`), so every block list reads the same way.
+  public static func layers(_ params: [String: String], _ key: String, method: String) throws(MethodSpecError) -> [Int] {
     let text = params[key] ?? ""
     if text.isEmpty || text == "none" { return [] }
     var out: [Int] = []

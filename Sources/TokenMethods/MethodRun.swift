@@ -1,8 +1,7 @@
-// What the explorer shows for one method on one image: an immutable snapshot made from a finished ForwardPass on the
-// worker thread, holding per layer everything a screen needs (counts, MACs, entropy, provenance, CLS attention mapped
-// to patches, predictions "if it stopped here"). Screens never touch the engine.
-import ImageIO
-import TokenMethods
+// One method on one image, as views and figures show it: an immutable snapshot made from a finished ForwardPass,
+// holding per layer everything a screen or figure needs (counts, MACs, entropy, provenance, CLS attention mapped to
+// patches, predictions "if it stopped here"). The explorer builds it on its worker thread; screens and figures never
+// touch the engine.
 import ViTEngine
 
 public struct Guess: Sendable, Equatable {
