@@ -48,6 +48,11 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
 
   public static let baseline = try! MethodSpec.parse("none")
 
+  /// The same spec with `key` set to `value` (validated like any parsed spec).
+  public func setting(_ key: String, to value: String) throws(MethodSpecError) -> MethodSpec {
+    try MethodSpec.parse(name + ":" + params.map { "\($0.key)=\($0.key == key ? value : $0.value)" }.joined(separator: ","))
+  }
+
   /// Parses "name" or "name:key=value,key=value".
   public static func parse(_ text: String) throws(MethodSpecError) -> MethodSpec {
     let trimmed = text.trimmingSpaces()
@@ -84,6 +89,16 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
 }
 
 public enum MethodRegistry {
+  /// Each method's main parameter and the values `eval --sweep` tries: ToMe's r over the paper's range for DeiT
+  /// (r = 13 is its default), keep rates from light to heavy reduction. nil for methods with nothing to sweep.
+  public static func sweep(forMethod name: String) -> (key: String, values: [String])? {
+    switch name {
+    case "tome": return ("r", ["2", "4", "6", "8", "10", "13", "16"])
+    case "evit", "idle", "mstm": return ("keep", ["0.9", "0.8", "0.7", "0.6", "0.5", "0.4"])
+    default: return nil
+    }
+  }
+
   public static let all: [MethodDescriptor] = [
     MethodDescriptor(name: "none", summary: "the baseline: every token through every block", parameters: []) { _, _ in NoReduction() },
     MethodDescriptor(

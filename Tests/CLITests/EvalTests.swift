@@ -2,6 +2,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 func temporaryDirectory(_ name: String) throws -> String {
   let path = NSTemporaryDirectory() + "tokenscope-eval-\(getpid())-\(name)"
   try? FileManager.default.removeItem(atPath: path)
@@ -47,6 +51,28 @@ struct EvalTests {
     let csv = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--limit", "5", "--format", "csv"])
     #expect(csv.stdout.split(separator: "\n").first == "method,accuracy,macs_mean,images,ms_per_image")
     #expect(csv.stdout.contains(",5,"))
+  }
+
+  @Test func sweepCoversEveryValueAndPlots() throws {
+    let dir = try temporaryDirectory("sweep")
+    var images: [[UInt8]] = []
+    for i in 0..<4 { images.append((0..<144).map { (p: Int) -> UInt8 in UInt8((p * 5 + i * 17) % 256) }) }
+    try writeIDX(directory: dir, prefix: "t10k", images: images, side: 12, labels: [0, 1, 2, 3])
+    let plot = dir + "/tradeoff.svg"
+    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--method", "tome",
+                            "--method", "evit:layers=1", "--sweep", "--plot", plot, "--format", "json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let methods = try #require(r.json?["results"] as? [[String: Any]]).compactMap { $0["method"] as? String }
+    #expect(methods.first == "none", "the baseline comes first")
+    #expect(methods.filter { $0.hasPrefix("tome:") }.count == 7)
+    #expect(methods.contains("evit:keep=0.4,layers=1,fuse=true"), "user parameters are kept while keep is swept")
+    #expect(methods.filter { $0.hasPrefix("evit:") }.count == 6)
+    let svg = try String(contentsOfFile: plot, encoding: .utf8)
+    #expect(XMLParser(data: Data(svg.utf8)).parse())
+    #expect(svg.contains("mean GMACs per image") && svg.contains("top-1 accuracy (%)") && svg.contains(">baseline (none)<"))
+    #expect(svg.components(separatedBy: "<polyline").count == 3, "one line per method")
+    let bad = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--plot", dir + "/x.png"])
+    #expect(bad.status == 64 && bad.stderr.contains("--plot"))
   }
 
   @Test func imageFolderDataset() throws {

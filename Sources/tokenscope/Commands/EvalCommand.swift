@@ -1,4 +1,5 @@
 import ArgumentParser
+import Figures
 import Foundation
 import ImageIO
 import TokenMethods
@@ -12,6 +13,10 @@ struct EvalCommand: ParsableCommand {
       --data is a folder holding IDX files (MNIST / Fashion-MNIST: train-images-idx3-ubyte[.gz], t10k-...), or an \
       ImageFolder root (one subfolder per class of PNG/JPEG files, optionally under train/ and test/). Images run in \
       parallel on --threads threads; ms_per_image is wall time divided by images.
+
+      --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
+      0.9..0.4 for EViT, IdleViT and MSTM, after the baseline. --plot FILE.svg draws accuracy against mean GMACs \
+      (or, with --plot-time, against ms per image), one line per method, the baseline marked.
       """)
 
   @Option(help: "Dataset folder (IDX files or ImageFolder layout).")
@@ -45,6 +50,15 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "Output format: text, json or csv.")
   var format: EvalFormat = .text
 
+  @Flag(help: "Sweep each method's main parameter (ToMe r, keep rates) and evaluate the baseline too.")
+  var sweep = false
+
+  @Option(help: "Write the accuracy / cost trade-off chart to this .svg file.")
+  var plot: String?
+
+  @Flag(help: "Plot against measured ms per image instead of mean GMACs.")
+  var plotTime = false
+
   enum EvalFormat: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
   func validate() throws {
@@ -52,11 +66,13 @@ struct EvalCommand: ParsableCommand {
     if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
+    if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
   }
 
   func run() throws {
     try reportingErrors {
-      let specs = try (methods.isEmpty ? ["none"] : methods).map(parseMethod)
+      let specs = try sweep ? sweepSpecs() : (methods.isEmpty ? ["none"] : methods).map(parseMethod)
       let model = try modelOptions.load()
       let dataset: Dataset
       do { dataset = try Dataset.open(path: data, split: split) } catch let e as DatasetError {
@@ -78,7 +94,48 @@ struct EvalCommand: ParsableCommand {
                                     labelMap: labelMap, pipeline: pipeline))
       }
       emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
+      if let plot { try writePlot(results, to: plot, dataset: dataset, model: model) }
     }
+  }
+
+  /// The baseline, then every sweep point of every method asked for (all methods with a sweep when none are).
+  func sweepSpecs() throws -> [MethodSpec] {
+    let given = try (methods.isEmpty ? MethodRegistry.all.map(\.name) : methods).map(parseMethod)
+    var specs = [MethodSpec.baseline]
+    for spec in given {
+      guard let (key, values) = MethodRegistry.sweep(forMethod: spec.name) else { continue }
+      for value in values {
+        do { specs.append(try spec.setting(key, to: value)) } catch { throw CLIError(error) }
+      }
+    }
+    return specs.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+  }
+
+  func writePlot(_ results: [EvalResult], to path: String, dataset: Dataset, model: ViTModel) throws {
+    func x(_ r: EvalResult) -> Double { plotTime ? r.msPerImage : r.macsMean / 1e9 }
+    var order: [String] = []
+    var byMethod: [String: [EvalResult]] = [:]
+    for r in results where r.spec.name != "none" {
+      if byMethod[r.spec.name] == nil { order.append(r.spec.name) }
+      byMethod[r.spec.name, default: []].append(r)
+    }
+    let series = order.map { name in
+      TradeoffChart.Series(name: name, points: byMethod[name]!.sorted { x($0) < x($1) }.map { r in
+        let key = MethodRegistry.sweep(forMethod: name)?.key
+        let label = r.spec.params.first { $0.key == key }.map { "\($0.key)=\($0.value)" } ?? r.spec.canonical
+        return (x: x(r), y: 100 * r.accuracy, label: label)
+      })
+    }
+    let base = results.first { $0.spec.name == "none" }.map { (x: x($0), y: 100 * $0.accuracy) }
+    let modelName = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
+    let dataName = dataset.name.split(separator: "/").last.map(String.init) ?? dataset.name
+    let chart = TradeoffChart(title: "\(modelName) on \(dataName) \(split) (\(results.first?.images ?? 0) images)",
+                              xLabel: plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
+                              yLabel: "top-1 accuracy (%)", series: series, baseline: base)
+    do { try AtomicFile.write(Array(chart.svg().utf8), to: path) } catch {
+      throw CLIError("cannot write \(path): \(error)", code: CLIError.ioError)
+    }
+    FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
   }
 
   /// Dataset class -> model class: by name when the folder names match the model's labels, else by position.
