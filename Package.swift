@@ -42,7 +42,7 @@ let package = Package(
     // Figures: token maps as PNG/SVG figure grids (raster canvas, embedded font, SVG writer).
     .target(name: "Figures", dependencies: ["TokenMethods", "ImageIO", "TUI"], swiftSettings: kernelFlags),
     // The explorer: state, actions and screens over the engine and the TUI widgets (no ncurses: the backend is injected).
-    .target(name: "Explorer", dependencies: ["ViTEngine", "TokenMethods", "ImageIO", "TUI"], swiftSettings: kernelFlags),
+    .target(name: "Explorer", dependencies: ["ViTEngine", "TokenMethods", "ImageIO", "TUI", "Figures"], swiftSettings: kernelFlags),
 
     .executableTarget(
       name: "tokenscope",
@@ -56,7 +56,7 @@ let package = Package(
     .testTarget(name: "TokenMethodsTests", dependencies: ["TokenMethods", "ViTEngine"], swiftSettings: kernelFlags),
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
     .testTarget(name: "TUITests", dependencies: ["TUI"], exclude: ["Snapshots"]),
-    .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine"], exclude: ["Snapshots"]),
+    .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine", "Figures"], exclude: ["Snapshots"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "TUI"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
   ],

@@ -2,7 +2,9 @@
 // into an action, update the state, start any computations on the worker, draw. The engine runs only on the worker;
 // the UI thread reads immutable MethodRun snapshots.
 import Dispatch
+import Figures
 import Foundation
+import ImageIO
 import TokenMethods
 import TUI
 import ViTEngine
@@ -41,8 +43,28 @@ public final class Worker: @unchecked Sendable {
         } catch {
           action = .showMessage("cannot open \(path): \(error)")
         }
+      case .export(let request):
+        action = Worker.export(request)
       }
       lock.withLock { finished.append(action) }
+    }
+  }
+
+  /// Draws the figure of `request` and writes it atomically.
+  static func export(_ request: ExportRequest) -> Action {
+    let image = request.image
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(image.width * image.height * 3)
+    for p in image.pixels { bytes += [p.r, p.g, p.b] }
+    let input = ImageIO.PixelImage(width: image.width, height: image.height, channels: 3, pixels: bytes)
+    let grid = request.runs[0].grid
+    let painter = TokenMapPainter(input: input, grid: (grid.rows, grid.cols), scale: max(1, (112 + image.width - 1) / max(1, image.width)))
+    let figure = TokenFigure(painter: painter, runs: request.runs, layers: [request.layer], view: request.view, title: request.title)
+    do {
+      try AtomicFile.write(try figure.png(), to: request.path)
+      return .showMessage("wrote \(request.path) (\(figure.width)x\(figure.height))")
+    } catch {
+      return .showMessage("cannot write \(request.path): \(error)")
     }
   }
 
@@ -88,6 +110,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("n"): return .cycleImage(1)
   case .char("N"): return .cycleImage(-1)
   case .char("o"): return .openPrompt
+  case .char("e"): return .export
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead

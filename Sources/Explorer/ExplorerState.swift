@@ -1,6 +1,7 @@
 // The explorer's state and the only way it changes: update(state, action) -> effects. Effects (computations) are run
 // by the app on a worker thread, whose results come back as actions. This keeps every screen a pure function of the
 // state, testable without a terminal.
+import Figures
 import TokenMethods
 import TUI
 
@@ -95,6 +96,8 @@ public enum Action: Sendable {
   case openPrompt, editPrompt(String), submitPrompt, cancelPrompt
   /// A new image is loaded (from the worker): every method is recomputed on it.
   case imageOpened(ExplorerContext)
+  /// Write the current view of the shown methods at the current layer as a PNG figure (`render`'s code).
+  case export
   case quit
   case computed(MethodRun)
   case failed(spec: String, message: String)
@@ -105,6 +108,22 @@ public enum Effect: Equatable, Sendable {
   case compute(MethodSpec)
   /// Load and preprocess this image on the worker; it answers `.imageOpened` or `.showMessage`.
   case openImage(String)
+  /// Draw and write a figure on the worker; it answers `.showMessage`.
+  case export(ExportRequest)
+}
+
+/// What `e` writes: the shown methods' maps at one layer, in the current view, as `tokenscope render` draws them.
+public struct ExportRequest: Equatable, Sendable {
+  public var path: String
+  public var runs: [MethodRun]
+  public var layer: Int
+  public var view: FigureView
+  public var image: TUI.PixelImage
+  public var title: String
+
+  public static func == (a: ExportRequest, b: ExportRequest) -> Bool {
+    a.path == b.path && a.layer == b.layer && a.view == b.view && a.runs.map(\.spec) == b.runs.map(\.spec)
+  }
 }
 
 /// The methods `m` cycles through, with their defaults.
@@ -187,6 +206,22 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.pending = []
     state.cursor = nil
     state.message = "opened \(context.imageName)"
+  case .export:
+    let shown = state.compare ? state.methods : [state.focusedSpec]
+    let runs = shown.compactMap { state.runs[$0.canonical] }
+    guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; break }
+    let view: FigureView = switch state.view {
+    case .status: .status
+    case .image: .image
+    case .groups: .groups
+    case .attention: .attention
+    }
+    let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
+      .split(separator: ".").first.map(String.init) ?? "image"
+    let path = "tokenscope-\(base)-block\(state.layer)-\(view.rawValue).png"
+    state.message = "writing \(path)"
+    effects.append(.export(ExportRequest(path: path, runs: runs, layer: state.layer, view: view, image: state.context.image,
+                                         title: "\(state.context.modelName) on \(base), \(view.rawValue) view")))
   case .quit: state.shouldQuit = true
   case .computed(let run):
     state.pending.remove(run.spec.canonical)

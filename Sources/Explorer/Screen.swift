@@ -277,6 +277,7 @@ public struct ExplorerScreen {
      KeyHint(ascii ? "arrows+Shift / click" : "Shift+arrows / click", "move the patch cursor"),
      KeyHint("j k", "move the patch cursor down / up"),
      KeyHint("n N", "next / previous bundled sample image"), KeyHint("o", "open an image by path (Enter opens, Esc cancels)"),
+     KeyHint("e", "export this view of the shown methods as a PNG figure"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
   }
 }

@@ -213,6 +213,31 @@ struct ExplorerStateTests {
     #expect(before.layers[0].attention(head: nil) != after.layers[0].attention(head: nil), "the second run sees the new image")
   }
 
+  @Test func exportWritesTheShownMethodsAsAFigure() throws {
+    var state = try fixtureState()
+    _ = update(&state, .nextLayer)
+    _ = update(&state, .nextView)  // image view
+    _ = update(&state, .nextView)  // merge groups
+    let effects = update(&state, .export)
+    guard case .export(var request)? = effects.first else { Issue.record("no export effect: \(effects)"); return }
+    #expect(request.path == "tokenscope-input-block1-groups.png")
+    #expect(request.runs.map(\.spec) == [state.methods[0]] && request.layer == 1 && request.view == .groups)
+    _ = update(&state, .toggleCompare)
+    guard case .export(let both)? = update(&state, .export).first else { Issue.record("no export in compare mode"); return }
+    #expect(both.runs.count == 2, "compare mode exports every method on screen")
+    request.path = NSTemporaryDirectory() + "tokenscope-export-\(getpid()).png"
+    defer { try? FileManager.default.removeItem(atPath: request.path) }
+    let answer = Worker.export(request)
+    #expect("\(answer)".contains("wrote \(request.path)"))
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: request.path)))
+    #expect(bytes.prefix(4) == [0x89, 0x50, 0x4E, 0x47])
+    // Nothing computed yet: no file, a message instead.
+    var empty = try fixtureState()
+    empty.runs = [:]
+    #expect(update(&empty, .export).allSatisfy { if case .export = $0 { false } else { true } })
+    #expect(empty.message?.contains("still computing") == true)
+  }
+
   @Test func runLoopOnATestBackend() throws {
     let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
     let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
