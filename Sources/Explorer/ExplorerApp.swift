@@ -111,6 +111,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("N"): return .cycleImage(-1)
   case .char("o"): return .openPrompt
   case .char("e"): return .export
+  case .char("p"): return .togglePlots
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead

@@ -53,6 +53,8 @@ public struct ExplorerState: Sendable {
   public var highlightDifferences = false
   public var playing = false
   public var showHelp = false
+  /// The plots screen (tokens and MACs per layer for every method, entropy by layer and head) instead of the maps.
+  public var showPlots = false
   public var helpPage = 0
   /// Patch under the cursor (row, col), when the cursor is on.
   public var cursor: (row: Int, col: Int)? = nil
@@ -89,6 +91,7 @@ public enum Action: Sendable {
   case cycleHead
   case togglePlay, tick
   case toggleHelp, helpPage(Int), escape
+  case togglePlots
   case moveCursor(dx: Int, dy: Int), clickPatch(row: Int, col: Int)
   /// Next/previous bundled sample image.
   case cycleImage(Int)
@@ -173,9 +176,10 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.spinner += 1
     if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
   case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
+  case .togglePlots: state.showPlots.toggle()
   case .helpPage(let step): state.helpPage = max(0, state.helpPage + step)
   case .escape:
-    if state.showHelp { state.showHelp = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
+    if state.showHelp { state.showHelp = false } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
   case .moveCursor(let dx, let dy):
     let g = state.context.grid
     let c = state.cursor ?? (row: g.rows / 2, col: g.cols / 2)

@@ -85,6 +85,15 @@ struct ExplorerScreenTests {
     #expect(screen(state, 40, 12).lines.joined().contains("terminal too small"))
   }
 
+  @Test func plotsScreen() throws {
+    var state = try fixtureState()
+    _ = update(&state, .togglePlots)
+    _ = update(&state, .nextLayer)
+    assertSnapshot(screen(state, 120, 40), named: "plots-120x40")
+    _ = update(&state, .escape)
+    #expect(!state.showPlots, "Esc closes the plots")
+  }
+
   @Test func asciiMonochromeReadsWithoutColour() throws {
     var state = try fixtureState()
     state.layer = 2
