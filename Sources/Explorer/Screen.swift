@@ -187,6 +187,7 @@ public struct ExplorerScreen {
     let attention = layer.attention(head: state.head)
     let maxAttention = max(attention.max() ?? 0, 1e-12)
     let reference = state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical]?.layers[state.layer] : nil
+    let cursorToken = state.cursor.map { layer.patchToken[$0.row * g.cols + $0.col] } ?? -1
     for row in 0..<g.rows {
       for col in 0..<g.cols {
         let p = row * g.cols + col
@@ -208,7 +209,13 @@ public struct ExplorerScreen {
         }
         var style = Style(fg: color.color)
         if let reference, reference.patchState[p] != patchState { style = style.reversed() }
-        if let cursor = state.cursor, cursor.row == row, cursor.col == col { style = style.reversed().bolded() }
+        if let cursor = state.cursor {
+          if cursor.row == row, cursor.col == col {
+            style = style.reversed().bolded()
+          } else if cursorToken >= 0, layer.patchToken[p] == cursorToken {
+            style = style.underlined().bolded()  // the other patches the cursor's token holds
+          }
+        }
         let text = cellW == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: cellW / 2)
         for dy in 0..<cellH {
           _ = buffer.set(string: text, x: ox + col * cellW, y: oy + row * cellH + dy, style: style, maxWidth: area.right - (ox + col * cellW))
@@ -266,8 +273,15 @@ public struct ExplorerScreen {
     if let cursor = state.cursor {
       let p = cursor.row * state.context.grid.cols + cursor.col
       let t = layer.patchToken[p]
-      line("patch (\(cursor.row),\(cursor.col)): \(layer.patchState[p].rawValue)" + (t >= 0 ? ", token \(t), size \(Int(layer.tokenSize[Int(t)]))" : ""), accent)
+      line("patch (\(cursor.row),\(cursor.col)): \(layer.patchState[p].rawValue)", accent)
+      if t >= 0 {
+        let held = layer.patchToken.filter { $0 == t }.count
+        line("token \(t)" + (held > 1 ? " holds \(held) patches (underlined)" : ""), dim)
+      }
       line("CLS attention \(fixed4(Double(layer.attention(head: state.head)[p])))", dim)
+      // One letter per layer so far: k kept, m merged, f fused, p pruned, i idle.
+      let history = run.layers.prefix(state.layer + 1).map { String($0.patchState[p].rawValue.prefix(1)) }.joined()
+      line("by layer: \(history)", dim)
       y += 1
     }
     line("if it stopped here", dim)

@@ -94,6 +94,24 @@ struct ExplorerScreenTests {
     #expect(!state.showPlots, "Esc closes the plots")
   }
 
+  @Test func cursorInspectsTheTokenHoldingThePatch() throws {
+    var state = try fixtureState(methods: ["tome:r=4"])
+    _ = update(&state, .lastLayer)
+    let layer = try #require(state.focusedRun?.layers.last)
+    // A patch whose token holds several patches.
+    let p = try #require(layer.patchToken.indices.first { i in layer.patchToken[i] >= 0 && layer.patchToken.filter { $0 == layer.patchToken[i] }.count > 1 })
+    let held = layer.patchToken.filter { $0 == layer.patchToken[p] }.count
+    _ = update(&state, .clickPatch(row: p / 6, col: p % 6))
+    let buffer = screen(state, 120, 40)
+    let text = buffer.lines.joined(separator: "\n")
+    #expect(text.contains("holds \(held) patches (underlined)"), "side panel names the patches the token holds")
+    let history = state.focusedRun!.layers.map { String($0.patchState[p].rawValue.prefix(1)) }.joined()
+    #expect(text.contains("by layer: \(history)"), "side panel gives the patch's state at every layer so far")
+    // The token's other patches are underlined on the map.
+    let underlined = (0..<buffer.area.height).flatMap { y in (0..<buffer.area.width).filter { buffer[$0, y].style.underline }.map { _ in y } }
+    #expect(!underlined.isEmpty)
+  }
+
   @Test func asciiMonochromeReadsWithoutColour() throws {
     var state = try fixtureState()
     state.layer = 2
