@@ -96,6 +96,14 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
     default: return nil
     }
   }
+  if state.lessonPage != nil {
+    switch event {
+    case .char("]"), .enter, .pageDown: return .lessonStep(1)
+    case .char("["), .pageUp: return .lessonStep(-1)
+    case .char("t"): return .endLesson
+    default: break  // every other key works as usual
+    }
+  }
   switch event {
   case .right, .char("l"): return .nextLayer
   case .left, .char("h"): return .previousLayer
@@ -112,6 +120,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("o"): return .openPrompt
   case .char("e"): return .export
   case .char("p"): return .togglePlots
+  case .char("t"): return .startLesson
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead

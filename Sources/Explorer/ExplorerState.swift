@@ -55,6 +55,8 @@ public struct ExplorerState: Sendable {
   public var showHelp = false
   /// The plots screen (tokens and MACs per layer for every method, entropy by layer and head) instead of the maps.
   public var showPlots = false
+  /// The lesson page on screen (`Lesson.pages`), nil outside lesson mode.
+  public var lessonPage: Int? = nil
   public var helpPage = 0
   /// Patch under the cursor (row, col), when the cursor is on.
   public var cursor: (row: Int, col: Int)? = nil
@@ -92,6 +94,8 @@ public enum Action: Sendable {
   case togglePlay, tick
   case toggleHelp, helpPage(Int), escape
   case togglePlots
+  /// Lesson mode: start at the first page, move by pages, leave.
+  case startLesson, lessonStep(Int), endLesson
   case moveCursor(dx: Int, dy: Int), clickPatch(row: Int, col: Int)
   /// Next/previous bundled sample image.
   case cycleImage(Int)
@@ -177,9 +181,14 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
   case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
   case .togglePlots: state.showPlots.toggle()
+  case .startLesson: Lesson.apply(0, to: &state)
+  case .lessonStep(let step):
+    let page = (state.lessonPage ?? 0) + step
+    if page >= 0 && page < Lesson.pages.count { Lesson.apply(page, to: &state) }
+  case .endLesson: state.lessonPage = nil
   case .helpPage(let step): state.helpPage = max(0, state.helpPage + step)
   case .escape:
-    if state.showHelp { state.showHelp = false } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
+    if state.showHelp { state.showHelp = false } else if state.lessonPage != nil { state.lessonPage = nil } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
   case .moveCursor(let dx, let dy):
     let g = state.context.grid
     let c = state.cursor ?? (row: g.rows / 2, col: g.cols / 2)

@@ -8,6 +8,8 @@ public enum Layout {
   /// Below this the side panel is dropped; below the minimum the "too small" screen is shown.
   public static let sidePanelWidth = 44
   public static let minimum = Size(width: 60, height: 20)
+  /// Rows of the lesson box under the maps (text up to 7 lines, the page hint, the border).
+  public static let lessonHeight = 10
 }
 
 /// Where a token map's patch cells start and how big each is.
@@ -50,7 +52,13 @@ public struct ExplorerScreen {
     renderHeader(in: rows[0], buffer: &buffer)
     let showSide = area.width >= 100 || (area.width >= 72 && !state.compare)
     let body = showSide ? rows[1].columns([.fill(1), .fixed(Layout.sidePanelWidth)], spacing: 1) : [rows[1]]
-    if state.showPlots { renderPlots(in: body[0], buffer: &buffer) } else { renderMaps(in: body[0], buffer: &buffer) }
+    var main = body[0]
+    if let page = state.lessonPage {
+      let split = main.rows([.fill(1), .fixed(Layout.lessonHeight)])
+      main = split[0]
+      renderLesson(page, in: split[1], buffer: &buffer)
+    }
+    if state.showPlots { renderPlots(in: main, buffer: &buffer) } else { renderMaps(in: main, buffer: &buffer) }
     if showSide { renderSidePanel(in: body[1], buffer: &buffer) }
     renderLegend(in: rows[2], buffer: &buffer)
     renderFooter(in: rows[3], buffer: &buffer)
@@ -104,6 +112,20 @@ public struct ExplorerScreen {
       }
       renderMap(run: run, layer: layer, in: mapArea, buffer: &buffer)
     }
+  }
+
+  // MARK: Lesson
+
+  func renderLesson(_ index: Int, in area: Rect, buffer: inout Buffer) {
+    let page = Lesson.pages[index]
+    let block = Block(title: Line(" lesson \(index + 1)/\(Lesson.pages.count): \(page.title) ", style: accent), borderKind: .rounded,
+                      glyphs: glyphs)
+    buffer.render(block, in: area)
+    let inner = block.inner(area).inset(horizontal: 1)
+    let text = ascii ? page.text.replacingArrow() : page.text.replacingOccurrences(of: "->", with: "→")
+    buffer.render(Paragraph(text, style: .plain), in: inner.inset(bottom: 1))
+    let hint = (index > 0 ? "[ previous  " : "") + (index + 1 < Lesson.pages.count ? "] or Enter next  " : "") + "t leave the lesson"
+    _ = buffer.set(string: hint, x: inner.x, y: inner.bottom - 1, style: dim, maxWidth: inner.width)
   }
 
   // MARK: Plots
@@ -167,12 +189,15 @@ public struct ExplorerScreen {
 
   /// The focused map's patch geometry on a screen of `size` (for mouse clicks), when a single map is shown.
   public static func focusedMapGeometry(state: ExplorerState, size: Size) -> MapGeometry? {
-    guard !state.compare, state.view != .image, size.width >= Layout.minimum.width, size.height >= Layout.minimum.height else { return nil }
+    guard !state.compare, !state.showPlots, state.view != .image, size.width >= Layout.minimum.width,
+      size.height >= Layout.minimum.height
+    else { return nil }
     let area = Rect(size: size)
     let rows = area.rows([.fixed(3), .fill(1), .fixed(1), .fixed(1)])
     let showSide = area.width >= 72
     let body = showSide ? rows[1].columns([.fill(1), .fixed(Layout.sidePanelWidth)], spacing: 1) : [rows[1]]
-    let inner = Block(borderKind: .rounded).inner(body[0])
+    let main = state.lessonPage == nil ? body[0] : body[0].rows([.fill(1), .fixed(Layout.lessonHeight)])[0]
+    let inner = Block(borderKind: .rounded).inner(main)
     return patchGeometry(grid: state.context.grid, in: inner)
   }
 
@@ -344,6 +369,7 @@ public struct ExplorerScreen {
      KeyHint("n N", "next / previous bundled sample image"), KeyHint("o", "open an image by path (Enter opens, Esc cancels)"),
      KeyHint("e", "export this view of the shown methods as a PNG figure"),
      KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
+     KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages)"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
   }
 }

@@ -107,6 +107,31 @@ struct ExplorerEndToEndTests {
     try tmux.keys("q")
   }
 
+  @Test func lessonPagesAndSampleCycling() throws {
+    let tmux = Tmux()
+    defer { tmux.kill() }
+    let status = try launch(tmux, arguments: "lesson")
+    #expect(try tmux.waitFor("lesson 1/8"), "lesson opens on its first page: \((try? tmux.screen()) ?? "")")
+    try tmux.keys("]")
+    #expect(try tmux.waitFor("lesson 2/8"))
+    try tmux.keys("t")
+    Thread.sleep(forTimeInterval: 0.3)
+    #expect(!(try tmux.screen()).contains("lesson 2/8"), "t leaves the lesson")
+    let before = try tmux.screen().split(separator: "\n").first { $0.hasPrefix("image ") }.map(String.init) ?? ""
+    try tmux.keys("n")
+    let deadline = Date().addingTimeInterval(10)
+    var after = before
+    while after == before && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.1)
+      after = try tmux.screen().split(separator: "\n").first { $0.hasPrefix("image ") }.map(String.init) ?? ""
+    }
+    #expect(after != before && after.hasPrefix("image "), "n opens the next bundled image: \(before) -> \(after)")
+    try tmux.keys("q")
+    let end = Date().addingTimeInterval(10)
+    while !FileManager.default.fileExists(atPath: status) && Date() < end { Thread.sleep(forTimeInterval: 0.1) }
+    #expect((try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+  }
+
   @Test func withoutATerminalItExits64() throws {
     let r = try tokenscope([])
     #expect(r.status == 64)

@@ -112,6 +112,36 @@ struct ExplorerScreenTests {
     #expect(!underlined.isEmpty)
   }
 
+  @Test func lessonPagesDriveTheScreen() throws {
+    for page in Lesson.pages {
+      #expect(page.methods.allSatisfy { (try? MethodSpec.parse($0)) != nil }, "\(page.title): every method parses")
+      #expect(page.text.split(separator: " ").count > 40, "\(page.title): says something")
+    }
+    var state = try fixtureState()
+    #expect(action(for: .char("t"), state: state).map { "\($0)" } == "startLesson")
+    _ = update(&state, .startLesson)
+    #expect(state.lessonPage == 0 && state.methods.map(\.name) == ["none"] && state.view == .image)
+    #expect(action(for: .char("]"), state: state).map { "\($0)" } == "lessonStep(1)")
+    #expect(action(for: .right, state: state).map { "\($0)" } == "nextLayer", "other keys keep working")
+    _ = update(&state, .lessonStep(-1))
+    #expect(state.lessonPage == 0, "no page before the first")
+    for _ in 0..<3 { _ = update(&state, .lessonStep(1)) }
+    let evit = try #require(Lesson.pages.firstIndex { $0.title.contains("EViT") })
+    #expect(state.lessonPage == evit && state.methods.map(\.name) == ["evit"])
+    #expect(state.layer == min(3, state.context.depth - 1), "blocks clamp to a shallower model")
+    _ = update(&state, .lessonStep(1))
+    #expect(state.methods.allSatisfy { state.runs[$0.canonical] != nil || state.pending.contains($0.canonical) },
+            "every method of a page is computed or being computed")
+    state.runs[state.methods[0].canonical] = try MethodRun.compute(model: try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors"),
+      input: ModelInput(channels: 1, height: 12, width: 12, pixels: try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors").floats("input")),
+      spec: state.methods[0])
+    assertSnapshot(screen(state, 120, 40), named: "lesson-120x40")
+    for _ in 0..<20 { _ = update(&state, .lessonStep(1)) }
+    #expect(state.lessonPage == Lesson.pages.count - 1 && state.compare)
+    _ = update(&state, .escape)
+    #expect(state.lessonPage == nil, "Esc leaves the lesson")
+  }
+
   @Test func asciiMonochromeReadsWithoutColour() throws {
     var state = try fixtureState()
     state.layer = 2

@@ -15,6 +15,24 @@ struct ExploreCommand: ParsableCommand {
     abstract: "The interactive explorer (the default): step through the forward pass and watch a method's tokens.",
     discussion: "With no image and no --model it opens the bundled Fashion-MNIST ViT on a bundled image. Press ? for the keys.")
 
+  @OptionGroup var options: ExploreOptions
+
+  func run() throws { try options.run(lesson: false) }
+}
+
+struct LessonCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lesson",
+    abstract: "The explorer as a guided tour of token reduction: patches, attention, cost, pruning, merging, idling.",
+    discussion: "The same screen and keys as explore, starting on the first lesson page: ] or Enter for the next page, [ for the previous one, t to leave the tour.")
+
+  @OptionGroup var options: ExploreOptions
+
+  func run() throws { try options.run(lesson: true) }
+}
+
+/// Everything explore and lesson take.
+struct ExploreOptions: ParsableArguments {
   @Argument(help: "A PNG or JPEG image (default: a bundled sample).")
   var image: String?
 
@@ -35,7 +53,7 @@ struct ExploreCommand: ParsableCommand {
   @Flag(help: "ASCII glyphs only (automatic when the locale is not UTF-8).")
   var ascii = false
 
-  func run() throws {
+  func run(lesson: Bool) throws {
     try reportingErrors {
       guard isatty(0) == 1, isatty(1) == 1 else {
         throw CLIError("explore needs a terminal on stdin and stdout; use `tokenscope report IMAGE` or `tokenscope render` instead", code: CLIError.usage)
@@ -54,6 +72,7 @@ struct ExploreCommand: ParsableCommand {
       }
       var state = ExplorerState(context: context, methods: specs)
       state.samples = Samples.images(channels: model.shape.inChannels)
+      if lesson { _ = update(&state, .startLesson) }
       let opener: Worker.ImageOpener = { path in
         let (pixels, input) = try loadInput(path: path, model: model, pipeline: pipeline)
         return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: pixels), input)

@@ -1,0 +1,107 @@
+// Lesson mode (`t`, or `tokenscope lesson`): a guided tour, one idea per page. Each page sets up the screen (methods,
+// layer, view, compare, plots) and explains what is on it; the user can still step, switch views and change methods.
+// Blocks in `layer` are 0-based like everywhere in the code (the screen shows layer + 1); on a shallower model the
+// page clamps to the last block.
+import TokenMethods
+
+public struct LessonPage: Sendable {
+  public let title: String
+  public let text: String
+  public let methods: [String]
+  public let layer: Int
+  public let view: TokenMapView
+  public var compare = false
+  public var plots = false
+}
+
+public enum Lesson {
+  public static let pages: [LessonPage] = [
+    LessonPage(
+      title: "Patches and the CLS token",
+      text: """
+        A Vision Transformer cuts the image into a grid of square patches and turns each patch into a token: a vector \
+        of numbers. One extra token, CLS, holds no pixels. It gathers information from all the others, and at the end \
+        the classifier reads only CLS. Every block updates every token, so the cost of a block follows the number of \
+        tokens. The side panel counts them: tokens in -> out. Press Tab to cycle the views.
+        """,
+      methods: ["none"], layer: 0, view: .image),
+    LessonPage(
+      title: "Attention and entropy",
+      text: """
+        In each block every token looks at every other token. Each head computes its own weights (a softmax over the \
+        tokens) and mixes the tokens' values with them. This map shows how strongly CLS attends to each patch, brighter \
+        is stronger. Entropy measures how spread out a head's attention is: near 0 it looks at one token, at ln N \
+        (5.3 for 197 tokens) it looks at all of them evenly. The bars show each head; press a to map one head.
+        """,
+      methods: ["none"], layer: 5, view: .attention),
+    LessonPage(
+      title: "What a block costs",
+      text: """
+        Attention costs grow with the square of the token count (every token against every other), the projections \
+        and the MLP grow linearly. With every token kept each block costs the same, and the GMACs line climbs \
+        straight. Token reduction bends it down: fewer tokens, cheaper blocks from then on. The grey line is the \
+        baseline; press p to go back to the maps.
+        """,
+      methods: ["none", "evit", "tome"], layer: 11, view: .status, plots: true),
+    LessonPage(
+      title: "Pruning: EViT",
+      text: """
+        EViT keeps the tokens that CLS attends to most, in three blocks (4, 7 and 10; keep 0.7 keeps 70% each time). \
+        The others are not simply dropped: they are fused into one extra token, averaged with their attention as \
+        weights, so their content survives in summary. Orange cells are fused. Step with the arrow keys to watch the \
+        three reductions; press + or - to change the keep rate and see it recomputed.
+        """,
+      methods: ["evit"], layer: 3, view: .status),
+    LessonPage(
+      title: "Merging: ToMe",
+      text: """
+        ToMe merges instead of pruning. In every block it splits the tokens into two alternating sets, links each \
+        token of one set to its most similar token in the other (similarity of attention keys) and averages the r \
+        most similar pairs. This view paints every group of merged patches with its mean colour: merges follow the \
+        image's regions, flat background first. A merged token counts for all its patches in later attention.
+        """,
+      methods: ["tome"], layer: 6, view: .groups),
+    LessonPage(
+      title: "Merging into crucial tokens: MSTM",
+      text: """
+        MSTM combines both ideas. As in EViT, CLS attention picks the crucial tokens to keep. As in ToMe, every other \
+        token is merged rather than discarded: into the crucial token it resembles most, weighted by its importance \
+        and size. Nothing is lost, and the token count after each reduction is fixed in advance. (tokenscope's version \
+        leaves out MSTM's learned multi-scale fusion; see the method's help.)
+        """,
+      methods: ["mstm"], layer: 3, view: .groups),
+    LessonPage(
+      title: "Idling: IdleViT",
+      text: """
+        IdleViT lets tokens sit out instead of leaving. From the fourth block on, only the tokens with the highest CLS \
+        score take part in each block; the others are copied through unchanged (the dim cells) and can take part \
+        again later. A token ignored early can still matter at the end, and the cost falls as with pruning. Step \
+        through the blocks: the set of idle patches changes from block to block.
+        """,
+      methods: ["idle"], layer: 6, view: .status),
+    LessonPage(
+      title: "Comparing at equal cost",
+      text: """
+        Papers compare methods at the same cost. These four use about 60 to 65% of the baseline's MACs on the bundled \
+        model. Press d to mark the patches where a method's choice differs from the first one, and step through the \
+        blocks. Which is most accurate at a given cost is a question for many images, not one: \
+        tokenscope eval --sweep --plot tradeoff.svg measures it.
+        """,
+      methods: ["evit", "tome:r=10", "idle", "mstm"], layer: 11, view: .status, compare: true),
+  ]
+
+  /// Sets the screen up for `page`.
+  static func apply(_ page: Int, to state: inout ExplorerState) {
+    let p = pages[page]
+    state.lessonPage = page
+    state.methods = p.methods.compactMap { try? MethodSpec.parse($0) }
+    state.focus = 0
+    state.layer = min(p.layer, state.context.depth - 1)
+    state.view = p.view
+    state.compare = p.compare
+    state.showPlots = p.plots
+    state.highlightDifferences = false
+    state.cursor = nil
+    state.showHelp = false
+  }
+}
