@@ -127,10 +127,11 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char(" "): return .togglePlay
   case .char("?"), .function(1): return .toggleHelp
   case .escape: return .escape
-  case .char("j"), .down: return .moveCursor(dx: 0, dy: 1)
-  case .char("k"), .up: return .moveCursor(dx: 0, dy: -1)
-  case .char("J"): return .moveCursor(dx: -1, dy: 0)
-  case .char("K"): return .moveCursor(dx: 1, dy: 0)
+  // The patch cursor: Shift turns the layer keys (←/→, h/l) into cursor keys; ↑/↓ and j/k move it vertically.
+  case .char("j"), .down, .shiftDown: return .moveCursor(dx: 0, dy: 1)
+  case .char("k"), .up, .shiftUp: return .moveCursor(dx: 0, dy: -1)
+  case .char("H"), .shiftLeft: return .moveCursor(dx: -1, dy: 0)
+  case .char("L"), .shiftRight: return .moveCursor(dx: 1, dy: 0)
   case .char("q"), .ctrlC: return .quit
   case .char(let c) where c.isNumber: return Int(String(c)).map { .focusMethod($0 - 1) }
   case .mouse(let x, let y, .click):

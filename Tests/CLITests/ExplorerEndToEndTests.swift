@@ -126,6 +126,8 @@ struct ExplorerEndToEndTests {
       after = try tmux.screen().split(separator: "\n").first { $0.hasPrefix("image ") }.map(String.init) ?? ""
     }
     #expect(after != before && after.hasPrefix("image "), "n opens the next bundled image: \(before) -> \(after)")
+    try tmux.keys("S-Right")
+    #expect(try tmux.waitFor("patch ("), "Shift+Right puts the patch cursor on the map")
     try tmux.keys("q")
     let end = Date().addingTimeInterval(10)
     while !FileManager.default.fileExists(atPath: status) && Date() < end { Thread.sleep(forTimeInterval: 0.1) }

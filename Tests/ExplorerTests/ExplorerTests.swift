@@ -206,6 +206,9 @@ struct ExplorerStateTests {
     #expect(action(for: .char("?"), state: state).map { "\($0)" } == "toggleHelp")
     #expect(action(for: .char("h"), state: state).map { "\($0)" } == "previousLayer", "help is never on h")
     #expect(action(for: .ctrlC, state: state).map { "\($0)" } == "quit")
+    #expect(action(for: .shiftRight, state: state).map { "\($0)" } == "moveCursor(dx: 1, dy: 0)")
+    #expect(action(for: .char("H"), state: state).map { "\($0)" } == "moveCursor(dx: -1, dy: 0)")
+    #expect(action(for: .shiftUp, state: state).map { "\($0)" } == "moveCursor(dx: 0, dy: -1)")
     // A click on a patch of the focused map moves the cursor there.
     let geometry = try #require(ExplorerScreen.focusedMapGeometry(state: state, size: Size(width: 120, height: 40)))
     let click = InputEvent.mouse(x: geometry.x + 2 * geometry.cellWidth, y: geometry.y + 3 * geometry.cellHeight, kind: .click)

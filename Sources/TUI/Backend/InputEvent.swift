@@ -11,6 +11,8 @@ public enum InputEvent: Hashable, Sendable {
   /// A printable character (or a control character without a dedicated case, e.g. Ctrl-L as "\u{0C}").
   case char(Character)
   case up, down, left, right
+  /// Arrows with Shift (terminfo kLFT/kRIT/kri/kind: ncurses KEY_SLEFT, KEY_SRIGHT, KEY_SR, KEY_SF).
+  case shiftUp, shiftDown, shiftLeft, shiftRight
   case home, end
   case pageUp, pageDown
   case tab
