@@ -134,6 +134,25 @@ struct ExplorerEndToEndTests {
     #expect((try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
   }
 
+  @Test func sigtermRestoresTheTerminal() throws {
+    let tmux = Tmux()
+    defer { tmux.kill() }
+    let status = try launch(tmux)
+    #expect(try tmux.waitFor("layer 1/12"))
+    let shell = try tmux.run(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+    p.arguments = ["-TERM", "-P", shell, "tokenscope"]
+    try p.run()
+    p.waitUntilExit()
+    let deadline = Date().addingTimeInterval(10)
+    while !FileManager.default.fileExists(atPath: status) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(code == "143", "killed by SIGTERM, as a shell reports it")
+    Thread.sleep(forTimeInterval: 0.3)
+    #expect(!(try tmux.screen()).contains("layer 1/12"), "the alternate screen was left")
+  }
+
   @Test func withoutATerminalItExits64() throws {
     let r = try tokenscope([])
     #expect(r.status == 64)
