@@ -116,10 +116,11 @@ def evaluate(model, test_sets, labels, batch=500, limit=0):
     acc = {}
     for s in SIZES:
         x = test_sets[s][:limit] if limit else test_sets[s]
+        y = labels[:len(x)]
         correct = 0
         for i in range(0, len(x), batch):
             pred = model(x[i:i + batch]).argmax(1)
-            correct += int((pred == labels[i:i + batch]).sum())
+            correct += int((pred == y[i:i + batch]).sum())
         acc[s] = 100.0 * correct / len(x)
     model.train()
     return acc
@@ -218,6 +219,9 @@ def main():
                          "epoch numbering of an earlier run)")
     ap.add_argument("--ckpt", default="/tmp/fashion_vit_ckpt.pt",
                     help="model+optimizer checkpoint written after every epoch")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="if > 0: keep an exponential moving average of the weights with this decay per step; "
+                         "it is what gets evaluated and saved")
     ap.add_argument("--eval-subset", type=int, default=0,
                     help="evaluate after each epoch on the first N test images only (0: all); the "
                          "final evaluation, whose figures go into the file's metadata, uses all 10000")
@@ -278,6 +282,12 @@ def main():
         opt.load_state_dict(ck["opt"])
         log(f"resume: model+optimizer from {args.resume_ckpt} (epoch {ck['epoch']}, "
             f"{ck['step']} steps in that run)")
+    ema = None
+    if args.ema > 0:
+        import copy
+        ema = copy.deepcopy(model)
+        for p in ema.parameters():
+            p.requires_grad_(False)
     aug_rng = np.random.default_rng(args.seed + 12345)
     amp_ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.amp == "bf16" \
         else (lambda: torch.autocast("cpu", enabled=False))
@@ -294,6 +304,10 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(args.ema).add_(pm, alpha=1.0 - args.ema)
         return float(loss.detach())
 
     if args.pilot:
@@ -356,13 +370,14 @@ def main():
         if stop and not any(v[1] for v in sums.values()):
             break                               # budget ran out at an epoch boundary
         tev = time.time()
-        acc = evaluate(model, test_sets, yte_t, limit=args.eval_subset)
+        shipped = ema if ema is not None else model
+        acc = evaluate(shipped, test_sets, yte_t, limit=args.eval_subset)
         ev_time = time.time() - tev
         eval_estimate = max(eval_estimate, ev_time * 1.1)
         n_b = sum(v[1] for v in sums.values())
         mean_loss = sum(v[0] for v in sums.values()) / max(1, n_b)
         per_res = ", ".join(f"{s}px {sums[s][0] / max(1, sums[s][1]):.4f}" for s in SIZES)
-        save_weights(model, args.out, metadata(args, mean, std, acc))
+        save_weights(shipped, args.out, metadata(args, mean, std, acc))
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
                     "epoch": epoch + 1}, args.ckpt)
         subset = f" (first {args.eval_subset})" if args.eval_subset else ""
@@ -373,8 +388,9 @@ def main():
         if stop:
             break
     if args.eval_subset:
-        acc = evaluate(model, test_sets, yte_t)
-        save_weights(model, args.out, metadata(args, mean, std, acc))
+        shipped = ema if ema is not None else model
+        acc = evaluate(shipped, test_sets, yte_t)
+        save_weights(shipped, args.out, metadata(args, mean, std, acc))
         log(f"final evaluation on all {len(yte)} test images: {acc_string(acc)}; saved {args.out}")
     log(f"done: {step} steps, wall time {(time.time() - train_start) / 60:.1f} min; "
         f"final {acc_string(acc)}")
