@@ -103,6 +103,14 @@ public struct Preprocessing: Sendable, Equatable, CustomStringConvertible {
       throw .sizeMismatch(name: name, width: image.width, height: image.height,
                           expectedWidth: cropWidth, expectedHeight: cropHeight)
     }
+    if let side = resizeShortSide {
+      let (width, height) = Self.resizedSize(width: image.width, height: image.height, shortSide: side)
+      // Fuzzing: a 600-byte 16384x1 PNG resized to short side 256 is 4194304x256 pixels (3 GB RGB) before the crop.
+      if width > ImageLoader.maxDimension || height > ImageLoader.maxDimension {
+        throw .invalidImage(name: name, detail: "resizing the \(image.width)x\(image.height) image to short side \(side) "
+          + "would make it \(width)x\(height) pixels, more than \(ImageLoader.maxDimension) on a side (aspect ratio too extreme)")
+      }
+    }
     return normalise(resized(image))
   }
 

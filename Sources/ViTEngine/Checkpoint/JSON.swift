@@ -276,6 +276,7 @@ extension JSONValue {
   static func format(_ d: Double) -> String {
     if !d.isFinite { return "null" }
     if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+    if d == d.rounded() { return "\(d)" }  // fuzzing: Float's short form rounds big integers (2^53 printed as 9.007199e+15)
     // Values that came from Float32 print in Float's shortest form (0.485, not 0.48500001430511475).
     let f = Float(d)
     if Double(f) == d { return "\(f)" }

@@ -135,6 +135,10 @@ struct WeightReader {
     }
     let posTokens = posShape[1]
     let inputFromConfig = config.inputSize(channels: cin)
+    // Fuzzing: the grid maths below (negative or overflowing products) and Preprocessing (allocation) trust this size.
+    if let v = inputFromConfig, !(0...16384).contains(v.value.0) || !(0...16384).contains(v.value.1) {
+      throw .inconsistent(path: path, reason: "input_size \(v.value.0)x\(v.value.1) (\(v.source.rawValue)) is outside 1...16384")
+    }
     var posPrefix = -1
     var grid = GridSize(rows: 0, cols: 0)
     for candidate in Set([prefix, 1, 0]).sorted(by: >) where posTokens > candidate {
