@@ -56,7 +56,7 @@ let package = Package(
     .testTarget(name: "TokenMethodsTests", dependencies: ["TokenMethods", "ViTEngine"], swiftSettings: kernelFlags),
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
     .testTarget(name: "TUITests", dependencies: ["TUI"], exclude: ["Snapshots"]),
-    .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine", "Figures"], exclude: ["Snapshots"]),
+    .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine", "Figures", "ImageIO"], exclude: ["Snapshots"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "TUI"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
   ],

@@ -12,17 +12,17 @@ import ViTEngine
 /// Computes method runs off the UI thread and hands back actions.
 public final class Worker: @unchecked Sendable {
   /// Loads and preprocesses an image for the model (the CLI supplies it; the explorer knows no file formats).
-  public typealias ImageOpener = @Sendable (String) throws -> (ExplorerContext, ModelInput)
+  public typealias ImageOpener = @Sendable (String) throws -> (ExplorerContext, ModelImage)
 
   private let model: ViTModel
   /// Read and written only on `queue`, so a computation always sees the image that was current when it was queued.
-  private var input: ModelInput
+  private var input: ModelImage
   private let opener: ImageOpener?
   private let queue = DispatchQueue(label: "tokenscope.worker")
   private let lock = NSLock()
   private var finished: [Action] = []
 
-  public init(model: ViTModel, input: ModelInput, opener: ImageOpener? = nil) {
+  public init(model: ViTModel, input: ModelImage, opener: ImageOpener? = nil) {
     self.model = model; self.input = input; self.opener = opener
   }
 
@@ -31,7 +31,9 @@ public final class Worker: @unchecked Sendable {
       let action: Action
       switch effect {
       case .compute(let spec):
-        do { action = .computed(try MethodRun.compute(model: model, input: input, spec: spec)) } catch {
+        // Plans are cheap except UP-ViT's pruning, which a recompute of the same spec repeats (a few ms on the
+        // bundled model).
+        do { action = .computed(try input.methodRun(try MethodPlan(spec: spec, model: model))) } catch {
           action = .failed(spec: spec.canonical, message: "\(error)")
         }
       case .openImage(let path):
@@ -57,7 +59,7 @@ public final class Worker: @unchecked Sendable {
     bytes.reserveCapacity(image.width * image.height * 3)
     for p in image.pixels { bytes += [p.r, p.g, p.b] }
     let input = ImageIO.PixelImage(width: image.width, height: image.height, channels: 3, pixels: bytes)
-    let grid = request.runs[0].grid
+    let grid = request.runs[0].grid  // each row is painted on its own run's grid
     let painter = TokenMapPainter(input: input, grid: (grid.rows, grid.cols), scale: max(1, (112 + image.width - 1) / max(1, image.width)))
     let figure = TokenFigure(painter: painter, runs: request.runs, layers: [request.layer], view: request.view, title: request.title)
     do {

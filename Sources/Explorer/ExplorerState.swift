@@ -68,6 +68,14 @@ public struct ExplorerState: Sendable {
   public var shouldQuit = false
   public var spinner = 0
 
+  /// The cursor's patch in `run`'s grid (the cursor lives on the image's grid; a DVT stage may answer on a coarser one).
+  public func cursorPatch(in run: MethodRun) -> Int? {
+    guard let c = cursor else { return nil }
+    let g = run.grid, n = context.grid
+    let row = min(c.row * g.rows / max(n.rows, 1), g.rows - 1), col = min(c.col * g.cols / max(n.cols, 1), g.cols - 1)
+    return row * g.cols + col
+  }
+
   public init(context: ExplorerContext, methods: [MethodSpec]) {
     self.context = context
     self.methods = methods.isEmpty ? [MethodSpec.baseline] : Array(methods.prefix(4))

@@ -211,8 +211,9 @@ public struct ExplorerScreen {
     let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
     let attention = layer.attention(head: state.head)
     let maxAttention = max(attention.max() ?? 0, 1e-12)
-    let reference = state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical]?.layers[state.layer] : nil
-    let cursorToken = state.cursor.map { layer.patchToken[$0.row * g.cols + $0.col] } ?? -1
+    let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
+      .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
+    let cursorToken = state.cursorPatch(in: run).map { layer.patchToken[$0] } ?? -1
     for row in 0..<g.rows {
       for col in 0..<g.cols {
         let p = row * g.cols + col
@@ -295,8 +296,7 @@ public struct ExplorerScreen {
       line("no token change in this block", dim)
       y += 1
     }
-    if let cursor = state.cursor {
-      let p = cursor.row * state.context.grid.cols + cursor.col
+    if let cursor = state.cursor, let p = state.cursorPatch(in: run) {
       let t = layer.patchToken[p]
       line("patch (\(cursor.row),\(cursor.col)): \(layer.patchState[p].rawValue)", accent)
       if t >= 0 {

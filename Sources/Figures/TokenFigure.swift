@@ -59,7 +59,7 @@ public struct TokenFigure: Sendable {
       let y = rowY(r) + line + 4
       out.append((columnX(0), y, input, inputCaption(run)))
       for (c, layer) in layers.enumerated() {
-        out.append((columnX(c + 1), y, painter.paint(view, layer: run.layers[layer]), caption(run: run, layer: layer)))
+        out.append((columnX(c + 1), y, painter.regridded(run.grid).paint(view, layer: run.layers[layer]), caption(run: run, layer: layer)))
       }
     }
     return out

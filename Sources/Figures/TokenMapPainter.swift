@@ -10,6 +10,7 @@
 // (H / rows) x (W / cols) pixels; a painted map is (W * scale) x (H * scale).
 import ImageIO
 import TokenMethods
+import ViTEngine
 import TUI
 
 public enum FigureView: String, CaseIterable, Sendable {
@@ -27,6 +28,11 @@ public struct TokenMapPainter: Sendable {
 
   public init(input: ImageIO.PixelImage, grid: (rows: Int, cols: Int), scale: Int) {
     self.input = input; self.grid = grid; self.scale = max(1, scale)
+  }
+
+  /// The same painter for another grid over the same image (a DVT stage answering on a coarser grid).
+  public func regridded(_ g: GridSize) -> TokenMapPainter {
+    TokenMapPainter(input: input, grid: (g.rows, g.cols), scale: scale)
   }
 
   public var width: Int { input.width * scale }

@@ -22,6 +22,8 @@ public struct Preprocessing: Sendable, Equatable, CustomStringConvertible {
   public var std: [Float]
   /// Channels the model takes: 1 (PIL "L") or 3 (RGB).
   public var channels: Int
+  /// The crop fraction the resize was derived from (timm's crop_pct; DeiT's 0.875), when there is one.
+  public var cropPct: Double? = nil
 
   public init(mode: String, resizeShortSide: Int?, cropHeight: Int, cropWidth: Int, interpolation: Interpolation,
               mean: [Float], std: [Float], channels: Int) {
@@ -55,9 +57,28 @@ public struct Preprocessing: Sendable, Equatable, CustomStringConvertible {
   /// ResizeKeepRatio; we keep the short-side rule with the input height (ViTs are square in practice).
   public static func timm(inputSize: (Int, Int), channels: Int, cropPct: Double, mean: [Float], std: [Float],
                           interpolation: Interpolation) -> Preprocessing {
-    Preprocessing(mode: "timm", resizeShortSide: Int((Double(inputSize.0) / cropPct).rounded(.down)),
-                  cropHeight: inputSize.0, cropWidth: inputSize.1, interpolation: interpolation,
-                  mean: mean, std: std, channels: channels)
+    var p = Preprocessing(mode: "timm", resizeShortSide: Int((Double(inputSize.0) / cropPct).rounded(.down)),
+                          cropHeight: inputSize.0, cropWidth: inputSize.1, interpolation: interpolation,
+                          mean: mean, std: std, channels: channels)
+    p.cropPct = cropPct
+    return p
+  }
+
+  /// The same pipeline for another input size, as timm would build it for a model running at that size (DVT's
+  /// cascade runs one model at several): DeiT's rule for deit, the same crop_pct for timm; `none` images are resized
+  /// whole (crop_pct 1).
+  public func atInputSize(height: Int, width: Int) -> Preprocessing {
+    switch mode {
+    case "deit":
+      return .deit(inputSize: (height, width), channels: channels, mean: mean, std: std, interpolation: interpolation)
+    case "timm":
+      return .timm(inputSize: (height, width), channels: channels, cropPct: cropPct ?? 1, mean: mean, std: std,
+                   interpolation: interpolation)
+    default:
+      if height == cropHeight && width == cropWidth { return self }
+      return .timm(inputSize: (height, width), channels: channels, cropPct: 1, mean: mean, std: std,
+                   interpolation: interpolation)
+    }
   }
 
   /// No resize and no crop: the image must already be exactly `inputSize` (height, width), otherwise `apply` throws.

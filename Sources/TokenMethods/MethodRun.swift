@@ -29,6 +29,10 @@ public struct LayerView: Sendable {
   public let group: [Int]
   /// The final norm and head applied to this block's CLS token.
   public let topIfStopped: [Guess]
+  /// Per patch: its key/value cluster in this block (ClusTR), numbered from 0; nil when keys were not clustered.
+  public let cluster: [Int]?
+  /// What structural pruning kept in this block (UP-ViT); nil otherwise.
+  public let pruning: PruningSummary.Block?
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -40,48 +44,101 @@ public struct LayerView: Sendable {
   }
 }
 
+/// One stage of a cascade (DVT) as views show it.
+public struct StageView: Sendable {
+  public let grid: GridSize
+  /// The maximum softmax probability at the end of the stage, and the guess it belongs to.
+  public let confidence: Float
+  public let top: Guess?
+  /// This stage's MACs, and everything up to and including it.
+  public let macs: Int, cumulativeMACs: Int
+  public let threshold: Float?
+  public let layers: [LayerView]
+}
+
 public struct MethodRun: Sendable {
   public let spec: MethodSpec
+  /// The layers of the stage that answered (the only stage, except for cascades).
   public let layers: [LayerView]
   public let stemMACs: Int, totalMACs: Int, baselineMACs: Int
   public let finalTop: [Guess]
   public let grid: GridSize
   public let prefixCount: Int
   public let heads: Int
+  /// Cascades (DVT): every stage run, in order; the last is the one that answered. Empty otherwise.
+  public let stages: [StageView]
+  /// Structural pruning (UP-ViT): what was kept, per block.
+  public let pruning: PruningSummary?
 
-  /// Runs `spec` on `input` to the end and keeps what the screens need.
+  /// Runs `spec` on `input` (one grid) to the end and keeps what the screens need.
   public static func compute(model: ViTModel, input: ModelInput, spec: MethodSpec) throws -> MethodRun {
-    let pass = ForwardPass(model: model, input: input, policy: try spec.makePolicy(depth: model.depth))
-    pass.run()
-    let labels = model.info.labels
+    let plan = try MethodPlan(spec: spec, model: model)
+    let native = GridSize(rows: input.height / model.shape.patchSize, cols: input.width / model.shape.patchSize)
+    return try compute(plan: plan, native: native) { grid in
+      guard grid == native else { throw MethodSpecError("\(spec.canonical) needs the image at grid \(grid); only \(native) was given") }
+      return input
+    }
+  }
+
+  /// Runs `plan` on one image; `input` preprocesses it for a grid (see MethodPlan.run).
+  public static func compute(plan: MethodPlan, native: GridSize, input: (GridSize) throws -> ModelInput) throws -> MethodRun {
+    let outcome = try plan.run(native: native, input: input)
+    let labels = plan.model.info.labels
     func guesses(_ prediction: Prediction) -> [Guess] {
       prediction.top(5).map { Guess(index: $0.index, label: labels?[$0.index] ?? "class \($0.index)", probability: $0.probability) }
     }
-    var cumulative = pass.stemMACs
+    var stages: [StageView] = []
+    var spent = 0
+    for (s, stage) in outcome.stages.enumerated() {
+      let layers = layerViews(stage.pass, macsBefore: spent, pruning: plan.pruning, guesses: guesses)
+      spent += stage.pass.totalMACs
+      stages.append(StageView(grid: stage.grid, confidence: stage.confidence, top: guesses(stage.prediction).first,
+                              macs: stage.pass.totalMACs, cumulativeMACs: spent,
+                              threshold: plan.cascade.flatMap { s < $0.thresholds.count ? $0.thresholds[s] : nil }, layers: layers))
+    }
+    let final = outcome.final
+    return MethodRun(spec: plan.spec, layers: stages.last!.layers, stemMACs: final.pass.stemMACs, totalMACs: outcome.totalMACs,
+                     baselineMACs: outcome.baselineMACs, finalTop: guesses(final.prediction), grid: final.grid,
+                     prefixCount: plan.model.prefixCount, heads: final.pass.records.first?.heads ?? 0,
+                     stages: plan.cascade == nil ? [] : stages, pruning: plan.pruning)
+  }
+
+  /// Per-layer views of one finished pass; cumulative MACs start from `macsBefore` (earlier cascade stages).
+  static func layerViews(_ pass: ForwardPass, macsBefore: Int, pruning: PruningSummary?, guesses: (Prediction) -> [Guess]) -> [LayerView] {
+    var cumulative = macsBefore + pass.stemMACs
     var layers: [LayerView] = []
     for r in pass.records {
       cumulative += r.macs.total
       let before = pass.state(after: r.index == 0 ? nil : r.index - 1)
-      // Key column of each token at the block's input (idle blocks attend over a subset).
+      // Key column of each token at the block's input (idle blocks attend over a subset, clustered blocks over
+      // groups), and the share of that column's attention each token gets (a cluster's attention split evenly).
       var column = [Int](repeating: -1, count: before.tokenCount)
-      if let active = r.activeTokens { for (j, t) in active.enumerated() { column[t] = j } } else {
+      var share = [Float](repeating: 1, count: before.tokenCount)
+      if let active = r.activeTokens { for (j, t) in active.enumerated() { column[t] = j } } else if let groups = r.keyGroups {
+        var members = [Float](repeating: 0, count: r.keys)
+        for g in groups { members[Int(g)] += 1 }
+        for (t, g) in groups.enumerated() { column[t] = Int(g); share[t] = 1 / members[Int(g)] }
+      } else {
         for t in 0..<before.tokenCount { column[t] = t }
       }
       let attention: [[Float]] = (0..<r.heads).map { h in
         let row = r.classAttention(head: h)
-        return before.patchToken.map { t in t >= 0 && column[Int(t)] >= 0 ? row[column[Int(t)]] : 0 }
+        return before.patchToken.map { t in t >= 0 && column[Int(t)] >= 0 ? row[column[Int(t)]] * share[Int(t)] : 0 }
+      }
+      let cluster = r.keyGroups.map { groups in
+        before.patchToken.map { t in t >= 0 ? Int(groups[Int(t)]) - before.prefixCount : -1 }
       }
       var firstPatch: [Int32: Int] = [:]
       for (p, t) in r.output.patchToken.enumerated() where t >= 0 && firstPatch[t] == nil { firstPatch[t] = p }
       let group = r.output.patchToken.map { $0 >= 0 ? firstPatch[$0]! : -1 }
       layers.append(LayerView(
         index: r.index, tokensIn: r.tokensIn, tokensOut: r.tokensOut, activeTokens: r.queries, macs: r.macs.total,
-        cumulativeMACs: cumulative, entropy: r.entropy, classEntropy: r.classEntropy, event: r.event,
+        cumulativeMACs: cumulative, entropy: r.entropy, classEntropy: r.classEntropy,
+        event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
-        classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index))))
+        classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
+        cluster: cluster, pruning: pruning?.blocks[r.index]))
     }
-    return MethodRun(spec: spec, layers: layers, stemMACs: pass.stemMACs, totalMACs: pass.totalMACs,
-                     baselineMACs: pass.baselineMACs, finalTop: guesses(pass.prediction()), grid: pass.grid,
-                     prefixCount: model.prefixCount, heads: pass.records.first?.heads ?? 0)
+    return layers
   }
 }

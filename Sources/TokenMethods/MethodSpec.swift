@@ -19,6 +19,18 @@ public struct MethodDescriptor: Sendable {
   public let parameters: [MethodParameter]
   /// Builds the policy for a model of `depth` blocks from validated parameters (every key present, defaults filled).
   public let makePolicy: @Sendable (_ params: [String: String], _ depth: Int) throws(MethodSpecError) -> any TokenPolicy
+  /// A cascade of input grids around the forward pass (DVT); nil for methods that run once.
+  public let makeCascade: (@Sendable (_ params: [String: String]) throws(MethodSpecError) -> Cascade)?
+  /// A change to the model before it runs (UP-ViT's pruning); nil for methods that run the model as it is.
+  public let prepareModel: (@Sendable (_ params: [String: String], _ model: ViTModel) throws -> (ViTModel, PruningSummary))?
+
+  public init(name: String, summary: String, parameters: [MethodParameter],
+              makeCascade: (@Sendable ([String: String]) throws(MethodSpecError) -> Cascade)? = nil,
+              prepareModel: (@Sendable ([String: String], ViTModel) throws -> (ViTModel, PruningSummary))? = nil,
+              makePolicy: @escaping @Sendable ([String: String], Int) throws(MethodSpecError) -> any TokenPolicy) {
+    self.name = name; self.summary = summary; self.parameters = parameters
+    self.makeCascade = makeCascade; self.prepareModel = prepareModel; self.makePolicy = makePolicy
+  }
 }
 
 public struct MethodSpecError: Error, CustomStringConvertible, Equatable {
@@ -42,8 +54,10 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
 
   public var descriptor: MethodDescriptor { MethodRegistry.descriptor(named: name)! }
 
+  public var parameterDictionary: [String: String] { Dictionary(uniqueKeysWithValues: params.map { ($0.key, $0.value) }) }
+
   public func makePolicy(depth: Int) throws(MethodSpecError) -> any TokenPolicy {
-    try descriptor.makePolicy(Dictionary(uniqueKeysWithValues: params.map { ($0.key, $0.value) }), depth)
+    try descriptor.makePolicy(parameterDictionary, depth)
   }
 
   public static let baseline = try! MethodSpec.parse("none")
@@ -84,6 +98,7 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
     let spec = MethodSpec(name: descriptor.name, params: params)
     // Validate values now (against a 12-block model), so a bad spec fails before any work starts.
     _ = try spec.makePolicy(depth: 12)
+    _ = try descriptor.makeCascade?(spec.parameterDictionary)
     return spec
   }
 }
@@ -95,6 +110,9 @@ public enum MethodRegistry {
     switch name {
     case "tome": return ("r", ["2", "4", "6", "8", "10", "13", "16"])
     case "evit", "idle", "mstm": return ("keep", ["0.9", "0.8", "0.7", "0.6", "0.5", "0.4"])
+    case "clustr": return ("clusters", ["147", "98", "49", "25", "12"])
+    case "dvt": return ("thresholds", ["0.9/0.9", "0.85/0.85", "0.8/0.8", "0.8/0.7", "0.7/0.6", "0.6/0.5", "0.5/0.4"])
+    case "upvit": return ("mlp-ratio", ["3.5", "3", "2.5", "2", "1.5", "1"])
     default: return nil
     }
   }
@@ -146,6 +164,45 @@ public enum MethodRegistry {
       MSTMPolicy(keepRate: try Parse.fraction(p, "keep", method: "mstm"), layers: try Parse.layers(p, "layers", method: "mstm"),
                  importanceWeighted: try Parse.choice(p, "weight", method: "mstm", ["importance", "size"]) == "importance",
                  proportionalAttention: try Parse.bool(p, "prop", method: "mstm"))
+    },
+    MethodDescriptor(
+      name: "clustr",
+      summary: "ClusTR clustered attention [recon]: keys and values from DPC-kNN clusters of the patches; every token still queries",
+      parameters: [
+        MethodParameter("clusters", default: "49", "key/value clusters per block (M); M >= patches means plain attention"),
+        MethodParameter("k", default: "5", "DPC-kNN neighbours for the local density (TCFormer's default)"),
+        MethodParameter("layers", default: "all", "clustered blocks, 0-based, or all [recon: the paper's backbone clusters everywhere]"),
+      ]
+    ) { p, _ throws(MethodSpecError) in
+      ClusTRPolicy(clusters: try Parse.int(p, "clusters", method: "clustr", range: 1...1_000_000),
+                   neighbours: try Parse.int(p, "k", method: "clustr", range: 1...1_000_000),
+                   layers: p["layers"] == "all" ? nil : try Parse.layers(p, "layers", method: "clustr"))
+    },
+    MethodDescriptor(
+      name: "dvt",
+      summary: "DVT early exit [recon]: one model run on growing token grids; stop at the first stage whose top softmax probability reaches its threshold",
+      parameters: [
+        MethodParameter("thresholds", default: "0.8/0.7", "exit thresholds on the maximum softmax probability, one per stage but the last (which always exits)"),
+        MethodParameter("grids", default: "7/10/14", "token grid side of each stage, growing; the image is preprocessed at grid x patch pixels and the position embeddings resampled as timm does (no feature or relation reuse: those are learned)"),
+      ],
+      makeCascade: { p throws(MethodSpecError) in try Parse.cascade(p) }
+    ) { p, _ throws(MethodSpecError) in
+      _ = try Parse.cascade(p)
+      return NoReduction()
+    },
+    MethodDescriptor(
+      name: "upvit",
+      summary: "UP-ViT structural pruning: drop the attention channels, MLP units and embedding channels with the lowest KL-ablation importance (tokenscope prune), then run the smaller dense model",
+      parameters: [
+        MethodParameter("importance", default: "auto", "importance file from tokenscope prune --importance-out; auto: CHECKPOINT.importance.json beside the checkpoint"),
+        MethodParameter("heads", default: "keep", "heads per block after pruning, each of the original head width (UP-ViT's channel groups): keep, N, or one per block a/b/c"),
+        MethodParameter("mlp-ratio", default: "3", "MLP units kept per block: floor(ratio x embed width), or keep"),
+        MethodParameter("embed", default: "keep", "embedding channels kept, or keep"),
+      ],
+      prepareModel: { p, model in try UPViTMethod.prepare(p, model: model) }
+    ) { p, _ throws(MethodSpecError) in
+      _ = try Parse.pruningTargets(p)
+      return NoReduction()
     },
   ]
 

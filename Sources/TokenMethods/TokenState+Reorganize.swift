@@ -85,3 +85,51 @@ public enum Parse {
     return Array(Set(out)).sorted()
   }
 }
+
+extension Parse {
+  /// DVT's cascade: grids "7/10/14" (increasing, each 1...512) and thresholds "0.8/0.7" (one per stage but the last,
+  /// each in [0, 1]).
+  static func cascade(_ params: [String: String]) throws(MethodSpecError) -> Cascade {
+    let gridText = params["grids"] ?? "", thresholdText = params["thresholds"] ?? ""
+    let grids = gridText.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+    guard !grids.isEmpty, grids.count <= 8, grids.allSatisfy({ $0 != nil && (1...512).contains($0!) }) else {
+      throw MethodSpecError("dvt: grids=\(gridText): expected 1 to 8 grid sides in 1...512 like 7/10/14")
+    }
+    let sides = grids.map { $0! }
+    guard zip(sides, sides.dropFirst()).allSatisfy({ $0 < $1 }) else {
+      throw MethodSpecError("dvt: grids=\(gridText): stages must grow (each grid larger than the one before)")
+    }
+    let thresholds = thresholdText.isEmpty ? [] : thresholdText.split(separator: "/", omittingEmptySubsequences: false).map { Float($0) }
+    guard thresholds.count == sides.count - 1, thresholds.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 }) else {
+      throw MethodSpecError("dvt: thresholds=\(thresholdText): expected \(sides.count - 1) probabilities in [0, 1] separated by / (one per stage but the last, which always exits)")
+    }
+    return Cascade(grids: sides, thresholds: thresholds.map { $0! })
+  }
+
+  /// UP-ViT's targets: heads "keep", "2" or one per block "4/4/2/..."; mlp-ratio "keep" or a number > 0; embed
+  /// "keep" or a width.
+  public static func pruningTargets(_ params: [String: String]) throws(MethodSpecError) -> PruningTargets {
+    var targets = PruningTargets()
+    let heads = params["heads"] ?? "keep"
+    if heads != "keep" {
+      let values = heads.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+      guard values.allSatisfy({ $0 != nil && $0! >= 1 && $0! <= 4096 }), !values.isEmpty else {
+        throw MethodSpecError("upvit: heads=\(heads): expected keep, a head count, or one count per block like 4/4/2")
+      }
+      targets.heads = values.map { $0! }
+    }
+    let ratio = params["mlp-ratio"] ?? "keep"
+    if ratio != "keep" {
+      guard let r = Double(ratio), r > 0, r <= 64 else {
+        throw MethodSpecError("upvit: mlp-ratio=\(ratio): expected keep or a number in (0, 64]")
+      }
+      targets.mlpRatio = r
+    }
+    let embed = params["embed"] ?? "keep"
+    if embed != "keep" {
+      guard let e = Int(embed), e >= 1, e <= 1 << 16 else { throw MethodSpecError("upvit: embed=\(embed): expected keep or a width") }
+      targets.embed = e
+    }
+    return targets
+  }
+}

@@ -3,7 +3,9 @@
 // Re-record snapshots with RECORD_SNAPSHOTS=1 swift test --filter ExplorerTests (then review the diff).
 import Foundation
 import Testing
+import ImageIO
 @testable import Explorer
+import Figures
 import TokenMethods
 import TUI
 import ViTEngine
@@ -247,9 +249,9 @@ struct ExplorerStateTests {
 
   @Test func theWorkerOpensImagesInOrderWithTheComputations() throws {
     let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
-    let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
-    let input = ModelInput(channels: 1, height: 12, width: 12, pixels: try expected.floats("input"))
-    let flipped = ModelInput(channels: 1, height: 12, width: 12, pixels: input.pixels.reversed())
+    let input = try fixtureImage()
+    let flipped = try ModelImage(image: ImageIO.PixelImage(width: 12, height: 12, channels: 1, pixels: input.image.pixels.reversed()),
+                                 name: "flipped", pipeline: input.pipeline, patchSize: 2)
     let context = try fixtureState().context
     let worker = Worker(model: model, input: input) { path in
       guard path == "flipped.png" else { throw CocoaLikeError(path: path) }
@@ -300,11 +302,9 @@ struct ExplorerStateTests {
 
   @Test func runLoopOnATestBackend() throws {
     let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
-    let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
-    let input = ModelInput(channels: 1, height: 12, width: 12, pixels: try expected.floats("input"))
     var state = try fixtureState()
     state.runs = [:]
-    let worker = Worker(model: model, input: input)
+    let worker = Worker(model: model, input: try fixtureImage())
     var app = ExplorerApp(state: state, worker: worker, appearance: .rich)
     app.start()
     worker.waitUntilIdle()
@@ -315,6 +315,16 @@ struct ExplorerStateTests {
     let last = try #require(backend.lastFrame).lines.joined(separator: "\n")
     #expect(last.contains("layer 2/3"))
   }
+}
+
+/// The grey_p2 fixture image as the explorer's worker holds it (preprocess-none: its tensor is the fixture's input).
+func fixtureImage() throws -> ModelImage {
+  let image = try ImageLoader.load(path: "\(fixtures)/grey_p2/input.png")
+  let pipeline = Preprocessing.none(inputSize: (12, 12), channels: 1, mean: [0.2860], std: [0.3530])
+  let loaded = try ModelImage(image: image, name: "input.png", pipeline: pipeline, patchSize: 2)
+  let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+  #expect(loaded.native.pixels == (try expected.floats("input")), "input.png preprocesses to the fixture's tensor")
+  return loaded
 }
 
 struct CocoaLikeError: Error, CustomStringConvertible {

@@ -28,7 +28,7 @@ let tinyInput: ImageIO.PixelImage = {
 func layer(states: [PatchState], groups: [Int], attention: [Float] = [0.1, 0.2, 0.3, 0.4]) -> LayerView {
   LayerView(index: 0, tokensIn: 5, tokensOut: 4, activeTokens: 5, macs: 100, cumulativeMACs: 150,
             entropy: [1], classEntropy: [1], event: nil, patchToken: groups.map { Int32($0) }, patchState: states,
-            tokenSize: [1, 1, 1, 1], classAttention: [attention], group: groups, topIfStopped: [])
+            tokenSize: [1, 1, 1, 1], classAttention: [attention], group: groups, topIfStopped: [], cluster: nil, pruning: nil)
 }
 
 @Suite("Figures")
@@ -68,7 +68,8 @@ struct FiguresTests {
   func figure() throws -> TokenFigure {
     let l = layer(states: [.merged, .merged, .kept, .pruned], groups: [0, 0, 2, -1])
     let run = MethodRun(spec: try MethodSpec.parse("tome:r=1"), layers: [l, l], stemMACs: 50, totalMACs: 250,
-                        baselineMACs: 400, finalTop: [], grid: GridSize(rows: 2, cols: 2), prefixCount: 1, heads: 1)
+                        baselineMACs: 400, finalTop: [], grid: GridSize(rows: 2, cols: 2), prefixCount: 1, heads: 1,
+                        stages: [], pruning: nil)
     return TokenFigure(painter: painter, runs: [run, run], layers: [0, 1], view: .groups, title: "test & <figure>")
   }
 

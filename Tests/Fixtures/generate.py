@@ -17,6 +17,28 @@ For each small random checkpoint (one per naming scheme and layout) it writes, u
       (inputs at a second grid, to exercise position-embedding resampling, carry the suffix ".grid2")
 and Tests/Fixtures/models/NAME/input.png (8-bit image whose preprocess-none tensor equals `input`) for CLI tests.
 
+methods.safetensors (every fixture; float32; SPEC is the exact method spec string, see METHOD_SPECS):
+      SPEC|patch_token    [blocks, P]   per block, the token holding each patch (-1 if none)
+      SPEC|patch_state    [blocks, P]   per block, each patch's state (0 kept, 1 merged, 2 fused, 3 pruned, 4 idle)
+      SPEC|token_size     [blocks, N0]  per block, each token's size (zero-padded to the widest block)
+      SPEC|features       [C]           final-norm CLS vector
+      SPEC|logits         [K]           classifier output (absent for headless models)
+      SPEC|cluster        [blocks, P]   ClusTR specs only: each patch's cluster id (0..M-1, centre-rank order) per
+                                        block, -1 in blocks that run normal attention
+  and, on vit, deit_distilled (S = "dvt:grids=2/3/4,thresholds=0.5/0.6") and grey_p2
+  (S = "dvt:grids=3/4/6,thresholds=0.5/0.6"), the DVT resolution cascade emulated with the one model, per stage s
+  with grid g (no patch_token keys, so the method parity tests skip it):
+      S|stage{s}.input    [Cin, g*p, g*p]  input.png resized by PIL Image.resize(BICUBIC) (the native stage: not
+                                           resized), then /255 and (t - mean)/std as `input`
+      S|stage{s}.logits   [K]              timm's logits on it (pos_embed resampled as for ".grid2": bicubic, antialias)
+      S|stage{s}.features [C]              timm's final-norm CLS vector on it
+
+upvit_importance.json and upvit.safetensors (vit, deit_distilled, vit_ls): UP-ViT single-channel KL-ablation
+  importance and the logits/features/parameter counts of models sliced from it; formats in upvit_reference.py.
+
+Every safetensors file is rewritten only when its tensors or metadata change: safetensors writes the metadata map in
+an arbitrary order, so an unconditional rewrite would churn committed bytes.
+
 F16/BF16 copies store rounded weights; their expected outputs come from timm running those same rounded weights.
 The HF fixtures' expected outputs come from transformers itself, and are cross-checked against timm running the
 same weights renamed to timm's layout, so the name mapping is tested against both libraries.
@@ -33,6 +55,7 @@ import timm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import methods_reference  # noqa: E402
+import upvit_reference  # noqa: E402
 from timm.models.vision_transformer import VisionTransformer
 from timm.models.deit import VisionTransformerDistilled
 from safetensors.torch import save_file, load_file
@@ -71,6 +94,44 @@ def image_input(cin, h, w, mean, std, seed):
     return img, t
 
 
+def same_safetensors(a, b):
+    """True when two safetensors files hold equal headers (as JSON: metadata order aside) and equal data bytes."""
+    def parts(path):
+        with open(path, "rb") as f:
+            raw = f.read()
+        n = int.from_bytes(raw[:8], "little")
+        return json.loads(raw[8:8 + n]), raw[8 + n:]
+    return parts(a) == parts(b)
+
+
+def write_safetensors(tensors, path, metadata=None):
+    """save_file, keeping an existing file whose content is the same (see the module docstring)."""
+    tmp = path + ".tmp"
+    save_file(tensors, tmp, metadata=metadata)
+    if os.path.exists(path) and same_safetensors(path, tmp):
+        os.remove(tmp)
+    else:
+        os.replace(tmp, path)
+
+
+def fixture_norm(metadata, cin):
+    """The normalisation mean/std a fixture's input uses (metadata strings, else ImageNet's)."""
+    mean = [float(v) for v in metadata.get("mean", "0.5,0.5,0.5").split(",")][:cin] if metadata else [0.485, 0.456, 0.406]
+    std = [float(v) for v in metadata.get("std", "0.5,0.5,0.5").split(",")][:cin] if metadata else [0.229, 0.224, 0.225]
+    return mean, std
+
+
+NORMS = {}  # fixture name -> (mean, std), for the DVT and UP-ViT records
+
+
+def set_dynamic(model, on):
+    """timm's dynamic image size: pos_embed resampled on the fly (bicubic, antialias) for inputs off the native grid."""
+    model.dynamic_img_size = on
+    model.patch_embed.strict_img_size = not on
+    model.patch_embed.flatten = not on
+    model.patch_embed.output_fmt = timm.layers.Format.NHWC if on else timm.layers.Format.NCHW
+
+
 def capture_timm(model, x):
     """Runs a timm ViT and returns per-block CLS attention rows, block outputs, features and logits."""
     attn, outs = {}, {}
@@ -98,8 +159,8 @@ def capture_timm(model, x):
 def save_fixture(name, model_tensors, expected, metadata=None, config=None, png=None):
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model_tensors.items()}, os.path.join(d, "model.safetensors"), metadata=metadata)
-    save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
+    write_safetensors({k: v.contiguous() for k, v in model_tensors.items()}, os.path.join(d, "model.safetensors"), metadata=metadata)
+    write_safetensors({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
     if config is not None:
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
@@ -116,16 +177,13 @@ def timm_fixture(name, model, seed, metadata, grid2=None, dtype=None, config=Non
                 p.copy_(p.to(dtype).float())
     cin = model.patch_embed.proj.in_channels
     h, w = model.patch_embed.img_size
-    mean = [float(v) for v in metadata.get("mean", "0.5,0.5,0.5").split(",")][:cin] if metadata else [0.485, 0.456, 0.406]
-    std = [float(v) for v in metadata.get("std", "0.5,0.5,0.5").split(",")][:cin] if metadata else [0.229, 0.224, 0.225]
+    mean, std = fixture_norm(metadata, cin)
+    NORMS[name] = (mean, std)
     png, x = image_input(cin, h, w, mean, std, seed)
     expected = capture_timm(model, x)
     expected["input"] = x
     if grid2 is not None:  # a second input size: timm resamples pos_embed (bicubic, antialias) on the fly
-        model.dynamic_img_size = True
-        model.patch_embed.strict_img_size = False
-        model.patch_embed.flatten = False
-        model.patch_embed.output_fmt = timm.layers.Format.NHWC
+        set_dynamic(model, True)
         _, x2 = image_input(cin, grid2[0], grid2[1], mean, std, seed + 1)
         e2 = capture_timm(model, x2)
         # Block outputs only at the native grid (size budget); CLS attention per block still covers every block here.
@@ -134,10 +192,7 @@ def timm_fixture(name, model, seed, metadata, grid2=None, dtype=None, config=Non
     sd = {k: (v.to(dtype) if dtype is not None else v) for k, v in model.state_dict().items()}
     save_fixture(name, sd, expected, metadata, config, png)
     if grid2 is not None:  # back to the native grid for the method references
-        model.dynamic_img_size = False
-        model.patch_embed.strict_img_size = True
-        model.patch_embed.flatten = True
-        model.patch_embed.output_fmt = timm.layers.Format.NCHW
+        set_dynamic(model, False)
     return model, x
 
 
@@ -215,7 +270,7 @@ def hf_fixture(name, hf_model, prefix, timm_model, seed, dinov2=False, heads=("c
     if not dinov2:  # HF Dinov2's classifier reads [cls, mean(patches)], which timm has no head for
         assert torch.allclose(t["logits"], expected["logits"], atol=1e-4), (name, (t["logits"] - expected["logits"]).abs().max())
     assert torch.allclose(t["features"], expected["features"], atol=1e-4), (name, (t["features"] - expected["features"]).abs().max())
-    save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
+    write_safetensors({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
     Image.fromarray(png if cin == 3 else png[:, :, 0]).save(os.path.join(d, "input.png"))
     print(f"{name}: {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes")
     return timm_model, x
@@ -229,19 +284,66 @@ METHOD_SPECS = [
     "evit:keep=0.5,layers=1/2", "evit:keep=0.5,layers=1/2,fuse=false",
     "idle:keep=0.7,layers=0-2", "idle:keep=0.5,layers=0-2",
     "mstm:keep=0.7,layers=1/2",
+    "clustr:clusters=5,k=3,layers=0-2", "clustr:clusters=8,k=5,layers=1/2",
 ]
 # Further options, on the grey 6x6-patch fixture only.
 EXTRA_METHOD_SPECS = [
     "tome:r=4,prop=false", "tome:r=3,schedule=decreasing", "evit:keep=0.5,layers=0/2,fuse=false",
     "idle:keep=0.5,layers=1-2", "mstm:keep=0.5,layers=0/2,weight=size,prop=false",
+    "clustr:clusters=12,k=5,layers=all", "clustr:clusters=4,k=2,layers=0/2",
 ]
+# DVT's resolution cascade with one model (methods.md §3(d)): the spec string and its grids, per fixture.
+DVT_SPECS = {
+    "vit": ("dvt:grids=2/3/4,thresholds=0.5/0.6", [2, 3, 4]),
+    "deit_distilled": ("dvt:grids=2/3/4,thresholds=0.5/0.6", [2, 3, 4]),
+    "grey_p2": ("dvt:grids=3/4/6,thresholds=0.5/0.6", [3, 4, 6]),
+}
+UPVIT_FIXTURES = ["vit", "deit_distilled", "vit_ls"]
 
 
-def record_methods(name, model, x, specs):
+@torch.no_grad()
+def record_dvt(name, model, spec, grids):
+    """DVT stage inputs and timm's outputs on them (see the module docstring)."""
+    cin = model.patch_embed.proj.in_channels
+    p = model.patch_embed.patch_size[0]
+    native = model.patch_embed.grid_size[0]
+    mean, std = NORMS[name]
+    image = Image.open(os.path.join(OUT, name, "input.png"))
+    image.load()
+    out = {}
+    set_dynamic(model, True)
+    for s, g in enumerate(grids):
+        img = image if g == native else image.resize((g * p, g * p), Image.BICUBIC)
+        a = np.asarray(img)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        t = torch.from_numpy(a.copy()).permute(2, 0, 1).float() / 255.0
+        t = (t - torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)) / torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+        assert t.shape == (cin, g * p, g * p)
+        feats = model.forward_features(t[None])
+        out[f"{spec}|stage{s}.input"] = t
+        out[f"{spec}|stage{s}.features"] = feats[0, 0].clone()
+        out[f"{spec}|stage{s}.logits"] = model.forward_head(feats)[0].clone()
+    set_dynamic(model, False)
+    return out
+
+
+def record_upvit(name, model, x):
+    """UP-ViT importance (upvit_importance.json) and pruned-model outputs (upvit.safetensors)."""
+    cin = model.patch_embed.proj.in_channels
+    h, w = model.patch_embed.img_size
+    mean, std = NORMS[name]
+    calib = torch.stack([image_input(cin, h, w, mean, std, seed)[1] for seed in range(100, 104)])
+    tensors = upvit_reference.record(model, x, calib, os.path.join(OUT, name))
+    write_safetensors({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "upvit.safetensors"))
+
+
+def record_methods(name, model, x, specs, extra=None):
     """Per-block partitions, states and sizes of every method spec, from the torch reference, in one file per fixture
     (methods.safetensors) with keys "SPEC|patch_token" [blocks, P], "SPEC|patch_state" [blocks, P],
-    "SPEC|token_size" [blocks, N0] (zero-padded), "SPEC|features" and "SPEC|logits" (the outputs)."""
-    tensors = {}
+    "SPEC|token_size" [blocks, N0] (zero-padded), "SPEC|features" and "SPEC|logits" (the outputs), "SPEC|cluster"
+    [blocks, P] for ClusTR; `extra` tensors (the DVT records) are added as they are."""
+    tensors = dict(extra or {})
     for spec in specs:
         out = methods_reference.run(model.eval(), x, spec)
         depth = len(model.blocks)
@@ -255,7 +357,9 @@ def record_methods(name, model, x, specs):
         tensors[f"{spec}|features"] = out["features"]
         if "logits" in out:
             tensors[f"{spec}|logits"] = out["logits"]
-    save_file({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "methods.safetensors"))
+        if "cluster.0" in out:
+            tensors[f"{spec}|cluster"] = torch.stack([out[f"cluster.{i}"] for i in range(depth)])
+    write_safetensors({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "methods.safetensors"))
 
 
 def main():
@@ -306,8 +410,16 @@ def main():
     recorded["hf_dinov2"] = hf_fixture("hf_dinov2", Dinov2ForImageClassification(dcfg), "dinov2.",
                VisionTransformer(img_size=28, patch_size=14, num_classes=0, init_values=1e-5, **common), 7, dinov2=True)
 
+    # 6. LayerScale without registers, for UP-ViT's gamma slicing (built last: model construction draws from the
+    #    global RNG, so the fixtures above are unchanged).
+    ls_meta = dict(vit_meta)
+    recorded["vit_ls"] = timm_fixture("vit_ls", VisionTransformer(img_size=32, patch_size=8, num_classes=10, init_values=1e-5, **common), 8, ls_meta)
+
     for name, (model, x) in recorded.items():
-        record_methods(name, model, x, METHOD_SPECS + (EXTRA_METHOD_SPECS if name == "grey_p2" else []))
+        extra = record_dvt(name, model, *DVT_SPECS[name]) if name in DVT_SPECS else None
+        record_methods(name, model, x, METHOD_SPECS + (EXTRA_METHOD_SPECS if name == "grey_p2" else []), extra)
+    for name in UPVIT_FIXTURES:
+        record_upvit(name, *recorded[name])
 
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
     print(f"total: {total} bytes")

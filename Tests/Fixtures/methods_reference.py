@@ -4,6 +4,11 @@ the token partition (patch -> token), patch states, token sizes and outputs that
 token.
 
 States: 0 kept, 1 merged, 2 fused, 3 pruned, 4 idle (tokenscope's PatchState order).
+
+ClusTR ("clustr:clusters=M,k=K,layers=L", methods.md §4) never changes the token sequence: in each listed block the
+keys/values come from [prefix tokens; DPC-kNN cluster means of the LN1 patch rows] (see `dpc_knn`, `clustr_attention`)
+and `run` also returns "cluster.{i}" [P]: each patch's cluster id (0..M-1, centre-rank order), -1 in blocks that do not
+cluster (not listed, or M >= patches).
 """
 import math
 
@@ -192,13 +197,59 @@ def idle_block(blk, x, keep, prefix, tracker):
     return out
 
 
+def dpc_knn(Y, M, k):
+    """methods.md §4(a), pinned to TCFormer's cluster_dpc_knn but deterministic. Y [n, C] (float32), M < n.
+    Returns (assign [n]: each patch's cluster id, clusters numbered in centre-rank order; centres [M]: patch indices)."""
+    n, C = Y.shape
+    D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(-1).sqrt() / math.sqrt(C)  # explicit differences, not cdist
+    kk = min(k, n)
+    nearest = torch.sort(D ** 2, dim=1).values[:, :kk]  # includes the row's own 0
+    rho = torch.exp(-nearest.mean(dim=1))  # no tie-breaking noise
+    denser = rho[None, :] > rho[:, None]  # [i, j]: rho_j > rho_i
+    delta = torch.where(denser, D, torch.full_like(D, math.inf)).min(dim=1).values
+    delta = torch.where(denser.any(dim=1), delta, D.max())
+    score = rho * delta
+    centres = torch.sort(-score, stable=True).indices[:M]  # ties: lower patch index first
+    assign = D[centres].argmin(dim=0)  # nearest centre; argmin returns the first (lowest rank) minimum
+    assign[centres] = torch.arange(M)
+    return assign, centres
+
+
+def clustr_attention(blk, x, M, k, prefix):
+    """methods.md §4(a)+(d): queries from all N rows of LN1(x); keys/values from [y[:prefix]; cluster means of the patch
+    rows], logits + log(cluster size) (1 for prefix keys). Returns (x after the residual, assign [P]), or (None, None)
+    when M >= patches (the caller then runs normal attention)."""
+    B, N, C = x.shape
+    n = N - prefix
+    if M >= n:
+        return None, None
+    a = blk.attn
+    H, d = a.num_heads, a.head_dim
+    y = blk.norm1(x)
+    Y = y[0, prefix:]
+    assign, _ = dpc_knn(Y, M, k)
+    counts = torch.bincount(assign, minlength=M)
+    means = torch.stack([Y[assign == m].mean(dim=0) for m in range(M)])  # plain mean (weights 1)
+    kv_in = torch.cat([y[:, :prefix], means[None]], dim=1)  # [1, prefix + M, C]
+    q = a.qkv(y).reshape(B, N, 3, H, d).permute(2, 0, 3, 1, 4)[0]
+    kv = a.qkv(kv_in).reshape(B, prefix + M, 3, H, d).permute(2, 0, 3, 1, 4)
+    k_, v = kv[1], kv[2]
+    size = torch.cat([torch.ones(prefix), counts.float()])
+    logits = (q * a.scale) @ k_.transpose(-2, -1) + size.log()[None, None, None, :]
+    attn = logits.softmax(dim=-1)
+    o = (attn @ v).transpose(1, 2).reshape(B, N, H * d)
+    return x + blk.ls1(a.proj(o)), assign
+
+
 def parse_spec(spec):
     name, _, rest = spec.partition(":")
     params = dict(kv.split("=") for kv in rest.split(",")) if rest else {}
     return name, params
 
 
-def layers_of(text):
+def layers_of(text, depth=None):
+    if text == "all":
+        return set(range(depth))
     out = []
     for part in text.split("/"):
         if "-" in part:
@@ -259,6 +310,16 @@ def run(model, x, spec):
                     continue
             tracker.state[:] = KEPT
             t, attn, k = attention(blk, t)
+        elif name == "clustr":
+            assign = None
+            if i in layers_of(p.get("layers", "all"), depth):
+                t2, assign = clustr_attention(blk, t, int(p["clusters"]), int(p.get("k", 5)), prefix)
+            if assign is None:
+                t, attn, k = attention(blk, t)
+                out[f"cluster.{i}"] = torch.full((P,), -1.0)
+            else:
+                t = t2
+                out[f"cluster.{i}"] = assign.float()
         else:
             raise ValueError(spec)
         t = mlp(blk, t)

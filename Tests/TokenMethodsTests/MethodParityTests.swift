@@ -24,7 +24,7 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
   var testDescription: String { "\(fixture) \(spec)" }
 }
 
-let allFixtures = ["vit", "vit_f16", "vit_bf16", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2"]
+let allFixtures = ["vit", "vit_f16", "vit_bf16", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2", "vit_ls"]
 
 /// Every (fixture, spec) recorded in the fixtures' methods.safetensors ("SPEC|patch_token" keys).
 let methodCases: [MethodCase] = allFixtures.flatMap { fixture -> [MethodCase] in
@@ -65,6 +65,13 @@ struct MethodParityTests {
       #expect(r.output.patchState == state, "\(c.testDescription) block \(i): patch_state")
       let size = Array(sizes[(i * padded)..<(i * padded + r.output.tokenCount)])
       #expect(r.output.size == size, "\(c.testDescription) block \(i): token_size")
+      // ClusTR: each patch's key/value cluster (-1: the block attended normally).
+      if reference.tensors["\(c.spec)|cluster"] != nil {
+        let expected = try tensor("cluster")[(i * patches)..<((i + 1) * patches)].map { Int($0) }
+        let actual = r.keyGroups.map { g in r.output.patchToken.map { Int(g[Int($0)]) - r.output.prefixCount } }
+          ?? Array(repeating: -1, count: patches)
+        #expect(actual == expected, "\(c.testDescription) block \(i): cluster")
+      }
     }
     expectClose(prediction.classFeatures, try tensor("features"), "\(c.testDescription) features")
     if reference.tensors["\(c.spec)|logits"] != nil, let logits = prediction.logits {

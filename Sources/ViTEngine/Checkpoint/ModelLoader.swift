@@ -412,7 +412,7 @@ extension String {
 }
 
 /// Reads a whole file if it exists and is at most `limit` bytes.
-func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
+public func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
   guard let f = fopen(path, "rb") else { return nil }
   defer { fclose(f) }
   var bytes: [UInt8] = []

@@ -135,6 +135,39 @@ public struct LinearLayer: Sendable {
   }
 }
 
+extension LinearLayer {
+  /// x: M x inFeatures -> M x columns.count: only the output features in `columns` (ClusTR projects queries for every
+  /// token but keys and values for cluster means only). Panels are 16 features wide, so a range starting on a panel
+  /// boundary is read straight from the packed weight; any other range computes every feature and copies its slice.
+  public func callAsFunction(_ x: Matrix, columns: Range<Int>) -> Matrix {
+    precondition(x.cols == inFeatures, "LinearLayer: input has \(x.cols) columns, expected \(inFeatures)")
+    precondition(columns.lowerBound >= 0 && columns.upperBound <= outFeatures, "LinearLayer: columns \(columns) of \(outFeatures)")
+    let width = columns.count
+    var out = Matrix(rows: x.rows, cols: width)
+    guard columns.lowerBound % PackedMatrix.panelWidth == 0 else {
+      let full = self(x)
+      for r in 0..<x.rows {
+        out.data.replaceSubrange((r * width)..<((r + 1) * width),
+                                 with: full.data[(r * outFeatures + columns.lowerBound)..<(r * outFeatures + columns.upperBound)])
+      }
+      return out
+    }
+    let panelOffset = columns.lowerBound * inFeatures  // whole panels of 16 x K floats
+    x.data.withUnsafeBufferPointer { xp in
+      out.data.withUnsafeMutableBufferPointer { op in
+        weight.panels.withUnsafeBufferPointer { panels in
+          (bias ?? []).withUnsafeBufferPointer { b in
+            parallelGemm(a: xp.baseAddress!, lda: inFeatures, m: x.rows, packed: panels.baseAddress! + panelOffset,
+                         n: width, k: inFeatures, bias: bias == nil ? nil : b.baseAddress! + columns.lowerBound,
+                         out: op.baseAddress!, ldc: width, pool: ThreadPool.shared)
+          }
+        }
+      }
+    }
+    return out
+  }
+}
+
 /// What the GEMM applies to each output value as it stores it.
 public enum GEMMEpilogue: Sendable {
   case none

@@ -29,6 +29,8 @@ public struct BlockRecord: Sendable {
   public let keyVectors: Matrix
   /// When only some tokens took part (IdleViT): the token index behind each query row and key column; nil for all.
   public let activeTokens: [Int]?
+  /// When keys and values came from groups of tokens (ClusTR): each input token's group, i.e. its key column.
+  public let keyGroups: [Int32]?
   public let macs: BlockMACs
   /// Mean row entropy and CLS-row entropy per head, in nats.
   public let entropy: [Float], classEntropy: [Float]
@@ -80,6 +82,24 @@ public final class ForwardPass {
     grid = GridSize(rows: input.height / p, cols: input.width / p)
     embedded = ForwardPass.embed(model: model, input: input, grid: grid)
     current = embedded
+  }
+
+  /// A pass that starts from a recorded state instead of an image (see `resume`).
+  private init(model: ViTModel, state: TokenState) {
+    self.model = model
+    self.policy = NoReduction()
+    grid = state.grid
+    embedded = state
+    current = state
+  }
+
+  /// Runs blocks `block..<depth` without a token method on `state` (the input of block `block`, as recorded by an
+  /// earlier pass) and classifies: UP-ViT's ablation scoring reruns only the blocks from the ablated one on.
+  public static func resume(model: ViTModel, state: TokenState, fromBlock block: Int) -> Prediction {
+    let pass = ForwardPass(model: model, state: state)
+    var s = state
+    for i in block..<model.depth { _ = pass.runBlock(i, state: &s) }
+    return classify(model: model, state: s)
   }
 
   public var depth: Int { model.depth }
@@ -171,41 +191,77 @@ public final class ForwardPass {
     let tokensIn = state.tokenCount
 
     var t = profile.map { _ in OpProfile.now() } ?? 0
-    // q, k, v for every token (all keys are needed to score an idle selection).
     let y = block.norm1(state.x)
     t = profile?.add("norm1", since: t) ?? 0
-    var qkv = block.qkv(y)  // N x 3A: [q | k | v]
-    t = profile?.add("qkv", since: t) ?? 0
-
-    // Before attention: which tokens take part (IdleViT). The others are copied through unchanged.
-    let selection = qkv.data.withUnsafeBufferPointer {
-      policy.activeTokens(block: index, state: state, projections: ProjectionView(heads: heads, headDim: d, tokens: tokensIn, qkv: $0))
-    }
     var full = state
-    if let selection {
-      qkv = qkv.gatherRows(selection.tokens)
-      // During the block the sequence is the active subset (provenance is restored from `full` afterwards).
-      state.x = state.x.gatherRows(selection.tokens)
-      state.size = selection.tokens.map { state.size[$0] }
-    }
-    let n = state.tokenCount
+    var selection: (tokens: [Int], event: String, extraMACs: Int)? = nil
+    let groups = policy.keyValueGroups(block: index, state: state, normalized: y)
+    let n: Int, keyCount: Int
+    let probabilities: [Float], attended: Matrix, rowEntropy: [Float]
+    var keyVectors: Matrix
+    if let groups {
+      // Clustered keys and values (ClusTR): queries from every token; one key and value per group, projected from
+      // the mean of the group's normalised tokens, with log(group size) on the logits.
+      precondition(groups.groupOfToken.count == tokensIn, "keyValueGroups: \(groups.groupOfToken.count) groups for \(tokensIn) tokens")
+      n = tokensIn
+      keyCount = groups.groupCount
+      let q = block.qkv(y, columns: 0..<a)
+      var means = Matrix(rows: keyCount, cols: c)
+      var members = [Float](repeating: 0, count: keyCount), groupSize = [Float](repeating: 0, count: keyCount)
+      for (token, g) in groups.groupOfToken.enumerated() {
+        let g = Int(g)
+        members[g] += 1
+        groupSize[g] += state.size[token]
+        for j in 0..<c { means.data[g * c + j] += y.data[token * c + j] }
+      }
+      for g in 0..<keyCount where members[g] > 0 { for j in 0..<c { means.data[g * c + j] /= members[g] } }
+      let kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
+      t = profile?.add("qkv", since: t) ?? 0
+      (probabilities, attended, rowEntropy) = q.data.withUnsafeBufferPointer { qp in
+        kv.data.withUnsafeBufferPointer { kvp in
+          ForwardPass.attention(queries: qp.baseAddress!, ldq: a, queryCount: n, keys: kvp.baseAddress!,
+                                values: kvp.baseAddress! + a, ldkv: 2 * a, keyCount: keyCount, heads: heads, headDim: d,
+                                logSize: groupSize.map { Foundationless.log(Swift.max($0, 1e-30)) }, pool: ThreadPool.shared)
+        }
+      }
+      keyVectors = Matrix(rows: keyCount, cols: a)
+      for r in 0..<keyCount { keyVectors.data.replaceSubrange((r * a)..<((r + 1) * a), with: kv.data[(r * 2 * a)..<(r * 2 * a + a)]) }
+    } else {
+      // q, k, v for every token (all keys are needed to score an idle selection).
+      var qkv = block.qkv(y)  // N x 3A: [q | k | v]
+      t = profile?.add("qkv", since: t) ?? 0
 
-    // Attention: x + ls1 * proj(softmax(q kᵀ / sqrt(d) [+ log size]) v), on the pool (see `attention`).
-    let proportional = policy.usesProportionalAttention(block: index, state: state)
-    let logSize: [Float]? = proportional ? state.size.map { Foundationless.log($0) } : nil
-    t = profile?.add("policy", since: t) ?? 0
-    let (probabilities, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
-                                                                      logSize: logSize, pool: ThreadPool.shared)
+      // Before attention: which tokens take part (IdleViT). The others are copied through unchanged.
+      selection = qkv.data.withUnsafeBufferPointer {
+        policy.activeTokens(block: index, state: state, projections: ProjectionView(heads: heads, headDim: d, tokens: tokensIn, qkv: $0))
+      }
+      if let selection {
+        qkv = qkv.gatherRows(selection.tokens)
+        // During the block the sequence is the active subset (provenance is restored from `full` afterwards).
+        state.x = state.x.gatherRows(selection.tokens)
+        state.size = selection.tokens.map { state.size[$0] }
+      }
+      n = state.tokenCount
+      keyCount = n
+
+      // Attention: softmax(q kᵀ / sqrt(d) [+ log size]) v, on the pool (see `attention`).
+      let proportional = policy.usesProportionalAttention(block: index, state: state)
+      let logSize: [Float]? = proportional ? state.size.map { Foundationless.log($0) } : nil
+      t = profile?.add("policy", since: t) ?? 0
+      (probabilities, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
+                                                                    logSize: logSize, pool: ThreadPool.shared)
+      keyVectors = Matrix(rows: n, cols: a)
+      qkv.data.withUnsafeBufferPointer { src in
+        keyVectors.data.withUnsafeMutableBufferPointer { dst in
+          for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
+        }
+      }
+    }
     t = profile?.add("attention", since: t) ?? 0
+    // x + ls1 * proj(attended)
     let projected = block.proj(attended)
     t = profile?.add("proj", since: t) ?? 0
     ForwardPass.addResidual(&state.x, projected, scale: block.layerScale1)
-    var keyVectors = Matrix(rows: n, cols: a)
-    qkv.data.withUnsafeBufferPointer { src in
-      keyVectors.data.withUnsafeMutableBufferPointer { dst in
-        for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
-      }
-    }
     let (entropy, classEntropy) = AttentionStats.entropy(rowEntropies: rowEntropy, heads: heads, queries: n)
     t = profile?.add("residual+keys+stats", since: t) ?? 0
 
@@ -213,7 +269,8 @@ public final class ForwardPass {
     var outcome = probabilities.withUnsafeBufferPointer { probs in
       keyVectors.data.withUnsafeBufferPointer { keys in
         policy.reduce(block: index, state: &state,
-                      attention: AttentionView(heads: heads, headDim: d, queries: n, keys: n, probabilities: probs, keyVectors: keys))
+                      attention: AttentionView(heads: heads, headDim: d, queries: n, keys: keyCount, probabilities: probs,
+                                               keyVectors: keys))
       }
     }
 
@@ -246,70 +303,90 @@ public final class ForwardPass {
     }
 
     t = profile?.add("residual+scatter", since: t) ?? 0
-    let macs = BlockMACs.block(queries: n, keys: n, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
+    if let groups {
+      outcome.extraMACs += groups.extraMACs
+      outcome.event = [groups.event, outcome.event].compactMap { $0 }.joined(separator: "; ")
+    }
+    let macs = BlockMACs.block(queries: n, keys: keyCount, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
                                extra: outcome.extraMACs)
     return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: heads,
-                       headDim: d, queries: n, keys: n, probabilities: probabilities, keyVectors: keyVectors,
-                       activeTokens: selection?.tokens, macs: macs, entropy: entropy, classEntropy: classEntropy,
-                       event: outcome.event)
+                       headDim: d, queries: n, keys: keyCount, probabilities: probabilities, keyVectors: keyVectors,
+                       activeTokens: selection?.tokens, keyGroups: groups?.groupOfToken, macs: macs, entropy: entropy,
+                       classEntropy: classEntropy, event: outcome.event)
   }
 
-  /// Multi-head attention over qkv (N x 3A, [q | k | v]) on the pool. Returns the probabilities (H x N x N, the ones
-  /// used), the attended values (N x A, heads side by side) and each row's entropy (H x N, nats).
-  ///
-  /// Work split (performance.md: "give each thread whole heads"): phase 1 packs K_h and V_h of every head into GEMM
-  /// panels (one task per head and matrix); phase 2 runs (head, row chunk) tasks, each doing scores = Q_h K_hᵀ, the
-  /// softmax and the entropy of its rows (fused into the softmax) while they are in cache, then its rows of P_h V_h. Rows are chunked only as
-  /// much as needed to give every thread several tasks (3 heads on 2 threads would otherwise leave one idle a third of
-  /// the time). Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
+  /// Multi-head attention over qkv (N x 3A, [q | k | v]) on the pool: every token a query and a key.
   static func attention(qkv: Matrix, tokens n: Int, heads: Int, headDim d: Int, logSize: [Float]?, pool: ThreadPool)
     -> (probabilities: [Float], attended: Matrix, rowEntropy: [Float])
   {
-    let a = heads &* d, ld = 3 &* a
+    let a = heads &* d
+    return qkv.data.withUnsafeBufferPointer { p in
+      attention(queries: p.baseAddress!, ldq: 3 &* a, queryCount: n, keys: p.baseAddress! + a,
+                values: p.baseAddress! + 2 &* a, ldkv: 3 &* a, keyCount: n, heads: heads, headDim: d, logSize: logSize,
+                pool: pool)
+    }
+  }
+
+  /// Multi-head attention on the pool. Shape legend: Q is nq x A (row stride ldq), K and V are nkv x A (row stride
+  /// ldkv), heads side by side (A = H * d); `logSize` (nkv) is added to every row of logits when given. Returns the
+  /// probabilities (H x nq x nkv, the ones used), the attended values (nq x A) and each row's entropy (H x nq, nats).
+  ///
+  /// Work split (performance.md: "give each thread whole heads"): phase 1 packs K_h and V_h of every head into GEMM
+  /// panels (one task per head and matrix); phase 2 runs (head, row chunk) tasks, each doing scores = Q_h K_hᵀ, the
+  /// softmax and the entropy of its rows (fused into the softmax) while they are in cache, then its rows of P_h V_h.
+  /// Rows are chunked only as much as needed to give every thread several tasks (3 heads on 2 threads would otherwise
+  /// leave one idle a third of the time). Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
+  static func attention(queries: UnsafePointer<Float>, ldq: Int, queryCount nq: Int, keys: UnsafePointer<Float>,
+                        values: UnsafePointer<Float>, ldkv: Int, keyCount nkv: Int, heads: Int, headDim d: Int,
+                        logSize: [Float]?, pool: ThreadPool)
+    -> (probabilities: [Float], attended: Matrix, rowEntropy: [Float])
+  {
+    let a = heads &* d
     let scale = 1 / Float(d).squareRoot()
-    var probabilities = [Float](unsafeUninitializedCapacity: heads &* n &* n) { _, count in count = heads &* n &* n }
-    var attended = Matrix(rows: n, cols: a)
-    var rowEntropy = [Float](repeating: 0, count: heads &* n)
-    let kFloats = PackedMatrix.panelFloats(n: n, k: d), vFloats = PackedMatrix.panelFloats(n: d, k: n)
+    var probabilities = [Float](unsafeUninitializedCapacity: heads &* nq &* nkv) { _, count in count = heads &* nq &* nkv }
+    var attended = Matrix(rows: nq, cols: a)
+    var rowEntropy = [Float](repeating: 0, count: heads &* nq)
+    let kFloats = PackedMatrix.panelFloats(n: nkv, k: d), vFloats = PackedMatrix.panelFloats(n: d, k: nkv)
     var packed = [Float](unsafeUninitializedCapacity: heads &* (kFloats &+ vFloats)) { _, count in
       count = heads &* (kFloats &+ vFloats)
     }
     let logSize = logSize ?? []
-    let tileRows = GEMMKernel.best.tileRows, rowTiles = (n + tileRows - 1) / tileRows
+    precondition(logSize.isEmpty || logSize.count == nkv, "attention: \(logSize.count) log sizes for \(nkv) keys")
+    let tileRows = GEMMKernel.best.tileRows, rowTiles = (nq + tileRows - 1) / tileRows
     let rowChunks = pool.threadCount == 1 ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
-    qkv.data.withUnsafeBufferPointer { qkvp in
-      probabilities.withUnsafeMutableBufferPointer { probs in
-        attended.data.withUnsafeMutableBufferPointer { out in
-          packed.withUnsafeMutableBufferPointer { pk in
-            rowEntropy.withUnsafeMutableBufferPointer { ent in
-              logSize.withUnsafeBufferPointer { ls in
-                let base = SendablePointer(UnsafeMutablePointer(mutating: qkvp.baseAddress!))
-                let pkp = SendablePointer(pk.baseAddress!), pp = SendablePointer(probs.baseAddress!)
-                let op = SendablePointer(out.baseAddress!), ep = SendablePointer(ent.baseAddress!)
-                let bias = ls.isEmpty ? nil : SendablePointer(UnsafeMutablePointer(mutating: ls.baseAddress!))
-                pool.parallelFor(2 &* heads) { task in
-                  let h = task >> 1
-                  if task & 1 == 0 {  // K_h as an [n x d] "weight": scores = Q_h K_hᵀ
-                    PackedMatrix.pack(rowsOf: base.p + (a &+ h &* d), n: n, k: d, ldw: ld, into: pkp.p + h &* kFloats)
-                  } else {  // V_h packed as the transpose of [n x d]: out_h = P_h V_h
-                    PackedMatrix.pack(columnsOf: base.p + (2 &* a &+ h &* d), k: n, n: d, ldv: ld,
-                                      into: pkp.p + (heads &* kFloats &+ h &* vFloats))
-                  }
+    probabilities.withUnsafeMutableBufferPointer { probs in
+      attended.data.withUnsafeMutableBufferPointer { out in
+        packed.withUnsafeMutableBufferPointer { pk in
+          rowEntropy.withUnsafeMutableBufferPointer { ent in
+            logSize.withUnsafeBufferPointer { ls in
+              let qp = SendablePointer(UnsafeMutablePointer(mutating: queries))
+              let kp = SendablePointer(UnsafeMutablePointer(mutating: keys))
+              let vp = SendablePointer(UnsafeMutablePointer(mutating: values))
+              let pkp = SendablePointer(pk.baseAddress!), pp = SendablePointer(probs.baseAddress!)
+              let op = SendablePointer(out.baseAddress!), ep = SendablePointer(ent.baseAddress!)
+              let bias = ls.isEmpty ? nil : SendablePointer(UnsafeMutablePointer(mutating: ls.baseAddress!))
+              pool.parallelFor(2 &* heads) { task in
+                let h = task >> 1
+                if task & 1 == 0 {  // K_h as an [nkv x d] "weight": scores = Q_h K_hᵀ
+                  PackedMatrix.pack(rowsOf: kp.p + h &* d, n: nkv, k: d, ldw: ldkv, into: pkp.p + h &* kFloats)
+                } else {  // V_h packed as the transpose of [nkv x d]: out_h = P_h V_h
+                  PackedMatrix.pack(columnsOf: vp.p + h &* d, k: nkv, n: d, ldv: ldkv,
+                                    into: pkp.p + (heads &* kFloats &+ h &* vFloats))
                 }
-                pool.parallelFor(heads &* rowChunks) { task in
-                  let h = task / rowChunks, c = task % rowChunks
-                  let r0 = rowTiles &* c / rowChunks &* tileRows
-                  let r1 = Swift.min(n, rowTiles &* (c &+ 1) / rowChunks &* tileRows)
-                  guard r0 < r1 else { return }
-                  let rows = r1 &- r0
-                  let s = pp.p + (h &* n &+ r0) &* n
-                  gemm(a: base.p + (r0 &* ld &+ h &* d), lda: ld, m: rows, packed: pkp.p + h &* kFloats, n: n, k: d,
-                       bias: nil, out: s, ldc: n)
-                  softmaxRows(s, rows: rows, n: n, scale: scale, bias: bias.map { UnsafePointer($0.p) },
-                              entropy: ep.p + (h &* n &+ r0))
-                  gemm(a: s, lda: n, m: rows, packed: pkp.p + (heads &* kFloats &+ h &* vFloats), n: d, k: n, bias: nil,
-                       out: op.p + (r0 &* a &+ h &* d), ldc: a)
-                }
+              }
+              pool.parallelFor(heads &* rowChunks) { task in
+                let h = task / rowChunks, c = task % rowChunks
+                let r0 = rowTiles &* c / rowChunks &* tileRows
+                let r1 = Swift.min(nq, rowTiles &* (c &+ 1) / rowChunks &* tileRows)
+                guard r0 < r1 else { return }
+                let rows = r1 &- r0
+                let s = pp.p + (h &* nq &+ r0) &* nkv
+                gemm(a: qp.p + (r0 &* ldq &+ h &* d), lda: ldq, m: rows, packed: pkp.p + h &* kFloats, n: nkv, k: d,
+                     bias: nil, out: s, ldc: nkv)
+                softmaxRows(s, rows: rows, n: nkv, scale: scale, bias: bias.map { UnsafePointer($0.p) },
+                            entropy: ep.p + (h &* nq &+ r0))
+                gemm(a: s, lda: nkv, m: rows, packed: pkp.p + (heads &* kFloats &+ h &* vFloats), n: d, k: nkv,
+                     bias: nil, out: op.p + (r0 &* a &+ h &* d), ldc: a)
               }
             }
           }

@@ -68,12 +68,30 @@ public struct ProjectionView {
   }
 }
 
-/// A token-reduction method as the forward pass sees it. The forward pass consults it at two points of each block:
-/// before attention (which tokens take part at all, for IdleViT) and between attention and MLP (everything else).
+/// Keys and values built from groups of tokens (ClusTR): every token still queries, but it attends over one key and
+/// value per group, made from the mean of the group's normalised tokens, with log(group size) added to the logits.
+public struct KeyValueGroups: Sendable {
+  /// For each token of the block's input: its group, which is also its key column. Groups are numbered from 0.
+  public let groupOfToken: [Int32]
+  public let groupCount: Int
+  public let event: String
+  /// The grouping's own cost (ClusTR: the distance matrix), counted the fvcore way.
+  public let extraMACs: Int
+  public init(groupOfToken: [Int32], groupCount: Int, event: String, extraMACs: Int) {
+    self.groupOfToken = groupOfToken; self.groupCount = groupCount; self.event = event; self.extraMACs = extraMACs
+  }
+}
+
+/// A token-reduction method as the forward pass sees it. The forward pass consults it at three points of each block:
+/// before attention, which tokens take part at all (IdleViT) and what the keys are (ClusTR); between attention and
+/// MLP, what happens to the sequence (everything else).
 public protocol TokenPolicy: Sendable {
   /// The tokens that take part in `block`, in the order they are processed; nil means all. The others are idle:
   /// copied through unchanged, no attention update and no MLP (IdleViT). Prefix tokens must be included.
   func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)?
+  /// Groups the tokens into shared keys and values for `block`; nil means one key per token. `normalized` is the
+  /// block's norm1 output (N x C).
+  func keyValueGroups(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups?
   /// Adds log(size) of each key to the attention logits of `block` (ToMe's proportional attention).
   func usesProportionalAttention(block: Int, state: TokenState) -> Bool
   /// Called once per block, after the attention residual and before the MLP; may shrink or merge the sequence.
@@ -82,6 +100,7 @@ public protocol TokenPolicy: Sendable {
 
 extension TokenPolicy {
   public func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)? { nil }
+  public func keyValueGroups(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? { nil }
 }
 
 /// The baseline: every token through every block.

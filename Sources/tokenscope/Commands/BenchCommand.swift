@@ -47,8 +47,12 @@ struct BenchCommand: ParsableCommand {
   func run() throws {
     try reportingErrors {
       let spec = try parseMethod(method)
-      let model = try modelOptions.load()
-      let policy = try spec.makePolicy(depth: model.depth)
+      let plan = try makePlan(spec, model: try modelOptions.load())
+      guard plan.cascade == nil else {
+        throw CLIError("bench --method \(spec.canonical): a cascade's time depends on where each image exits; time its stages with --input-size, or use eval for the mean", code: CLIError.usage)
+      }
+      // UP-ViT times the pruned model.
+      let model = plan.model, policy = plan.policy
       let threadCount = threads ?? ThreadPool.defaultThreadCount
       ThreadPool.setThreadCount(threadCount)
       let input = BenchCommand.syntheticInput(model: model)

@@ -59,6 +59,15 @@ struct EvalCommand: ParsableCommand {
   @Flag(help: "Plot against measured ms per image instead of mean GMACs.")
   var plotTime = false
 
+  @Flag(help: "DVT: choose thresholds by the paper's procedure on held-out images (--calib-split, --calib-limit) for exit shares proportional to q, q², q³, q = 0.05...2.95, and evaluate each setting.")
+  var calibrate = false
+
+  @Option(help: "Split the --calibrate images come from (a seeded sample of it).")
+  var calibSplit: String = "train"
+
+  @Option(help: "How many --calibrate images.")
+  var calibLimit: Int = 5000
+
   enum EvalFormat: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
   func validate() throws {
@@ -68,6 +77,9 @@ struct EvalCommand: ParsableCommand {
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
     if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
     if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
+    guard calibSplit == "train" || calibSplit == "test" else { throw ValidationError("--calib-split must be train or test") }
+    guard calibLimit > 0 else { throw ValidationError("--calib-limit must be positive") }
+    if calibrate && sweep { throw ValidationError("--calibrate and --sweep are separate runs; choose one") }
   }
 
   func run() throws {
@@ -87,11 +99,32 @@ struct EvalCommand: ParsableCommand {
       if let limit { indices = Array(indices.prefix(limit)) }
       let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
       let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
+      let context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
       var results: [EvalResult] = []
+      // Cascades run every stage once per image; each threshold setting is then an offline replay.
+      var cascades: [[Int]: CascadeRecords] = [:]
       for spec in specs {
-        let policy = try spec.makePolicy(depth: model.depth)
-        results.append(try evaluate(spec: spec, policy: policy, model: model, dataset: dataset, indices: indices,
-                                    labelMap: labelMap, pipeline: pipeline))
+        let plan: MethodPlan
+        do { plan = try makePlan(spec, model: model) } catch let e as CLIError where sweep && methods.isEmpty && e.code == CLIError.noInput {
+          FileHandle.standardError.write(Data("skipping \(spec.name) in the sweep: \(e.message)\n".utf8))
+          continue
+        }
+        if let cascade = plan.cascade {
+          if cascades[cascade.grids] == nil { cascades[cascade.grids] = try context.cascadeRecords(plan, indices: indices) }
+          let records = cascades[cascade.grids]!
+          if calibrate {
+            let held = try calibrationRecords(plan, model: model, pipeline: pipeline, labelMap: labelMap)
+            for thresholds in CascadeRecords.calibratedThresholds(held.confidences, stages: cascade.grids.count) {
+              let calibrated = try parseMethod(plan.spec.canonical).setting("thresholds", to: thresholds.map { "\($0)" }.joined(separator: "/"))
+              let result = records.result(spec: calibrated, cascade: Cascade(grids: cascade.grids, thresholds: thresholds))
+              if !results.contains(where: { $0.spec == result.spec }) { results.append(result) }
+            }
+          } else {
+            results.append(records.result(spec: spec, cascade: cascade))
+          }
+        } else {
+          results.append(try context.evaluate(plan, indices: indices))
+        }
       }
       emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
       if let plot { try writePlot(results, to: plot, dataset: dataset, model: model) }
@@ -152,42 +185,26 @@ struct EvalCommand: ParsableCommand {
     let correct: Int, images: Int
     let macs: Double
     let seconds: Double
+    /// Cascades: the share of images answered by each stage.
+    var exitShares: [Double]? = nil
     var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
     var macsMean: Double { images > 0 ? macs / Double(images) : 0 }
     var msPerImage: Double { images > 0 ? 1000 * seconds / Double(images) : 0 }
   }
 
-  /// Runs every image of `indices` through the model on `threads` workers.
-  func evaluate(spec: MethodSpec, policy: any TokenPolicy, model: ViTModel, dataset: Dataset, indices: [Int],
-                labelMap: [Int]?, pipeline: Preprocessing) throws -> EvalResult {
-    let tally = Tally()
-    let progress = ProgressBar(total: indices.count, label: spec.canonical)
-    let start = DispatchTime.now().uptimeNanoseconds
-    let workers = min(threads, max(indices.count, 1))
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-      var i = worker
-      while i < indices.count {
-        let index = indices[i]
-        do {
-          let image = try dataset.image(index)
-          let pixels = try pipeline.apply(to: image, name: "\(dataset.name) #\(index)")
-          let input = ModelInput(channels: pipeline.channels, height: pipeline.cropHeight, width: pipeline.cropWidth, pixels: pixels)
-          let pass = ForwardPass(model: model, input: input, policy: policy)
-          let logits = pass.output().logits ?? []
-          let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? -1
-          let truth = labelMap.map { $0[dataset.labels[index]] } ?? dataset.labels[index]
-          tally.add(correct: predicted == truth, macs: pass.totalMACs)
-        } catch {
-          tally.fail("\(error)")
-        }
-        progress.advance()
-        i += workers
-      }
+  /// The cascade's stage records on the held-out calibration images (`--calib-split`, a seeded sample of
+  /// `--calib-limit`).
+  func calibrationRecords(_ plan: MethodPlan, model: ViTModel, pipeline: Preprocessing, labelMap: [Int]?) throws -> CascadeRecords {
+    let held: Dataset
+    do { held = try Dataset.open(path: data, split: calibSplit) } catch let e as DatasetError {
+      throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
     }
-    progress.finish()
-    if let failure = tally.failure { throw CLIError(failure, code: CLIError.badData) }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    return EvalResult(spec: spec, correct: tally.correct, images: tally.images, macs: tally.macs, seconds: seconds)
+    var indices = Array(0..<held.count)
+    var rng = SplitMix(seed: seed &+ 1)
+    for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+    indices = Array(indices.prefix(calibLimit))
+    let context = EvalContext(model: model, dataset: held, labelMap: labelMap, pipeline: pipeline, threads: threads)
+    return try context.cascadeRecords(plan, indices: indices, label: "calibration (\(calibSplit))")
   }
 
   func render(_ results: [EvalResult], dataset: Dataset, model: ViTModel, pipeline: Preprocessing) -> String {
@@ -198,7 +215,8 @@ struct EvalCommand: ParsableCommand {
         ("split", .string(split)), ("preprocess", .string(pipeline.description)), ("threads", JSONValue(threads)),
         ("results", .array(results.map { r in
           .object([("method", .string(r.spec.canonical)), ("accuracy", JSONValue(r.accuracy)),
-                   ("macs_mean", JSONValue(r.macsMean)), ("images", JSONValue(r.images)), ("ms_per_image", JSONValue(r.msPerImage))])
+                   ("macs_mean", JSONValue(r.macsMean)), ("images", JSONValue(r.images)), ("ms_per_image", JSONValue(r.msPerImage)),
+                   ("exit_shares", r.exitShares.map { .array($0.map { .number($0) }) } ?? .null)])
         })),
       ]).serialized()
     case .csv:
@@ -208,11 +226,13 @@ struct EvalCommand: ParsableCommand {
     case .text:
       var lines = ["model  \(model.info.path)", "data   \(dataset.name), \(results.first?.images ?? 0) images", "pre    \(pipeline.description)", ""]
       let width = max(6, results.map { $0.spec.canonical.count }.max() ?? 6)
-      lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image")
+      let cascades = results.contains { $0.exitShares != nil }
+      lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image" + (cascades ? "  exits per stage" : ""))
       let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
       for r in results {
         lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(fixed(100 * r.accuracy, 2) + "%", 8) + "  "
-                     + pad(fixed(r.macsMean / 1e9, 4), 6) + "  " + pad(fixed(100 * r.macsMean / base, 1), 6) + "  " + pad(fixed(r.msPerImage, 3), 8))
+                     + pad(fixed(r.macsMean / 1e9, 4), 6) + "  " + pad(fixed(100 * r.macsMean / base, 1), 6) + "  " + pad(fixed(r.msPerImage, 3), 8)
+                     + (r.exitShares.map { "  " + $0.map { fixed(100 * $0, 1) + "%" }.joined(separator: " / ") } ?? ""))
       }
       return lines.joined(separator: "\n")
     }

@@ -62,8 +62,8 @@ struct ExploreOptions: ParsableArguments {
       let model = try modelOptions.load()
       let imagePath = try image ?? Samples.defaultImage(channels: model.shape.inChannels)
       let pipeline = preprocess.pipeline(for: model)
-      let (pixels, input) = try loadInput(path: imagePath, model: model, pipeline: pipeline)
-      let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: pixels)
+      let input = try loadModelImage(path: imagePath, model: model, pipeline: pipeline)
+      let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: input.image)
       var backend: CursesBackend
       do {
         backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil))
@@ -74,8 +74,8 @@ struct ExploreOptions: ParsableArguments {
       state.samples = Samples.images(channels: model.shape.inChannels)
       if lesson { _ = update(&state, .startLesson) }
       let opener: Worker.ImageOpener = { path in
-        let (pixels, input) = try loadInput(path: path, model: model, pipeline: pipeline)
-        return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: pixels), input)
+        let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
+        return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
       }
       var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener),
                             appearance: backend.appearance)

@@ -31,21 +31,31 @@ struct FlopsCommand: ParsableCommand {
   func run() throws {
     try reportingErrors {
       let spec = try parseMethod(method)
-      let shape: ModelShape
+      var shape: ModelShape, baselineShape: ModelShape
       let name: String
+      var policy = try spec.makePolicy(depth: ModelShape.deit("deit-s")!.depth)
       if let arch {
         shape = ModelShape.deit(arch)!
+        baselineShape = shape
         name = arch
+        if spec.descriptor.prepareModel != nil {
+          throw CLIError("flops --method \(spec.canonical) needs the checkpoint its importance file belongs to: use --model", code: CLIError.usage)
+        }
       } else {
-        let model = try modelOptions.load()
-        shape = model.shape
-        name = model.info.path
+        let plan = try makePlan(spec, model: try modelOptions.load())
+        shape = plan.model.shape  // UP-ViT: the pruned shapes, against the unpruned baseline
+        baselineShape = plan.baselineShape
+        name = plan.model.info.path
+        policy = plan.policy
       }
-      let policy = try spec.makePolicy(depth: shape.depth)
+      if let cascade = try spec.descriptor.makeCascade?(spec.parameterDictionary) {
+        emit(FlopsCommand.cascadeTable(shape: shape, name: name, spec: spec, cascade: cascade, json: format == .json))
+        return
+      }
       guard let (stem, blocks, head, total) = WeightFreeMACs.count(shape, policy: policy) else {
         throw CLIError("flops --method \(spec.canonical): this method's token counts depend on the image; use `report IMAGE --method ...`", code: CLIError.usage)
       }
-      let baseline = MACCounter.baseline(shape, grid: shape.grid).total
+      let baseline = MACCounter.baseline(baselineShape, grid: shape.grid).total
       switch format {
       case .json:
         emit(JSONValue.object([
@@ -73,4 +83,33 @@ struct FlopsCommand: ParsableCommand {
       }
     }
   }
+
+  /// DVT: what each stage costs on its grid, and what exiting there costs in all (methods.md §3(d)'s table).
+  static func cascadeTable(shape: ModelShape, name: String, spec: MethodSpec, cascade: Cascade, json: Bool) -> String {
+    let baseline = MACCounter.baseline(shape, grid: shape.grid).total
+    var cumulative = 0
+    let stages = cascade.grids.map { side -> (grid: Int, macs: Int, cumulative: Int) in
+      let macs = MACCounter.baseline(shape, grid: GridSize(rows: side, cols: side)).total
+      cumulative += macs
+      return (side, macs, cumulative)
+    }
+    if json {
+      return JSONValue.object([
+        ("schema_version", 1), ("model", .string(name)), ("method", .string(spec.canonical)),
+        ("stages", .array(stages.map { .object([("grid", JSONValue([$0.grid, $0.grid])), ("macs", JSONValue($0.macs)),
+                                                ("cumulative_macs", JSONValue($0.cumulative))]) })),
+        ("macs_baseline", JSONValue(baseline)),
+      ]).serialized()
+    }
+    var lines = ["model   \(name)", "method  \(spec.canonical)", "", "stage  grid        MACs     GMACs  exit here: GMACs  % base"]
+    for (i, st) in stages.enumerated() {
+      lines.append(pad(String(i), 5) + "  " + pad("\(st.grid)x\(st.grid)", 5, left: true) + pad(String(st.macs), 12) + "  "
+                   + pad(fixed(Double(st.macs) / 1e9, 4), 8) + "  " + pad(fixed(Double(st.cumulative) / 1e9, 4), 16) + "  "
+                   + pad(fixed(100 * Double(st.cumulative) / Double(baseline), 1), 6))
+    }
+    lines.append("")
+    lines.append("an image exiting at stage s costs every stage up to s; the mean depends on the exits (eval --method \(spec.name))")
+    return lines.joined(separator: "\n")
+  }
 }
+

@@ -67,9 +67,11 @@ struct RenderCommand: ParsableCommand {
       }
       let imagePath = try image ?? Samples.defaultImage(channels: model.shape.inChannels)
       let pipeline = preprocess.pipeline(for: model)
-      let (pixels, input) = try loadInput(path: imagePath, model: model, pipeline: pipeline)
-      let shown = pipeline.resized(pixels)
-      let runs = try specs.map { try MethodRun.compute(model: model, input: input, spec: $0) }
+      let input = try loadModelImage(path: imagePath, model: model, pipeline: pipeline)
+      let shown = pipeline.resized(input.image)
+      let runs = try specs.map { spec in
+        do { return try input.methodRun(try makePlan(spec, model: model)) } catch let e as ImageError { throw CLIError(e) }
+      }
       let grid = runs[0].grid
       let painter = TokenMapPainter(input: shown, grid: (grid.rows, grid.cols),
                                     scale: scale ?? max(1, (112 + shown.width - 1) / max(1, shown.width)))

@@ -29,16 +29,14 @@ struct ReportCommand: ParsableCommand {
       let spec = try parseMethod(method)
       let model = try modelOptions.load()
       let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
-      let (pixels, input) = try loadInput(path: image, model: model, pipeline: pipeline)
-      let policy = try spec.makePolicy(depth: model.depth)
-      let pass = ForwardPass(model: model, input: input, policy: policy)
-      let prediction = pass.output()
+      let input = try loadModelImage(path: image, model: model, pipeline: pipeline)
+      let plan = try makePlan(spec, model: model)
+      let outcome = try runPlan(plan, on: input)
       switch format {
       case .json:
-        emit(Report.json(model: model, imagePath: image, image: pixels, pipeline: pipeline, method: spec, pass: pass,
-                         prediction: prediction).serialized())
+        emit(Report.json(model: model, imagePath: image, image: input.image, pipeline: pipeline, plan: plan, outcome: outcome).serialized())
       case .text:
-        emit(Report.text(model: model, imagePath: image, pipeline: pipeline, method: spec, pass: pass, prediction: prediction))
+        emit(Report.text(model: model, imagePath: image, pipeline: pipeline, plan: plan, outcome: outcome))
       }
     }
   }

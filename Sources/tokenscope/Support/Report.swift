@@ -46,6 +46,11 @@ enum Report {
       ("patch_token", JSONValue(r.output.patchToken.map(Int.init))),
       ("patch_state", JSONValue(r.output.patchState.map(\.rawValue))),
       ("token_size", JSONValue(r.output.size)),
+      // ClusTR: each patch's key/value cluster (0-based; the sequence itself is unchanged by clustering).
+      ("cluster", r.keyGroups.map { groups in
+        JSONValue(r.output.patchToken.map { $0 >= 0 ? Int(groups[Int($0)]) - r.output.prefixCount : -1 })
+      } ?? .null),
+      ("keys", JSONValue(r.keys)),
       ("event", r.event.map { .string($0) } ?? .null),
     ])
   }
@@ -54,9 +59,44 @@ enum Report {
     prediction.top(5).map { (index: $0.index, label: labels?[$0.index] ?? "class \($0.index)", probability: $0.probability) }
   }
 
-  static func json(model: ViTModel, imagePath: String, image: PixelImage, pipeline: Preprocessing, method: MethodSpec,
-                   pass: ForwardPass, prediction: Prediction) -> JSONValue {
+  /// Per stage of a cascade: grid, confidence, top-1, MACs, and the stage's own layers.
+  static func stagesJSON(_ plan: MethodPlan, _ outcome: MethodOutcome) -> JSONValue {
+    var cumulative = 0
+    return .array(outcome.stages.enumerated().map { s, stage in
+      cumulative += stage.pass.totalMACs
+      let top = stage.prediction.top(1).first
+      return .object([
+        ("stage", JSONValue(s)), ("grid", JSONValue([stage.grid.rows, stage.grid.cols])),
+        ("confidence", JSONValue(stage.confidence)),
+        ("threshold", plan.cascade.flatMap { s < $0.thresholds.count ? JSONValue($0.thresholds[s]) : nil } ?? .null),
+        ("top1", top.map { .object([("index", JSONValue($0.index)), ("label", .string(plan.model.info.labels?[$0.index] ?? "class \($0.index)")),
+                                     ("probability", JSONValue($0.probability))]) } ?? .null),
+        ("macs", JSONValue(stage.pass.totalMACs)), ("cumulative_macs", JSONValue(cumulative)),
+        ("layers", .array(stage.pass.records.map(layerJSON))),
+      ])
+    })
+  }
+
+  /// UP-ViT: widths before and after, parameters, and per block the kept channels.
+  static func pruningJSON(_ p: PruningSummary) -> JSONValue {
     .object([
+      ("embed", JSONValue(p.embedAfter)), ("embed_before", JSONValue(p.embedBefore)),
+      ("parameters", JSONValue(p.parametersAfter)), ("parameters_before", JSONValue(p.parametersBefore)),
+      ("blocks", .array(p.blocks.map { b in
+        .object([
+          ("heads", JSONValue(b.headsAfter)), ("heads_before", JSONValue(b.headsBefore)),
+          ("attention_channels_kept", JSONValue(b.attentionKept.indices.filter { b.attentionKept[$0] })),
+          ("mlp_units", JSONValue(b.mlpUnitsKept)), ("mlp_units_before", JSONValue(b.mlpKept.count)),
+          ("mlp_units_kept", JSONValue(b.mlpKept.indices.filter { b.mlpKept[$0] })),
+        ])
+      })),
+    ])
+  }
+
+  static func json(model: ViTModel, imagePath: String, image: PixelImage, pipeline: Preprocessing, plan: MethodPlan,
+                   outcome: MethodOutcome) -> JSONValue {
+    let pass = outcome.pass, prediction = outcome.prediction, method = plan.spec
+    return .object([
       ("schema_version", JSONValue(schemaVersion)),
       ("model", modelJSON(model)),
       ("image", .object([("path", .string(imagePath)), ("width", JSONValue(image.width)), ("height", JSONValue(image.height)),
@@ -66,8 +106,11 @@ enum Report {
                           ("params", .object(method.params.map { ($0.key, .string($0.value)) }))])),
       ("grid", JSONValue([pass.grid.rows, pass.grid.cols])),
       ("layers", .array(pass.records.map(layerJSON))),
+      ("stages", plan.cascade == nil ? .null : stagesJSON(plan, outcome)),
+      ("exit_stage", plan.cascade == nil ? .null : JSONValue(outcome.stages.count - 1)),
+      ("pruning", plan.pruning.map(pruningJSON) ?? .null),
       ("macs_stem", JSONValue(pass.stemMACs)), ("macs_head", JSONValue(pass.headMACs)),
-      ("macs_total", JSONValue(pass.totalMACs)), ("macs_baseline", JSONValue(pass.baselineMACs)),
+      ("macs_total", JSONValue(outcome.totalMACs)), ("macs_baseline", JSONValue(outcome.baselineMACs)),
       ("cls_features", JSONValue(prediction.classFeatures)),
       ("logits", prediction.logits.map { JSONValue($0) } ?? .null),
       ("top5", .array(top5(prediction, labels: model.info.labels).map {
@@ -77,41 +120,66 @@ enum Report {
   }
 
   /// The per-layer table: tokens in -> out, GMACs, cumulative % of the baseline, mean entropy, and the method's event.
-  static func text(model: ViTModel, imagePath: String, pipeline: Preprocessing, method: MethodSpec, pass: ForwardPass,
-                   prediction: Prediction) -> String {
+  /// Cascades print one table per stage run; pruned models say what was kept.
+  static func text(model: ViTModel, imagePath: String, pipeline: Preprocessing, plan: MethodPlan, outcome: MethodOutcome) -> String {
     var lines: [String] = []
     let s = model.shape
     lines.append("model   \(model.info.path) (\(model.info.scheme.rawValue), \(s.depth) blocks, width \(s.embedDim), \(headsText(s)) heads, patch \(s.patchSize), grid \(s.grid))")
     lines.append("image   \(imagePath)")
     lines.append("pre     \(pipeline.description)")
-    lines.append("method  \(method.canonical)")
-    lines.append("")
-    lines.append("layer  tokens     GMACs   cum. % base  entropy  event")
-    var cumulative = pass.stemMACs
-    let baseline = Double(pass.baselineMACs)
-    for r in pass.records {
-      cumulative += r.macs.total
-      let entropy = r.entropy.reduce(0, +) / Float(max(r.entropy.count, 1))
-      let tokens = "\(r.tokensIn)->\(r.tokensOut)"
-      lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  " + pad(fixed(Double(r.macs.total) / 1e9, 4), 7)
-                   + "  " + pad(fixed(100 * Double(cumulative) / baseline, 1), 11) + "  " + pad(fixed(Double(entropy), 3), 7)
-                   + "  " + (r.event ?? "-"))
+    lines.append("method  \(plan.spec.canonical)")
+    if let p = plan.pruning {
+      lines.append("pruned  width \(p.embedBefore) -> \(p.embedAfter), heads \(headsText(s)) -> \(headsText(plan.model.shape)), "
+                   + "MLP \(p.blocks.map { "\($0.mlpKept.count)" }.first ?? "") -> \(plan.model.shape.mlpHidden.map(String.init).joined(separator: "/").collapsingRepeats), "
+                   + "parameters \(p.parametersBefore) -> \(p.parametersAfter)")
+    }
+    let baseline = Double(outcome.baselineMACs)
+    var spent = 0
+    for (i, stage) in outcome.stages.enumerated() {
+      let pass = stage.pass
+      lines.append("")
+      if plan.cascade != nil {
+        let threshold = plan.cascade.flatMap { i < $0.thresholds.count ? fixed(Double($0.thresholds[i]), 2) : nil } ?? "-"
+        let exits = i == outcome.stages.count - 1 ? "exits here" : "goes on"
+        lines.append("stage \(i)  grid \(stage.grid)  confidence \(fixed(Double(stage.confidence), 4)) (threshold \(threshold)): \(exits)")
+      }
+      lines.append("layer  tokens     GMACs   cum. % base  entropy  event")
+      var cumulative = spent + pass.stemMACs
+      for r in pass.records {
+        cumulative += r.macs.total
+        let entropy = r.entropy.reduce(0, +) / Float(max(r.entropy.count, 1))
+        let tokens = "\(r.tokensIn)->\(r.tokensOut)"
+        let event = plan.pruning.map { $0.blocks[r.index].sentence } ?? r.event
+        lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  " + pad(fixed(Double(r.macs.total) / 1e9, 4), 7)
+                     + "  " + pad(fixed(100 * Double(cumulative) / baseline, 1), 11) + "  " + pad(fixed(Double(entropy), 3), 7)
+                     + "  " + (event ?? "-"))
+      }
+      spent += pass.totalMACs
     }
     lines.append("")
-    lines.append("MACs    \(fixed(Double(pass.totalMACs) / 1e9, 4)) G of \(fixed(baseline / 1e9, 4)) G baseline (\(fixed(100 * Double(pass.totalMACs) / baseline, 1))%), counted the fvcore way")
-    if prediction.logits != nil {
+    let total = Double(outcome.totalMACs)
+    lines.append("MACs    \(fixed(total / 1e9, 4)) G of \(fixed(baseline / 1e9, 4)) G baseline (\(fixed(100 * total / baseline, 1))%), counted the fvcore way")
+    if outcome.prediction.logits != nil {
       lines.append("top-5")
-      for t in top5(prediction, labels: model.info.labels) {
+      for t in top5(outcome.prediction, labels: model.info.labels) {
         lines.append("  " + pad(fixed(Double(t.probability) * 100, 2) + "%", 8) + "  \(t.index)  \(t.label)")
       }
     } else {
-      lines.append("headless model: cls_features only (\(prediction.classFeatures.count) values; use --format json)")
+      lines.append("headless model: cls_features only (\(outcome.prediction.classFeatures.count) values; use --format json)")
     }
     return lines.joined(separator: "\n")
   }
 
   static func headsText(_ s: ModelShape) -> String {
     Set(s.heads).count == 1 ? "\(s.heads[0])" : s.heads.map(String.init).joined(separator: "/")
+  }
+}
+
+extension String {
+  /// "256/256/256" -> "256"; lists that differ stay as they are.
+  var collapsingRepeats: String {
+    let parts = split(separator: "/")
+    return Set(parts).count == 1 ? String(parts[0]) : self
   }
 }
 

@@ -1,5 +1,6 @@
 // Options shared by several subcommands, and the code that turns them into a model, an image and a method.
 import ArgumentParser
+import Figures
 import ImageIO
 import TokenMethods
 import ViTEngine
@@ -70,6 +71,36 @@ func loadInput(path: String, model: ViTModel, pipeline: Preprocessing) throws ->
   } catch let e as ImageError {
     throw CLIError(e)
   }
+}
+
+/// Loads and preprocesses an image for `model` (at every grid a cascade may ask for).
+func loadModelImage(path: String, model: ViTModel, pipeline: Preprocessing) throws -> ModelImage {
+  do {
+    return try ModelImage(image: try ImageLoader.load(path: path), name: path, pipeline: pipeline, patchSize: model.shape.patchSize)
+  } catch let e as ImageError {
+    throw CLIError(e)
+  }
+}
+
+/// An image already decoded (a dataset's), preprocessed for `model`.
+func loadedModelImage(_ image: PixelImage, name: String, model: ViTModel, pipeline: Preprocessing) throws -> ModelImage {
+  do { return try ModelImage(image: image, name: name, pipeline: pipeline, patchSize: model.shape.patchSize) } catch let e as ImageError {
+    throw CLIError(e)
+  }
+}
+
+/// Prepares a method for a model (UP-ViT reads its importance file and prunes here).
+func makePlan(_ spec: MethodSpec, model: ViTModel) throws -> MethodPlan {
+  do { return try MethodPlan(spec: spec, model: model) } catch let e as UPViTError {
+    throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+  } catch let e as MethodSpecError {
+    throw CLIError(e)
+  }
+}
+
+/// Runs a plan on an image, with image errors (a cascade stage's preprocessing) mapped to exit codes.
+func runPlan(_ plan: MethodPlan, on image: ModelImage, allStages: Bool = false) throws -> MethodOutcome {
+  do { return try image.run(plan, allStages: allStages) } catch let e as ImageError { throw CLIError(e) }
 }
 
 func parseMethod(_ text: String) throws -> MethodSpec {

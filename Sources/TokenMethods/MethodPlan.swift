@@ -1,0 +1,102 @@
+// A method prepared for one model, reused for every image. Token methods act at three levels, and a plan holds all
+// three, so every caller (report, eval, bench, render, the explorer) runs every method the same way:
+//   - before the forward pass, the model itself may change (UP-ViT: a structurally pruned copy);
+//   - around it, a cascade may run the model at growing input grids and stop early (DVT);
+//   - inside it, a TokenPolicy acts in each block (ToMe, EViT, IdleViT, MSTM, ClusTR).
+import ViTEngine
+
+/// DVT's cascade, emulated with one model [recon, methods.md §3(d)]: stage s runs the model on the image at grid
+/// `grids[s]` (position embeddings resampled as timm does) and stops when its maximum softmax probability reaches
+/// `thresholds[s]`; the last stage always exits.
+public struct Cascade: Sendable, Equatable {
+  public let grids: [Int]
+  public let thresholds: [Float]
+  public init(grids: [Int], thresholds: [Float]) {
+    precondition(thresholds.count == grids.count - 1, "Cascade: \(thresholds.count) thresholds for \(grids.count) grids")
+    self.grids = grids; self.thresholds = thresholds
+  }
+
+  /// Whether stage `s` ends the cascade with this confidence (the last stage always does).
+  public func exits(stage s: Int, confidence: Float) -> Bool { s >= thresholds.count || confidence >= thresholds[s] }
+
+  /// The stage a run with these per-stage confidences exits at (confidences of stages run, in order).
+  public func exitStage(confidences: [Float]) -> Int {
+    for (s, c) in confidences.enumerated() where exits(stage: s, confidence: c) { return s }
+    return confidences.count - 1
+  }
+}
+
+/// One forward pass of a run: the only one for most methods, one per cascade stage for DVT.
+public struct StageOutcome {
+  public let grid: GridSize
+  public let pass: ForwardPass
+  public let prediction: Prediction
+  /// The maximum softmax probability (DVT's exit criterion); 0 for headless models.
+  public let confidence: Float
+}
+
+public struct MethodOutcome {
+  /// Every stage run, in order; the run's answer is the last one's.
+  public let stages: [StageOutcome]
+  /// The model's unreduced cost on the native grid (the reference for percentages).
+  public let baselineMACs: Int
+  public var final: StageOutcome { stages[stages.count - 1] }
+  public var pass: ForwardPass { final.pass }
+  public var prediction: Prediction { final.prediction }
+  /// Everything computed, all stages included.
+  public var totalMACs: Int { stages.reduce(0) { $0 + $1.pass.totalMACs } }
+}
+
+public struct MethodPlan: Sendable {
+  public let spec: MethodSpec
+  /// The model that runs (the given one, or UP-ViT's pruned copy of it).
+  public let model: ViTModel
+  public let policy: any TokenPolicy
+  public let cascade: Cascade?
+  /// What a structural method removed, block by block (UP-ViT); nil otherwise.
+  public let pruning: PruningSummary?
+  /// The shape of the model the plan was made for (before any pruning): the reference for percentages.
+  public let baselineShape: ModelShape
+
+  public init(spec: MethodSpec, model: ViTModel) throws {
+    let descriptor = spec.descriptor
+    let params = spec.parameterDictionary
+    if let prepare = descriptor.prepareModel {
+      let (pruned, summary) = try prepare(params, model)
+      self.model = pruned
+      self.pruning = summary
+    } else {
+      self.model = model
+      self.pruning = nil
+    }
+    self.spec = spec
+    self.baselineShape = model.shape
+    self.policy = try descriptor.makePolicy(params, self.model.depth)
+    self.cascade = try descriptor.makeCascade?(params)
+  }
+
+  /// The grids this plan runs at, given the grid the image pipeline produces natively.
+  public func grids(native: GridSize) -> [GridSize] {
+    cascade?.grids.map { GridSize(rows: $0, cols: $0) } ?? [native]
+  }
+
+  /// Runs the plan on one image. `input` makes the model input for a grid (the image preprocessed at grid x patch
+  /// pixels); it is asked for `native` alone unless the plan is a cascade. `allStages` runs every cascade stage
+  /// whatever the thresholds say (calibration and threshold sweeps then decide exits offline); the outcome still
+  /// ends at the stage the thresholds choose.
+  public func run(native: GridSize, allStages: Bool = false, input: (GridSize) throws -> ModelInput) throws -> MethodOutcome {
+    var stages: [StageOutcome] = []
+    for grid in grids(native: native) {
+      let pass = ForwardPass(model: model, input: try input(grid), policy: policy)
+      let prediction = pass.output()
+      let confidence = prediction.top(1).first?.probability ?? 0
+      stages.append(StageOutcome(grid: grid, pass: pass, prediction: prediction, confidence: confidence))
+      if let cascade, !allStages, cascade.exits(stage: stages.count - 1, confidence: confidence) { break }
+    }
+    if let cascade, allStages {
+      stages = Array(stages.prefix(cascade.exitStage(confidences: stages.map(\.confidence)) + 1))
+    }
+    let baseline = MACCounter.baseline(baselineShape, grid: native).total
+    return MethodOutcome(stages: stages, baselineMACs: baseline)
+  }
+}

@@ -1,0 +1,156 @@
+// Evaluation over a dataset, shared by `eval` and its DVT calibration: images run in parallel on `threads` workers,
+// each through a MethodPlan. Cascades are recorded once with every stage run (confidence, correctness, MACs and time
+// per stage and image), so any threshold setting, including the calibrated ones, is replayed without rerunning.
+import Dispatch
+import Figures
+import Foundation
+import ImageIO
+import TokenMethods
+import ViTEngine
+
+struct EvalContext {
+  let model: ViTModel
+  let dataset: Dataset
+  let labelMap: [Int]?
+  let pipeline: Preprocessing
+  let threads: Int
+
+  /// Runs `body` on every image of `indices` on `threads` workers; results in `indices` order.
+  func forEachImage<T: Sendable>(_ indices: [Int], label: String, _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
+    let progress = ProgressBar(total: indices.count, label: label)
+    let collected = Collected<T>(count: indices.count)
+    let start = DispatchTime.now().uptimeNanoseconds
+    let workers = min(threads, max(indices.count, 1))
+    let (dataset, pipeline, patch) = (dataset, pipeline, model.shape.patchSize)
+    let labelMap = labelMap
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      var i = worker
+      while i < indices.count {
+        let index = indices[i]
+        do {
+          let image = try ModelImage(image: try dataset.image(index), name: "\(dataset.name) #\(index)", pipeline: pipeline, patchSize: patch)
+          let truth = labelMap.map { $0[dataset.labels[index]] } ?? dataset.labels[index]
+          collected.set(i, try body(image, truth))
+        } catch {
+          collected.fail("\(error)")
+        }
+        progress.advance()
+        i += workers
+      }
+    }
+    progress.finish()
+    if let failure = collected.failure { throw CLIError(failure, code: CLIError.badData) }
+    return (collected.values.map { $0! }, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+  }
+
+  /// Accuracy, mean MACs and wall time of a single-pass plan.
+  func evaluate(_ plan: MethodPlan, indices: [Int]) throws -> EvalCommand.EvalResult {
+    let (outcomes, seconds) = try forEachImage(indices, label: plan.spec.canonical) { image, truth -> ImageOutcome in
+      let outcome = try image.run(plan)
+      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs)
+    }
+    return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
+                                  macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds)
+  }
+
+  /// Every stage of a cascade on every image.
+  func cascadeRecords(_ plan: MethodPlan, indices: [Int], label: String? = nil) throws -> CascadeRecords {
+    let (stages, seconds) = try forEachImage(indices, label: label ?? "\(plan.spec.name) stages") { image, truth -> [StageRecord] in
+      var records: [StageRecord] = []
+      for grid in plan.grids(native: image.nativeGrid) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let pass = ForwardPass(model: plan.model, input: try image.input(for: grid), policy: plan.policy)
+        let prediction = pass.output()
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        records.append(StageRecord(confidence: prediction.top(1).first?.probability ?? 0, correct: prediction.argmax == truth,
+                                   macs: pass.totalMACs, seconds: Double(t1 - t0) / 1e9))
+      }
+      return records
+    }
+    return CascadeRecords(stages: stages, workers: min(threads, max(indices.count, 1)), wallSeconds: seconds)
+  }
+}
+
+struct ImageOutcome: Sendable { let correct: Bool; let macs: Int }
+
+struct StageRecord: Sendable {
+  let confidence: Float
+  let correct: Bool
+  let macs: Int
+  let seconds: Double
+}
+
+/// A cascade's stages on a set of images, replayed for any thresholds.
+struct CascadeRecords {
+  /// [image][stage]
+  let stages: [[StageRecord]]
+  let workers: Int
+  let wallSeconds: Double
+
+  var confidences: [[Float]] { stages.map { $0.map(\.confidence) } }
+
+  /// Accuracy, mean MACs (all stages run up to the exit) and exit shares under `cascade`'s thresholds. Time per image
+  /// is the measured stage time up to each image's exit, summed and spread over the workers as they ran.
+  func result(spec: MethodSpec, cascade: Cascade) -> EvalCommand.EvalResult {
+    var correct = 0, macs = 0.0, busy = 0.0
+    var exits = [Int](repeating: 0, count: cascade.grids.count)
+    for image in stages {
+      let exit = cascade.exitStage(confidences: image.map(\.confidence))
+      exits[exit] += 1
+      if image[exit].correct { correct += 1 }
+      for s in 0...exit { macs += Double(image[s].macs); busy += image[s].seconds }
+    }
+    let n = max(stages.count, 1)
+    return EvalCommand.EvalResult(spec: spec, correct: correct, images: stages.count, macs: macs,
+                                  seconds: busy / Double(workers), exitShares: exits.map { Double($0) / Double(n) })
+  }
+
+  /// DVT's threshold calibration (methods.md §3(a), MSDNet/DVT `dynamic_find_threshold`): for q = 0.05, 0.10 ... 2.95
+  /// the target exit shares are π_k ∝ q^k (k = 1...S, normalised); for each stage but the last, among the images not
+  /// yet exited, sorted by confidence, the threshold is the confidence of the ⌊n π_k⌋-th (none: the stage never
+  /// exits, threshold 2). Returns the distinct threshold lists, in q order.
+  static func calibratedThresholds(_ confidences: [[Float]], stages: Int) -> [[Float]] {
+    let n = confidences.count
+    var out: [[Float]] = []
+    for step in 1...59 {
+      let q = Double(step) / 20
+      var shares = (1...stages).map { pow(q, Double($0)) }
+      let total = shares.reduce(0, +)
+      shares = shares.map { $0 / total }
+      var exited = [Bool](repeating: false, count: n)
+      var thresholds: [Float] = []
+      for k in 0..<(stages - 1) {
+        let wanted = Int((Double(n) * shares[k]).rounded(.down))
+        let order = (0..<n).sorted { confidences[$0][k] > confidences[$1][k] || (confidences[$0][k] == confidences[$1][k] && $0 < $1) }
+        var threshold: Float = 2
+        var count = 0
+        for i in order where !exited[i] {
+          count += 1
+          if count == wanted { threshold = confidences[i][k]; break }
+        }
+        thresholds.append(threshold)
+        for i in 0..<n where confidences[i][k] >= threshold { exited[i] = true }
+      }
+      if !out.contains(thresholds) { out.append(thresholds) }
+    }
+    return out
+  }
+}
+
+/// Per-index results written from worker threads.
+final class Collected<T>: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var values: [T?]
+  private(set) var failure: String?
+  init(count: Int) { values = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ value: T) { lock.withLock { values[i] = value } }
+  func fail(_ message: String) { lock.withLock { if failure == nil { failure = message } } }
+}
+
+extension Prediction {
+  /// The top class, or -1 for headless models.
+  var argmax: Int {
+    guard let logits else { return -1 }
+    return logits.indices.max { logits[$0] < logits[$1] } ?? -1
+  }
+}
