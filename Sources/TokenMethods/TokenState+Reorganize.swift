@@ -88,7 +88,7 @@ public enum Parse {
 
 extension Parse {
   /// DVT's cascade: grids "7/10/14" (increasing, each 1...512) and thresholds "0.8/0.7" (one per stage but the last,
-  /// each in [0, 1]).
+  /// each in [0, 2]; a threshold above 1 never exits, which calibration uses for a stage that should keep everything).
   static func cascade(_ params: [String: String]) throws(MethodSpecError) -> Cascade {
     let gridText = params["grids"] ?? "", thresholdText = params["thresholds"] ?? ""
     let grids = gridText.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
@@ -100,8 +100,8 @@ extension Parse {
       throw MethodSpecError("dvt: grids=\(gridText): stages must grow (each grid larger than the one before)")
     }
     let thresholds = thresholdText.isEmpty ? [] : thresholdText.split(separator: "/", omittingEmptySubsequences: false).map { Float($0) }
-    guard thresholds.count == sides.count - 1, thresholds.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 }) else {
-      throw MethodSpecError("dvt: thresholds=\(thresholdText): expected \(sides.count - 1) probabilities in [0, 1] separated by / (one per stage but the last, which always exits)")
+    guard thresholds.count == sides.count - 1, thresholds.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 2 }) else {
+      throw MethodSpecError("dvt: thresholds=\(thresholdText): expected \(sides.count - 1) probabilities in [0, 1] separated by / (one per stage but the last, which always exits; above 1: never exit)")
     }
     return Cascade(grids: sides, thresholds: thresholds.map { $0! })
   }

@@ -47,8 +47,8 @@ func tokenscope(_ arguments: [String], environment: [String: String]? = nil) thr
 func fixture(_ name: String, _ file: String) -> String { "\(repositoryRoot)/Tests/Fixtures/models/\(name)/\(file)" }
 
 /// Reads float tensors from an F32 safetensors file (the expected outputs), independently of the engine.
-func expectedTensor(_ name: String, _ key: String) throws -> [Float] {
-  let data = try Data(contentsOf: URL(fileURLWithPath: fixture(name, "expected.safetensors")))
+func expectedTensor(_ name: String, _ key: String, file: String = "expected.safetensors") throws -> [Float] {
+  let data = try Data(contentsOf: URL(fileURLWithPath: fixture(name, file)))
   let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
   let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
   let entry = header[key] as! [String: Any]

@@ -128,7 +128,7 @@ struct CascadeAndPruningTests {
   @Test func cascadeSpecsAreValidated() {
     #expect(throws: MethodSpecError.self) { try MethodSpec.parse("dvt:grids=7/10/14,thresholds=0.8") }
     #expect(throws: MethodSpecError.self) { try MethodSpec.parse("dvt:grids=10/7,thresholds=0.8") }
-    #expect(throws: MethodSpecError.self) { try MethodSpec.parse("dvt:thresholds=1.5/0.7") }
+    #expect(throws: MethodSpecError.self) { try MethodSpec.parse("dvt:thresholds=2.5/0.7") }
     #expect(throws: MethodSpecError.self) { try MethodSpec.parse("upvit:heads=0") }
     #expect(throws: MethodSpecError.self) { try MethodSpec.parse("upvit:mlp-ratio=-1") }
     #expect(throws: MethodSpecError.self) { try MethodSpec.parse("clustr:clusters=0") }

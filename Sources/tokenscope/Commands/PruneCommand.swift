@@ -143,9 +143,9 @@ struct PruneCommand: ParsableCommand {
       inputs.append(try loadedModelImage(image, name: "\(dataset.name) #\(i)", model: model, pipeline: pipeline).native)
     }
     let total = UPViTScorer.ablationCount(model)
-    FileHandle.standardError.write(Data("scoring \(total) channels on \(inputs.count) calibration images (\(perClass) per class of \(dataset.name), \(calibSplit))\n".utf8))
+    FileHandle.standardError.write(Data("scoring \(total) channels on \(inputs.count) calibration images (\(perClass) per class of \(dataset.name))\n".utf8))
     let progress = ProgressBar(total: total, label: "UP-ViT importance")
-    let calibration = "\(perClass) per class of \(dataset.name) \(calibSplit), seed \(seed)"
+    let calibration = "\(perClass) per class of \(dataset.name), seed \(seed)"
     let scores: ChannelImportance
     do {
       scores = try UPViTScorer.score(model: model, inputs: inputs, calibration: calibration, threads: threads) { _, _ in progress.advance() }

@@ -72,6 +72,7 @@ enum Report {
         ("top1", top.map { .object([("index", JSONValue($0.index)), ("label", .string(plan.model.info.labels?[$0.index] ?? "class \($0.index)")),
                                      ("probability", JSONValue($0.probability))]) } ?? .null),
         ("macs", JSONValue(stage.pass.totalMACs)), ("cumulative_macs", JSONValue(cumulative)),
+        ("logits", stage.prediction.logits.map { JSONValue($0) } ?? .null),
         ("layers", .array(stage.pass.records.map(layerJSON))),
       ])
     })
