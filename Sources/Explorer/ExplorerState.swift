@@ -6,7 +6,7 @@ import TokenMethods
 import TUI
 
 public enum TokenMapView: String, CaseIterable, Sendable {
-  case status, image, groups, attention
+  case status, image, groups, attention, clusters, stages, pruning
 
   public var title: String {
     switch self {
@@ -14,6 +14,9 @@ public enum TokenMapView: String, CaseIterable, Sendable {
     case .image: return "image"
     case .groups: return "merge groups"
     case .attention: return "CLS attention"
+    case .clusters: return "key/value clusters"
+    case .stages: return "cascade stages"
+    case .pruning: return "heads and MLP kept"
     }
   }
 }
@@ -231,11 +234,13 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let shown = state.compare ? state.methods : [state.focusedSpec]
     let runs = shown.compactMap { state.runs[$0.canonical] }
     guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; break }
+    // The stage and pruning panels are not token maps: they export as the status map.
     let view: FigureView = switch state.view {
-    case .status: .status
+    case .status, .stages, .pruning: .status
     case .image: .image
     case .groups: .groups
     case .attention: .attention
+    case .clusters: .clusters
     }
     let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
       .split(separator: ".").first.map(String.init) ?? "image"

@@ -80,6 +80,33 @@ public enum Lesson {
         """,
       methods: ["idle"], layer: 6, view: .status),
     LessonPage(
+      title: "Clustering keys and values: ClusTR",
+      text: """
+        ClusTR keeps every token but shrinks what they attend to. In each block the patches are grouped into clusters \
+        of similar tokens (density peaks: a dense token far from any denser one becomes a centre, the rest join the \
+        nearest centre). Every token still asks its question (query), but the answers (keys and values) come from the \
+        cluster averages, so attention is cheaper. Each colour here is one cluster; move the cursor to underline one.
+        """,
+      methods: ["clustr"], layer: 5, view: .clusters),
+    LessonPage(
+      title: "Early exit: DVT",
+      text: """
+        DVT asks how many tokens an image needs. It first runs on a coarse grid (7x7 here: 49 patches, a quarter of \
+        the cost). If the model is confident enough (its top probability passes the threshold) it stops; otherwise it \
+        runs again on a finer grid. Easy images stop early, hard ones pay for all the stages they run. Each column is \
+        a stage: the image as that stage sees it, its confidence bar, and which stage answered.
+        """,
+      methods: ["dvt"], layer: 11, view: .stages),
+    LessonPage(
+      title: "Structural pruning: UP-ViT",
+      text: """
+        UP-ViT removes parts of the network rather than tokens. Each channel is scored by how much the output changes \
+        without it (a KL divergence on a few images); the least important attention channels and MLP units go, and a \
+        smaller dense model is left. Here each block keeps 2 of 4 heads and half its MLP: the bars show what remains, \
+        and the cost falls in every block alike. Without fine-tuning, such cuts cost accuracy.
+        """,
+      methods: ["upvit:heads=2,mlp-ratio=2"], layer: 0, view: .pruning),
+    LessonPage(
       title: "Comparing at equal cost",
       text: """
         Papers compare methods at the same cost. These four use about 60 to 65% of the baseline's MACs on the bundled \

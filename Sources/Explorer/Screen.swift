@@ -203,9 +203,21 @@ public struct ExplorerScreen {
 
   func renderMap(run: MethodRun, layer: LayerView, in area: Rect, buffer: inout Buffer) {
     let g = run.grid
-    if state.view == .image {
+    switch state.view {
+    case .image:
       buffer.render(HalfBlockImage(image: state.context.image, centered: true, appearance: appearance), in: area)
       return
+    case .stages:
+      renderStages(run: run, in: area, buffer: &buffer)
+      return
+    case .pruning:
+      renderPruning(run: run, in: area, buffer: &buffer)
+      return
+    case .clusters where layer.cluster == nil:
+      let why = run.spec.name == "clustr" ? "this block attends without clusters" : "\(run.spec.name) does not cluster keys and values (clustr does)"
+      buffer.render(Paragraph(why, style: dim), in: area.inset(by: 1))
+      return
+    default: break
     }
     let geometry = ExplorerScreen.patchGeometry(grid: (g.rows, g.cols), in: area)
     let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
@@ -213,7 +225,9 @@ public struct ExplorerScreen {
     let maxAttention = max(attention.max() ?? 0, 1e-12)
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
-    let cursorToken = state.cursorPatch(in: run).map { layer.patchToken[$0] } ?? -1
+    let cursorPatch = state.cursorPatch(in: run)
+    let cursorToken = cursorPatch.map { layer.patchToken[$0] } ?? -1
+    let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] } ?? -1
     for row in 0..<g.rows {
       for col in 0..<g.cols {
         let p = row * g.cols + col
@@ -226,6 +240,10 @@ public struct ExplorerScreen {
         case .groups:
           let group = layer.group[p]
           color = group < 0 ? look.color : CategoricalPalette.rgb(for: group)
+        case .clusters:
+          let cluster = layer.cluster?[p] ?? -1
+          color = cluster < 0 ? look.color : CategoricalPalette.rgb(for: cluster)
+        case .stages, .pruning: break
         case .attention:
           let t = Double(attention[p] / maxAttention)
           color = SequentialPalette.viridis.rgb(at: t)
@@ -238,8 +256,9 @@ public struct ExplorerScreen {
         if let cursor = state.cursor {
           if cursor.row == row, cursor.col == col {
             style = style.reversed().bolded()
-          } else if cursorToken >= 0, layer.patchToken[p] == cursorToken {
-            style = style.underlined().bolded()  // the other patches the cursor's token holds
+          } else if state.view == .clusters ? (cursorCluster >= 0 && layer.cluster?[p] == cursorCluster)
+                      : (cursorToken >= 0 && layer.patchToken[p] == cursorToken) {
+            style = style.underlined().bolded()  // the other patches of the cursor's token (or cluster)
           }
         }
         let text = cellW == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: cellW / 2)
@@ -247,6 +266,97 @@ public struct ExplorerScreen {
           _ = buffer.set(string: text, x: ox + col * cellW, y: oy + row * cellH + dy, style: style, maxWidth: area.right - (ox + col * cellW))
         }
       }
+    }
+  }
+
+  /// DVT: one column per stage of the cascade: its grid drawn with the image's mean colour per patch, its confidence
+  /// against its threshold, and whether it answered, went on, or never ran.
+  func renderStages(run: MethodRun, in area: Rect, buffer: inout Buffer) {
+    guard let cascade = run.spec.cascade else {
+      buffer.render(Paragraph("\(run.spec.name) runs once on one grid (dvt runs a cascade of grids)", style: dim), in: area.inset(by: 1))
+      return
+    }
+    let columns = area.columns(cascade.grids.map { _ in .fill(1) }, spacing: 1)
+    let image = state.context.image
+    for (s, side) in cascade.grids.enumerated() {
+      let column = columns[s]
+      let stage = s < run.stages.count ? run.stages[s] : nil
+      let answered = s == run.stages.count - 1
+      _ = buffer.set(string: "stage \(s + 1): \(side)x\(side)", x: column.x, y: column.y, style: answered ? accent : bold,
+                     maxWidth: column.width)
+      let mapArea = Rect(x: column.x, y: column.y + 1, width: column.width, height: max(0, column.height - 4))
+      let geometry = ExplorerScreen.patchGeometry(grid: (side, side), in: mapArea)
+      for row in 0..<side {
+        for col in 0..<side {
+          // The patch's mean colour in the preprocessed image: each stage sees the image at its own grid.
+          let x0 = col * image.width / side, x1 = max(x0 + 1, (col + 1) * image.width / side)
+          let y0 = row * image.height / side, y1 = max(y0 + 1, (row + 1) * image.height / side)
+          var r = 0, gg = 0, b = 0, n = 0
+          for y in y0..<min(y1, image.height) {
+            for x in x0..<min(x1, image.width) { let c = image.pixels[y * image.width + x]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
+          }
+          let mean = n > 0 ? RGB(UInt8(r / n), UInt8(gg / n), UInt8(b / n)) : RGB(0, 0, 0)
+          let glyph = stage == nil ? (ascii ? ".." : "··") : (ascii ? "##" : "██")
+          let style = Style(fg: stage == nil ? Color.rgb(0x55, 0x55, 0x55) : mean.color)
+          let text = geometry.cellWidth == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: geometry.cellWidth / 2)
+          for dy in 0..<geometry.cellHeight {
+            _ = buffer.set(string: text, x: geometry.x + col * geometry.cellWidth, y: geometry.y + row * geometry.cellHeight + dy,
+                           style: style, maxWidth: column.right - (geometry.x + col * geometry.cellWidth))
+          }
+        }
+      }
+      let y = column.bottom - 3
+      guard let stage else {
+        _ = buffer.set(string: "not run", x: column.x, y: y, style: dim, maxWidth: column.width)
+        continue
+      }
+      buffer.render(Gauge(ratio: Double(stage.confidence), label: fixed2(Double(stage.confidence)), labelPlacement: .trailing,
+                          barStyle: Style(fg: answered ? .rgb(0x3C, 0xB3, 0x71) : .rgb(0xE6, 0x9F, 0x00)), glyphs: glyphs),
+                    in: Rect(x: column.x, y: y, width: column.width, height: 1))
+      let verdict: String
+      if let threshold = stage.threshold {
+        verdict = stage.confidence >= threshold ? "≥ \(fixed2(Double(threshold))): exits" : "< \(fixed2(Double(threshold))): goes on"
+      } else {
+        verdict = "last stage: answers"
+      }
+      _ = buffer.set(string: ascii ? verdict.replacingOccurrences(of: "≥", with: ">=") : verdict, x: column.x, y: y + 1,
+                     style: answered ? accent : dim, maxWidth: column.width)
+      _ = buffer.set(string: "\(stage.top?.label ?? "-")  \(gmacs(stage.cumulativeMACs)) G", x: column.x, y: y + 2, style: dim,
+                     maxWidth: column.width)
+    }
+  }
+
+  /// UP-ViT: per block, the heads kept (one shade per original head: the share of its channels kept) and the MLP units
+  /// kept as a bar; the current block highlighted.
+  func renderPruning(run: MethodRun, in area: Rect, buffer: inout Buffer) {
+    guard let pruning = run.pruning else {
+      buffer.render(Paragraph("\(run.spec.name) keeps the model's shape (upvit prunes heads, MLP units and channels)", style: dim),
+                    in: area.inset(by: 1))
+      return
+    }
+    var y = area.y
+    let summary = "width \(pruning.embedBefore) → \(pruning.embedAfter)   parameters \(pruning.parametersBefore) → \(pruning.parametersAfter)"
+    _ = buffer.set(string: ascii ? summary.replacingArrow() : summary, x: area.x, y: y, style: bold, maxWidth: area.width)
+    y += 2
+    let shades = glyphs.shades.filter { $0 != " " }
+    let barWidth = max(4, min(32, area.width - 32))
+    for (i, block) in pruning.blocks.enumerated() where y < area.bottom {
+      let current = i == state.layer
+      var x = buffer.set(string: pad("\(i + 1)", 3) + " ", x: area.x, y: y, style: current ? accent : dim, maxWidth: area.width)
+      // Heads: the share of each original head's channels that survives.
+      let width = block.attentionKept.count / max(block.headsBefore, 1)
+      var heads = ""
+      for h in 0..<block.headsBefore {
+        let kept = block.attentionKept[(h * width)..<((h + 1) * width)].filter { $0 }.count
+        heads.append(kept == 0 ? "·" : shades[min(shades.count - 1, kept * shades.count / max(width, 1))])
+      }
+      x = buffer.set(string: (ascii ? heads.replacingOccurrences(of: "·", with: ".") : heads) + " \(block.headsAfter)/\(block.headsBefore) heads  ",
+                     x: x, y: y, style: Style(fg: .rgb(0x56, 0xB4, 0xE9)), maxWidth: area.right - x)
+      let ratio = Double(block.mlpUnitsKept) / Double(max(block.mlpKept.count, 1))
+      buffer.render(Gauge(ratio: ratio, label: "\(block.mlpUnitsKept)/\(block.mlpKept.count) MLP", labelPlacement: .trailing,
+                          barStyle: Style(fg: .rgb(0x3C, 0xB3, 0x71)), glyphs: glyphs),
+                    in: Rect(x: x, y: y, width: min(area.right - x, barWidth + 14), height: 1))
+      y += 1
     }
   }
 
@@ -271,6 +381,9 @@ public struct ExplorerScreen {
     let layer = run.layers[state.layer]
     let idle = layer.activeTokens < layer.tokensIn ? " (\(layer.activeTokens) active)" : ""
     line("tokens \(layer.tokensIn) → \(layer.tokensOut)\(idle)")
+    if let cascade = run.spec.cascade, let last = run.stages.last {
+      line("stage \(run.stages.count)/\(cascade.grids.count) answered (\(last.grid)), confidence \(fixed2(Double(last.confidence)))", accent)
+    }
     line("GMACs  \(gmacs(layer.macs)) this layer")
     let share = 100 * Double(layer.cumulativeMACs) / Double(max(run.baselineMACs, 1))
     line("       \(gmacs(layer.cumulativeMACs)) of \(gmacs(run.baselineMACs)) so far (\(fixed1(share))%)")
@@ -333,6 +446,15 @@ public struct ExplorerScreen {
                              maxLabel: "max", caption: "CLS attention (\(head), scaled to the layer's max)", appearance: appearance), in: area)
     case .image:
       _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
+                     x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    case .clusters:
+      _ = buffer.set(string: "colour = the patch's key/value cluster in this block (ClusTR); glyph = state; cursor underlines its cluster",
+                     x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    case .stages:
+      _ = buffer.set(string: "each stage sees the image at its grid; bar = top softmax probability against the stage's threshold",
+                     x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    case .pruning:
+      _ = buffer.set(string: "per block: shade = share of each original head's channels kept; bar = MLP units kept",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
     }
   }

@@ -14,7 +14,9 @@ import ViTEngine
 import TUI
 
 public enum FigureView: String, CaseIterable, Sendable {
-  case image, status, groups, attention
+  /// `clusters`: ClusTR's key/value clusters as TCFormer draws them (each cluster in its mean colour, outlined);
+  /// layers without clusters are drawn as `status`.
+  case image, status, groups, attention, clusters
 }
 
 public struct TokenMapPainter: Sendable {
@@ -55,7 +57,9 @@ public struct TokenMapPainter: Sendable {
   /// Paints `view` for one layer (nil: the input alone).
   public func paint(_ view: FigureView, layer: LayerView?) -> Canvas {
     var canvas = Canvas(width: width, height: height)
-    let meanColour = layer.map { groupMeans($0) } ?? [:]
+    let clusters = view == .clusters ? layer?.cluster : nil
+    let view = view == .clusters && clusters == nil ? .status : view
+    let meanColour = layer.map { groupMeans(clusters ?? $0.group) } ?? [:]
     let attention = layer?.attention(head: nil) ?? []
     let maxAttention = max(attention.max() ?? 0, 1e-12)
     for y in 0..<input.height {
@@ -75,6 +79,8 @@ public struct TokenMapPainter: Sendable {
             }
           case .groups:
             colour = state == .pruned ? colour.mixed(with: RGB(255, 255, 255), by: 0.85) : meanColour[layer.group[p]] ?? colour
+          case .clusters:
+            colour = meanColour[clusters![p]] ?? colour
           case .attention:
             let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)
             colour = grey.mixed(with: SequentialPalette.viridis.rgb(at: Double(attention[p] / maxAttention)), by: 0.75)
@@ -83,16 +89,18 @@ public struct TokenMapPainter: Sendable {
         canvas.fill(x: x * scale, y: y * scale, width: scale, height: scale, color: colour)
       }
     }
-    if let layer, view == .groups || view == .status { drawGroupOutlines(layer, on: &canvas, mergedOnly: view == .status) }
+    if let layer, view == .groups || view == .status || view == .clusters {
+      drawGroupOutlines(clusters ?? layer.group, on: &canvas, mergedOnly: view == .status)
+    }
     return canvas
   }
 
-  /// Mean input colour of every group (keyed by the group id: the lowest patch index in it).
-  func groupMeans(_ layer: LayerView) -> [Int: RGB] {
+  /// Mean input colour of every group (keyed by the group id, per patch; -1: none).
+  func groupMeans(_ group: [Int]) -> [Int: RGB] {
     var sums: [Int: (Int, Int, Int, Int)] = [:]
     for y in 0..<input.height {
       for x in 0..<input.width {
-        let g = layer.group[patch(x, y)]
+        let g = group[patch(x, y)]
         guard g >= 0 else { continue }
         let c = source(x, y)
         let s = sums[g] ?? (0, 0, 0, 0)
@@ -104,12 +112,12 @@ public struct TokenMapPainter: Sendable {
 
   /// 1-px lines (scaled) on patch edges whose two sides belong to different groups. With `mergedOnly`, only around
   /// groups of more than one patch (the status view marks merges without boxing every kept patch).
-  func drawGroupOutlines(_ layer: LayerView, on canvas: inout Canvas, mergedOnly: Bool) {
+  func drawGroupOutlines(_ group: [Int], on canvas: inout Canvas, mergedOnly: Bool) {
     let rows = grid.rows, cols = grid.cols
     var groupSize: [Int: Int] = [:]
-    for g in layer.group where g >= 0 { groupSize[g, default: 0] += 1 }
+    for g in group where g >= 0 { groupSize[g, default: 0] += 1 }
     func outlined(_ p: Int) -> Bool {
-      let g = layer.group[p]
+      let g = group[p]
       return g >= 0 && (!mergedOnly || (groupSize[g] ?? 0) > 1)
     }
     let pw = patchWidth * scale, ph = patchHeight * scale
@@ -119,12 +127,12 @@ public struct TokenMapPainter: Sendable {
         // Right and bottom edges; the image border is drawn for outlined patches too.
         let right = c + 1 < cols ? p + 1 : -1, below = r + 1 < rows ? p + cols : -1
         if outlined(p) || (right >= 0 && outlined(right)) {
-          if right < 0 || layer.group[right] != layer.group[p] {
+          if right < 0 || group[right] != group[p] {
             canvas.fill(x: (c + 1) * pw - (right < 0 ? 1 : 0), y: r * ph, width: 1, height: ph, color: Self.outline)
           }
         }
         if outlined(p) || (below >= 0 && outlined(below)) {
-          if below < 0 || layer.group[below] != layer.group[p] {
+          if below < 0 || group[below] != group[p] {
             canvas.fill(x: c * pw, y: (r + 1) * ph - (below < 0 ? 1 : 0), width: pw, height: 1, color: Self.outline)
           }
         }

@@ -54,6 +54,9 @@ public struct MethodSpec: Sendable, Equatable, CustomStringConvertible {
 
   public var descriptor: MethodDescriptor { MethodRegistry.descriptor(named: name)! }
 
+  /// DVT's cascade of this spec, or nil for methods that run once.
+  public var cascade: Cascade? { try? descriptor.makeCascade?(parameterDictionary) }
+
   public var parameterDictionary: [String: String] { Dictionary(uniqueKeysWithValues: params.map { ($0.key, $0.value) }) }
 
   public func makePolicy(depth: Int) throws(MethodSpecError) -> any TokenPolicy {

@@ -111,12 +111,12 @@ struct ExplorerEndToEndTests {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux, arguments: "lesson")
-    #expect(try tmux.waitFor("lesson 1/8"), "lesson opens on its first page: \((try? tmux.screen()) ?? "")")
+    #expect(try tmux.waitFor("lesson 1/"), "lesson opens on its first page: \((try? tmux.screen()) ?? "")")
     try tmux.keys("]")
-    #expect(try tmux.waitFor("lesson 2/8"))
+    #expect(try tmux.waitFor("lesson 2/"))
     try tmux.keys("t")
     Thread.sleep(forTimeInterval: 0.3)
-    #expect(!(try tmux.screen()).contains("lesson 2/8"), "t leaves the lesson")
+    #expect(!(try tmux.screen()).contains("lesson 2/"), "t leaves the lesson")
     let before = try tmux.screen().split(separator: "\n").first { $0.hasPrefix("image ") }.map(String.init) ?? ""
     try tmux.keys("n")
     let deadline = Date().addingTimeInterval(10)

@@ -29,7 +29,9 @@ func fixtureState(methods: [String] = ["evit:keep=0.5,layers=1/2", "tome:r=2"]) 
   let context = ExplorerContext(modelName: "grey_p2", modelSummary: "timm, 3 blocks, width 32, 2 heads, patch 2, grid 6x6",
                                 imageName: "input.png", preprocessing: "none", image: image, depth: 3, grid: (6, 6), heads: 2)
   var state = ExplorerState(context: context, methods: try methods.map { try MethodSpec.parse($0) })
-  for spec in state.methods { state.runs[spec.canonical] = try MethodRun.compute(model: model, input: input, spec: spec) }
+  let loaded = try fixtureImage()
+  #expect(loaded.native.pixels == input.pixels)
+  for spec in state.methods { state.runs[spec.canonical] = try loaded.methodRun(try MethodPlan(spec: spec, model: model)) }
   return state
 }
 
@@ -65,9 +67,19 @@ func assertSnapshot(_ buffer: Buffer, named name: String, sourceLocation: Source
 
 @Suite("Explorer screens")
 struct ExplorerScreenTests {
+  /// Each view on methods that have something to show in it (the first two views' methods elsewhere).
+  static func methods(for view: TokenMapView) -> [String] {
+    switch view {
+    case .clusters: return ["clustr:clusters=8,k=5,layers=all", "tome:r=2"]
+    case .stages: return ["dvt:grids=3/4/6,thresholds=0.5/0.6", "tome:r=2"]
+    case .pruning: return ["upvit:importance=\(stableImportancePath),heads=1,mlp-ratio=2", "tome:r=2"]
+    default: return ["evit:keep=0.5,layers=1/2", "tome:r=2"]
+    }
+  }
+
   @Test(arguments: TokenMapView.allCases)
   func views(view: TokenMapView) throws {
-    var state = try fixtureState()
+    var state = try fixtureState(methods: Self.methods(for: view))
     state.layer = 1
     state.view = view
     assertSnapshot(screen(state, 120, 40), named: "view-\(view.rawValue)-120x40")
@@ -316,6 +328,15 @@ struct ExplorerStateTests {
     #expect(last.contains("layer 2/3"))
   }
 }
+
+/// grey_p2's importance file at a path that does not depend on where the repository is (the spec, path included,
+/// is on screen in the snapshots).
+let stableImportancePath: String = {
+  let path = "/tmp/tokenscope-snapshot-grey_p2.importance.json"
+  try? FileManager.default.removeItem(atPath: path)
+  try? FileManager.default.copyItem(atPath: "\(fixtures)/grey_p2/upvit_importance.json", toPath: path)
+  return path
+}()
 
 /// The grey_p2 fixture image as the explorer's worker holds it (preprocess-none: its tensor is the fixture's input).
 func fixtureImage() throws -> ModelImage {

@@ -33,7 +33,7 @@ methods.safetensors (every fixture; float32; SPEC is the exact method spec strin
       S|stage{s}.logits   [K]              timm's logits on it (pos_embed resampled as for ".grid2": bicubic, antialias)
       S|stage{s}.features [C]              timm's final-norm CLS vector on it
 
-upvit_importance.json and upvit.safetensors (vit, deit_distilled, vit_ls): UP-ViT single-channel KL-ablation
+upvit_importance.json and upvit.safetensors (vit, deit_distilled, vit_ls, grey_p2): UP-ViT single-channel KL-ablation
   importance and the logits/features/parameter counts of models sliced from it; formats in upvit_reference.py.
 
 Every safetensors file is rewritten only when its tensors or metadata change: safetensors writes the metadata map in
@@ -298,7 +298,7 @@ DVT_SPECS = {
     "deit_distilled": ("dvt:grids=2/3/4,thresholds=0.5/0.6", [2, 3, 4]),
     "grey_p2": ("dvt:grids=3/4/6,thresholds=0.5/0.6", [3, 4, 6]),
 }
-UPVIT_FIXTURES = ["vit", "deit_distilled", "vit_ls"]
+UPVIT_FIXTURES = ["vit", "deit_distilled", "vit_ls", "grey_p2"]
 
 
 @torch.no_grad()

@@ -53,7 +53,7 @@ struct CascadeAndPruningTests {
 
   static let targets = ["heads=1,mlp-ratio=2,embed=24", "heads=2,mlp-ratio=3,embed=32"]
 
-  @Test("UP-ViT: pruned logits, features and parameters", arguments: ["vit", "deit_distilled", "vit_ls"])
+  @Test("UP-ViT: pruned logits, features and parameters", arguments: ["vit", "deit_distilled", "vit_ls", "grey_p2"])
   func upvitSlicing(_ fixture: String) throws {
     let dir = "\(fixturesDirectory)/\(fixture)"
     let model = try ModelLoader.load(path: "\(dir)/model.safetensors")
