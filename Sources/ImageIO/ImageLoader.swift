@@ -123,10 +123,20 @@ public enum ImageLoader {
 
   // MARK: - Shared checks
 
-  static func checkDimensions(width: Int, height: Int, format: String, name: String) throws(ImageError) {
+  /// Pixels a file may claim per byte of it. No valid PNG or JPEG gets near: deflate expands at most about 1032x
+  /// (8 one-bit pixels per byte: 8256 pixels per byte), and a JPEG needs at least one bit per 8x8 block (512). A
+  /// 1 KB progressive JPEG that claims 16384x16384 (805 MB to decode) is refused before the decoder allocates.
+  public static let maxPixelsPerFileByte = 16384
+  /// Claims up to this many pixels are accepted from any file size.
+  public static let pixelsAlwaysAllowed = 1 << 24
+
+  static func checkDimensions(width: Int, height: Int, format: String, name: String, fileBytes: Int) throws(ImageError) {
     if width <= 0 || height <= 0 { throw .zeroSize(name: name, format: format, width: width, height: height) }
     if width > maxDimension || height > maxDimension {
       throw .tooLarge(name: name, width: width, height: height, limit: maxDimension)
+    }
+    if width * height > max(pixelsAlwaysAllowed, maxPixelsPerFileByte * fileBytes) {
+      throw .implausibleSize(name: name, format: format, width: width, height: height, fileBytes: fileBytes)
     }
   }
 
@@ -162,7 +172,8 @@ public enum ImageLoader {
     // Read the IHDR size straight from the bytes first, so that an absurd header gets our message (and not
     // libpng's) before libpng sees it. libpng re-validates the whole header, CRC included, just below.
     if data.count >= 24 && data[12] == 0x49 && data[13] == 0x48 && data[14] == 0x44 && data[15] == 0x52 {
-      try checkDimensions(width: bigEndian32(data, at: 16), height: bigEndian32(data, at: 20), format: "PNG", name: name)
+      try checkDimensions(width: bigEndian32(data, at: 16), height: bigEndian32(data, at: 20), format: "PNG", name: name,
+                          fileBytes: data.count)
     }
     var message = [CChar](repeating: 0, count: 256)
     var header = cic_png_info()
@@ -173,7 +184,7 @@ public enum ImageLoader {
     }
     if status != Int32(CIC_OK) { throw codecError(status, message: message, format: "PNG", name: name) }
     let width = Int(header.width), height = Int(header.height)
-    try checkDimensions(width: width, height: height, format: "PNG", name: name)
+    try checkDimensions(width: width, height: height, format: "PNG", name: name, fileBytes: data.count)
     let channels = Int(header.out_channels)
     let count = try byteCount(width: width, height: height, channels: channels, name: name)
 
@@ -241,7 +252,7 @@ public enum ImageLoader {
     }
     if status != Int32(CIC_OK) { throw codecError(status, message: message, format: "JPEG", name: name) }
     let width = Int(header.width), height = Int(header.height)
-    try checkDimensions(width: width, height: height, format: "JPEG", name: name)
+    try checkDimensions(width: width, height: height, format: "JPEG", name: name, fileBytes: data.count)
     let channels = Int(header.out_channels)
     let count = try byteCount(width: width, height: height, channels: channels, name: name)
 

@@ -48,6 +48,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
   case zeroSize(name: String, format: String, width: Int, height: Int)
   /// The header claims more than `ImageLoader.maxDimension` pixels on a side.
   case tooLarge(name: String, width: Int, height: Int, limit: Int)
+  /// The header claims far more pixels than a file of this size can encode (see ImageLoader.maxPixelsPerFileByte).
+  case implausibleSize(name: String, format: String, width: Int, height: Int, fileBytes: Int)
   /// The data ends before the image does; `detail` is the codec's account.
   case truncated(name: String, format: String, detail: String)
   /// The codec rejected the data (bad CRC, bad compressed stream, bad marker, ...).
@@ -94,6 +96,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         + "expected a width and height of at least 1"
     case let .tooLarge(name, width, height, limit):
       return "\(name): image is \(width)x\(height) pixels; at most \(limit)x\(limit) is supported"
+    case let .implausibleSize(name, format, width, height, fileBytes):
+      return "\(name): \(format) header claims \(width)x\(height) pixels, but the file has only \(fileBytes) bytes "
+        + "(no valid \(format) compresses that well); refusing to decode"
     case let .truncated(name, format, detail):
       return "\(name): truncated \(format) data (\(detail))"
     case let .corrupt(name, format, detail):

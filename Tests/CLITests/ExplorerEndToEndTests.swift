@@ -134,7 +134,8 @@ struct ExplorerEndToEndTests {
     #expect((try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
   }
 
-  @Test func sigtermRestoresTheTerminal() throws {
+  @Test(arguments: [("TERM", "143"), ("INT", "130")])
+  func signalsRestoreTheTerminal(signal: String, expected: String) throws {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux)
@@ -142,13 +143,13 @@ struct ExplorerEndToEndTests {
     let shell = try tmux.run(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-    p.arguments = ["-TERM", "-P", shell, "tokenscope"]
+    p.arguments = ["-\(signal)", "-P", shell, "tokenscope"]
     try p.run()
     p.waitUntilExit()
     let deadline = Date().addingTimeInterval(10)
     while !FileManager.default.fileExists(atPath: status) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
     let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(code == "143", "killed by SIGTERM, as a shell reports it")
+    #expect(code == expected, "killed by SIG\(signal), as a shell reports it")
     Thread.sleep(forTimeInterval: 0.3)
     #expect(!(try tmux.screen()).contains("layer 1/12"), "the alternate screen was left")
   }

@@ -68,7 +68,7 @@ struct ExploreOptions: ParsableArguments {
       do {
         backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil))
       } catch {
-        throw CLIError("cannot start the terminal UI: \(error)", code: CLIError.usage)
+        throw CLIError("\(error)", code: CLIError.usage)  // the error says "cannot start the terminal UI: why"
       }
       var state = ExplorerState(context: context, methods: specs)
       state.samples = Samples.images(channels: model.shape.inChannels)
