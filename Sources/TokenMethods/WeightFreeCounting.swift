@@ -31,7 +31,7 @@ extension ToMePolicy: WeightFreeCountable {
 
 extension EViTPolicy: WeightFreeCountable {
   public func counts(block: Int, tokens n: Int, shape: ModelShape) -> BlockTokenCounts {
-    let prefix = shape.prefixTokens, headDim = shape.headDim[block]
+    let prefix = shape.prefixTokens
     var out = n
     if layers.contains(block) {
       let keep = Int((keepRate * Double(n - prefix)).rounded(.up))

@@ -196,8 +196,8 @@ struct EvalCommand: ParsableCommand {
   /// `--calib-limit`).
   func calibrationRecords(_ plan: MethodPlan, model: ViTModel, pipeline: Preprocessing, labelMap: [Int]?) throws -> CascadeRecords {
     let held: Dataset
-    do { held = try Dataset.open(path: data, split: calibSplit) } catch let e as DatasetError {
-      throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+    do { held = try Dataset.open(path: data, split: calibSplit) } catch {
+      throw CLIError(error.message, code: error.isMissing ? CLIError.noInput : CLIError.badData)
     }
     var indices = Array(0..<held.count)
     var rng = SplitMix(seed: seed &+ 1)

@@ -112,8 +112,8 @@ struct PruneCommand: ParsableCommand {
   }
 
   func loadImportance(_ path: String) throws -> ChannelImportance {
-    do { return try ChannelImportance.load(path: path) } catch let e as UPViTError {
-      throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+    do { return try ChannelImportance.load(path: path) } catch {
+      throw CLIError(error.message, code: error.isMissing ? CLIError.noInput : CLIError.badData)
     }
   }
 
