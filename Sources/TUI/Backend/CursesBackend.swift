@@ -113,7 +113,7 @@ public final class CursesBackend: TerminalBackend {
       throw TerminalError.notATerminal
     }
     let terminalFD = fileno(output)
-    let hadTermios = tcgetattr(terminalFD, &savedTermios) == 0
+    let hadTermios = tcgetattr(terminalFD, savedTermios) == 0
 
     // The signal mask is inherited across exec: a parent that blocks SIGWINCH (test runners, some process managers,
     // and through them tmux panes) would leave ncurses deaf to resizes. Unblock it (and the signals that end or
@@ -411,7 +411,13 @@ public final class CursesBackend: TerminalBackend {
 private let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 private let resetCapacity = 256
 
-nonisolated(unsafe) private var savedTermios = termios()
+// Heap storage (60 bytes), not a global `termios`: under AddressSanitizer, tcgetattr's write into the global was
+// reported as a 3-byte overflow past a 57-byte object, into the flag stored after it.
+nonisolated(unsafe) private let savedTermios: UnsafeMutablePointer<termios> = {
+  let p = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+  p.initialize(to: termios())
+  return p
+}()
 nonisolated(unsafe) private var savedTermiosIsValid = false
 nonisolated(unsafe) private var restoreFD: Int32 = -1
 nonisolated(unsafe) private var resetBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: resetCapacity)
@@ -472,7 +478,7 @@ private func restoreTerminalAndExit(_ signalNumber: Int32) {
   if terminalRestoreIsArmed {
     terminalRestoreIsArmed = false
     if resetLength > 0 { _ = write(restoreFD, resetBytes, resetLength) }
-    if savedTermiosIsValid { tcsetattr(restoreFD, TCSANOW, &savedTermios) }
+    if savedTermiosIsValid { tcsetattr(restoreFD, TCSANOW, savedTermios) }
   }
   _exit(128 + signalNumber)
 }
