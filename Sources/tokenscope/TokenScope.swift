@@ -10,8 +10,9 @@ struct TokenScope: ParsableCommand {
     abstract: "Explore Vision Transformer token reduction, layer by layer.",
     discussion: """
       Point tokenscope at an image and a ViT checkpoint (timm or Hugging Face safetensors: ViT, DeiT, DINOv2) to see, \
-      per block, which tokens a method keeps, merges, fuses, idles or prunes, with attention entropy and MACs counted \
-      the fvcore way. Everything runs in tokenscope's own pure-Swift engine.
+      per block, which tokens a method keeps, merges, fuses, idles, prunes or clusters, at which grid a cascade exits, \
+      and which heads and channels a structural pruning keeps, with attention entropy and MACs counted the fvcore way. \
+      Everything runs in tokenscope's own pure-Swift engine.
 
       Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.
       """,
