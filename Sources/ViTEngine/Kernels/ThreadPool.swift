@@ -188,7 +188,9 @@ public final class ThreadPool: @unchecked Sendable {
 
   // MARK: The engine's pool
 
-  private static let sharedPool = Mutex<ThreadPool?>(nil)
+  /// A pthread mutex rather than Synchronization's Mutex: ThreadSanitizer sees pthread locks, but not the futex calls
+  /// behind Mutex, and reported the pool's publication through it as a race (`swift test --sanitize=thread`).
+  private static let sharedPool = PThreadLocked<ThreadPool?>(nil)
 
   /// Online CPUs, or TOKENSCOPE_THREADS when set.
   public static var defaultThreadCount: Int {
@@ -214,6 +216,24 @@ public final class ThreadPool: @unchecked Sendable {
       return old
     }
     _ = old  // released here, outside the lock: its deinit joins the workers once no job holds it
+  }
+}
+
+/// A value behind a pthread mutex.
+final class PThreadLocked<Value>: @unchecked Sendable {
+  private var value: Value
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+  init(_ value: Value) {
+    self.value = value
+    mutex = .allocate(capacity: 1)
+    pthread_mutex_init(mutex, nil)
+  }
+
+  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body(&value)
   }
 }
 
