@@ -82,7 +82,8 @@ public enum ImageLoader {
       let size = Int(status.st_size)
       if size > maxFileBytes { throw .fileTooLarge(name: path, bytes: size, limit: maxFileBytes) }
       var failure: Int32 = 0
-      let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+      // Capacity at least 1: for 0 the stdlib would write into its shared empty-array storage (a race under TSan).
+      let bytes = [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, initialized in
         initialized = 0
         guard let base = buffer.baseAddress else { return }
         while initialized < size {

@@ -200,6 +200,9 @@ public struct SafetensorsFile: Sendable {
     guard info.dtype.isReadable else { throw .unsupportedDType(path: path, tensor: info.name, dtype: info.dtype.rawValue) }
     let raw = rawBytes(info)
     let count = info.elementCount
+    // Not through unsafeUninitializedCapacity when empty: for capacity 0 it writes the count into the stdlib's shared
+    // empty-array storage, which ThreadSanitizer reports as a race between threads loading empty tensors.
+    guard count > 0 else { return [] }
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
       switch info.dtype {
       case .F32:
