@@ -284,7 +284,7 @@ public struct ExplorerScreen {
       let answered = s == run.stages.count - 1
       _ = buffer.set(string: "stage \(s + 1): \(side)x\(side)", x: column.x, y: column.y, style: answered ? accent : bold,
                      maxWidth: column.width)
-      let mapArea = Rect(x: column.x, y: column.y + 1, width: column.width, height: max(0, column.height - 4))
+      let mapArea = Rect(x: column.x, y: column.y + 1, width: column.width, height: max(0, column.height - 5))
       let geometry = ExplorerScreen.patchGeometry(grid: (side, side), in: mapArea)
       for row in 0..<side {
         for col in 0..<side {
@@ -305,7 +305,7 @@ public struct ExplorerScreen {
           }
         }
       }
-      let y = column.bottom - 3
+      let y = column.bottom - 4
       guard let stage else {
         _ = buffer.set(string: "not run", x: column.x, y: y, style: dim, maxWidth: column.width)
         continue
@@ -321,7 +321,12 @@ public struct ExplorerScreen {
       }
       _ = buffer.set(string: ascii ? verdict.replacingOccurrences(of: "≥", with: ">=") : verdict, x: column.x, y: y + 1,
                      style: answered ? accent : dim, maxWidth: column.width)
-      _ = buffer.set(string: "\(stage.top?.label ?? "-")  \(gmacs(stage.cumulativeMACs)) G", x: column.x, y: y + 2, style: dim,
+      // Every stage keeps its own layers: ←/→ step all of them in sync, and each column says what its stage would
+      // answer if it stopped at this layer, and what the cascade has spent by then.
+      let here = state.layer < stage.layers.count ? stage.layers[state.layer] : nil
+      let guess = here?.topIfStopped.first.map { "\($0.label) \(fixed1(Double($0.probability) * 100))%" } ?? "-"
+      _ = buffer.set(string: "layer \(state.layer + 1): \(guess)", x: column.x, y: y + 2, style: dim, maxWidth: column.width)
+      _ = buffer.set(string: "\(gmacs(here?.cumulativeMACs ?? stage.cumulativeMACs)) G spent", x: column.x, y: y + 3, style: dim,
                      maxWidth: column.width)
     }
   }
