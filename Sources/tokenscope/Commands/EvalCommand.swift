@@ -162,7 +162,9 @@ struct EvalCommand: ParsableCommand {
     let base = results.first { $0.spec.name == "none" }.map { (x: x($0), y: 100 * $0.accuracy) }
     let modelName = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
     let dataName = dataset.name.split(separator: "/").last.map(String.init) ?? dataset.name
-    let chart = TradeoffChart(title: "\(modelName) on \(dataName) \(split) (\(results.first?.images ?? 0) images)",
+    // Dataset names already say their split ("fashion-mnist (test)"); ImageFolder roots may not.
+    let dataLabel = dataName.contains("(\(split))") ? dataName : "\(dataName) \(split)"
+    let chart = TradeoffChart(title: "\(modelName) on \(dataLabel) (\(results.first?.images ?? 0) images)",
                               xLabel: plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
                               yLabel: "top-1 accuracy (%)", series: series, baseline: base)
     do { try AtomicFile.write(Array(chart.svg().utf8), to: path) } catch {
