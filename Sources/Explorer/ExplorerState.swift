@@ -263,10 +263,25 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   return effects + computations
 }
 
-/// The spec with its main parameter moved one step (ToMe r by 1, keep rates by 0.05); nil when it has none.
+/// The spec with its main parameter moved one step (ToMe r by 1, keep rates by 0.05; ClusTR clusters, DVT thresholds
+/// and UP-ViT's MLP ratio along their sweep values, + towards the larger); nil when it has none.
 public func adjusted(_ spec: MethodSpec, step: Int) -> MethodSpec? {
   var params = spec.params
-  guard let i = params.firstIndex(where: { $0.key == "r" || $0.key == "keep" }) else { return nil }
+  guard let i = params.firstIndex(where: { $0.key == "r" || $0.key == "keep" }) else {
+    // Sweep values run from the largest setting to the smallest.
+    guard let (key, values) = MethodRegistry.sweep(forMethod: spec.name), !values.isEmpty,
+          let current = params.first(where: { $0.key == key })?.value else { return nil }
+    let next: Int
+    if let index = values.firstIndex(of: current) {
+      next = min(values.count - 1, max(0, index - step))
+    } else {
+      // Off the list: the nearest listed value in the step's direction (compared by the first number: "0.8/0.7").
+      func number(_ text: String) -> Double { Double(text.split(separator: "/").first.map(String.init) ?? "") ?? 0 }
+      let c = number(current)
+      next = step > 0 ? (values.lastIndex { number($0) > c } ?? 0) : (values.firstIndex { number($0) < c } ?? values.count - 1)
+    }
+    return try? spec.setting(key, to: values[next])
+  }
   if params[i].key == "r" {
     params[i].value = String(max(0, (Int(params[i].value) ?? 0) + step))
   } else {
