@@ -240,8 +240,8 @@ def consistency(model, sd, heads, eps, test_sets, n=8):
     out = {}
     for s in SIZES:
         x = test_sets[s][:n]
-        a = model(x).double()
-        b = reference_logits(sd, heads, x, eps)
+        a = model(x).double().cpu()
+        b = reference_logits(sd, heads, x.cpu(), eps)
         out[s] = (float((a - b).abs().max()), int((a.argmax(1) == b.argmax(1)).sum()))
     model.train(was)
     return out
@@ -258,7 +258,7 @@ def state_for_save(model, ref_sd):
                            f"{sorted(set(sd) ^ set(ref_sd))[:10]}")
     out = {}
     for k, v in ref_sd.items():
-        t = sd[k].detach().to(torch.float32).contiguous().clone()
+        t = sd[k].detach().to("cpu", torch.float32).contiguous().clone()
         if t.shape != v.shape:
             raise RuntimeError(f"{k}: shape {tuple(t.shape)} != input {tuple(v.shape)}")
         out[k] = t
@@ -307,10 +307,14 @@ def main():
                     help="per-epoch checks on the first N test images (0: all); the before/after "
                          "evaluations always use all 10000")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (evaluation in F32)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = False      # F32 as tokenscope computes it
+    torch.backends.cudnn.allow_tf32 = False
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -342,6 +346,9 @@ def main():
     eps = float(p_meta.get("layer_norm_eps", "1e-6"))
     teacher, t_meta = build_teacher(args.teacher) if args.kd_weight > 0 else (None, {})
     mean, std = float(p_meta["mean"]), float(p_meta["std"])
+    student.to(device)
+    if teacher is not None:
+        teacher.to(device)
 
     log(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     log(f"args: {vars(args)}")
@@ -359,11 +366,11 @@ def main():
     if args.limit_train:
         xtr, ytr = xtr[:args.limit_train], ytr[:args.limit_train]
     train_u8 = {s: tfv.pil_resize(xtr, s) for s in SIZES}
-    test_sets = {s: tfv.to_tensor(tfv.pil_resize(xte, s), mean, std) for s in SIZES}
-    ytr_t, yte_t = torch.from_numpy(ytr), torch.from_numpy(yte)
+    test_sets = {s: tfv.to_tensor(tfv.pil_resize(xte, s), mean, std).to(device) for s in SIZES}
+    ytr_t, yte_t = torch.from_numpy(ytr).to(device), torch.from_numpy(yte).to(device)
     log(f"data: train {xtr.shape} test {xte.shape}, mean {mean:.4f} std {std:.4f} (from the "
         f"pruned file), prep {time.time() - t0:.1f}s; torch {torch.__version__}, "
-        f"threads {torch.get_num_threads()}")
+        f"threads {torch.get_num_threads()}, device {device}")
 
     # --- self-consistency and the starting point
     c = consistency(student, p_sd, heads, eps, test_sets)
@@ -391,11 +398,11 @@ def main():
     def train_step(idx, s, lr):
         for g in opt.param_groups:
             g["lr"] = lr
-        xb = tfv.to_tensor(tfv.augment(train_u8[s][idx], aug_rng, shift.get(s, 0)), mean, std)
+        xb = tfv.to_tensor(tfv.augment(train_u8[s][idx], aug_rng, shift.get(s, 0)), mean, std).to(device)
         yb = ytr_t[idx]
         logits = student(xb)
         ce = F.cross_entropy(logits, yb, label_smoothing=args.label_smoothing)
-        kl = torch.zeros(())
+        kl = torch.zeros((), device=device)
         if teacher is not None:
             with torch.no_grad():
                 t_logp = F.log_softmax(teacher(xb), -1)
@@ -500,7 +507,7 @@ def main():
                                              if budget_s > 0 else ""),
         "optimizer": f"AdamW, weight decay {args.wd} on matrices, grad clip 1.0",
         "res_weights": args.res_weights, "max_shift": args.max_shift, "seed": args.seed,
-        "threads": args.threads, "minutes": round(minutes, 1),
+        "threads": args.threads, "device": str(device), "minutes": round(minutes, 1),
         "accuracy_before": tfv.acc_string(acc0),
     })
     save(student, p_sd, args.out, meta)
@@ -511,6 +518,7 @@ def main():
     same_layout = (set(r_sd) == set(p_sd) and all(r_sd[k].shape == p_sd[k].shape and
                                                   r_sd[k].dtype == torch.float32 for k in p_sd))
     reloaded, _, _ = build_student(r_sd, r_meta)
+    reloaded.to(device)
     rc = consistency(reloaded, r_sd, heads, eps, test_sets)
     with torch.no_grad():
         student.eval()

@@ -149,7 +149,7 @@ def metadata(args, mean, std, acc):
 
 
 def save_weights(model, path, meta):
-    sd = {k: v.detach().to(torch.float32).contiguous().clone()
+    sd = {k: v.detach().to("cpu", torch.float32).contiguous().clone()
           for k, v in model.state_dict().items()}
     tmp = path + ".tmp"
     save_file(sd, tmp, metadata=meta)
@@ -203,7 +203,9 @@ def main():
     ap.add_argument("--max-shift", default="14:1,20:1,28:2",
                     help="max random translation in px at each input size")
     ap.add_argument("--amp", choices=["none", "bf16"], default="none",
-                    help="CPU autocast dtype for the training forward pass")
+                    help="autocast dtype for the training forward pass (evaluation always runs in F32)")
+    ap.add_argument("--device", default="cpu",
+                    help="torch device for training and evaluation, e.g. cpu or cuda")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-budget-min", type=float, default=0.0,
@@ -222,6 +224,9 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0,
                     help="if > 0: keep an exponential moving average of the weights with this decay per step; "
                          "it is what gets evaluated and saved")
+    ap.add_argument("--eval-estimate-s", type=float, default=150.0,
+                    help="with --time-budget-min: seconds kept free for evaluation until one has been "
+                         "measured (150 suits 2 CPU cores; a GPU needs a few)")
     ap.add_argument("--eval-subset", type=int, default=0,
                     help="evaluate after each epoch on the first N test images only (0: all); the "
                          "final evaluation, whose figures go into the file's metadata, uses all 10000")
@@ -230,6 +235,11 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    # F32 means F32 on a GPU too: tokenscope's engine computes in F32, and the accuracies in the
+    # file's metadata must be the ones it reproduces.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -253,18 +263,20 @@ def main():
     xte, yte = load_split(args.data_dir, "test")
     mean, std = dataset_stats(xtr)
     train_u8 = {s: pil_resize(xtr, s) for s in SIZES}
-    test_sets = {s: to_tensor(pil_resize(xte, s), mean, std) for s in SIZES}
-    ytr_t, yte_t = torch.from_numpy(ytr), torch.from_numpy(yte)
+    test_sets = {s: to_tensor(pil_resize(xte, s), mean, std).to(device) for s in SIZES}
+    ytr_t, yte_t = torch.from_numpy(ytr).to(device), torch.from_numpy(yte).to(device)
     log(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     log(f"args: {vars(args)}")
     log(f"data: train {xtr.shape} test {xte.shape}, mean {mean:.4f} std {std:.4f}, "
-        f"prep {time.time() - t0:.1f}s; torch {torch.__version__}, threads {torch.get_num_threads()}")
+        f"prep {time.time() - t0:.1f}s; torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
 
     model = build_model(args.width, args.depth, args.heads, args.drop_path)
     if args.init_from:
         from safetensors.torch import load_file
         model.load_state_dict(load_file(args.init_from), strict=True)
         log(f"init: weights from {args.init_from}")
+    model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {metadata(args, mean, std, {s: 0 for s in SIZES})['architecture']}, "
         f"{n_params} params")
@@ -277,7 +289,7 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.999))
     if args.resume_ckpt:
-        ck = torch.load(args.resume_ckpt, weights_only=False)
+        ck = torch.load(args.resume_ckpt, weights_only=False, map_location=device)
         model.load_state_dict(ck["model"], strict=True)
         opt.load_state_dict(ck["opt"])
         log(f"resume: model+optimizer from {args.resume_ckpt} (epoch {ck['epoch']}, "
@@ -289,13 +301,15 @@ def main():
         for p in ema.parameters():
             p.requires_grad_(False)
     aug_rng = np.random.default_rng(args.seed + 12345)
-    amp_ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.amp == "bf16" \
-        else (lambda: torch.autocast("cpu", enabled=False))
+    amp_ctx = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.amp == "bf16" \
+        else (lambda: torch.autocast(device.type, enabled=False))
+    ema_params = list(ema.parameters()) if ema is not None else []
+    model_params = list(model.parameters())
 
     def train_step(idx, s, lr):
         for g in opt.param_groups:
             g["lr"] = lr
-        xb = to_tensor(augment(train_u8[s][idx], aug_rng, shift.get(s, 0)), mean, std)
+        xb = to_tensor(augment(train_u8[s][idx], aug_rng, shift.get(s, 0)), mean, std).to(device)
         yb = ytr_t[idx]
         with amp_ctx():
             logits = model(xb)
@@ -305,9 +319,8 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if ema is not None:
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(args.ema).add_(pm, alpha=1.0 - args.ema)
+            with torch.no_grad():        # ema = decay * ema + (1 - decay) * model, one fused call
+                torch._foreach_lerp_(ema_params, model_params, 1.0 - args.ema)
         return float(loss.detach())
 
     if args.pilot:
@@ -336,7 +349,7 @@ def main():
     total = steps_per_epoch * args.epochs
     step = 0
     budget_s = args.time_budget_min * 60.0
-    eval_estimate = 150.0                       # seconds, updated after each evaluation
+    eval_estimate = args.eval_estimate_s        # seconds, updated after each evaluation
     stop = False
     train_start = time.time()
     last_epoch = args.epoch_offset + args.epochs
