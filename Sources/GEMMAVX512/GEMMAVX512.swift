@@ -37,7 +37,15 @@ public func gemmPackedAVX512(aPacked: UnsafePointer<Float>, m: Int, packed: Unsa
         let biasNext = first ? biasVector(bias, from: j0 &+ 16, width: 16) : SIMD16<Float>()
         for i in tiles {
           let row = i &* 12
-          microKernel12x32(a: aPacked + (i &* 12 &* k &+ k0 &* 12), rows: Swift.min(12, m &- row), panel0: panel,
+          let rows = Swift.min(12, m &- row)
+          // A tail tile of at most 6 rows (197 tokens = 16 x 12 + 5) runs the half-height kernel: half the FMAs.
+          if rows <= 6 {
+            microKernel6x32(a: aPacked + (i &* 12 &* k &+ k0 &* 12), rows: rows, panel0: panel, panel1: next, k: kc,
+                            bias0: biasTile, bias1: biasNext, out: out + (row &* ldc &+ j0), ldc: ldc,
+                            accumulate: !first)
+            continue
+          }
+          microKernel12x32(a: aPacked + (i &* 12 &* k &+ k0 &* 12), rows: rows, panel0: panel,
                            panel1: next, k: kc, bias0: biasTile, bias1: biasNext, out: out + (row &* ldc &+ j0), ldc: ldc,
                            accumulate: !first)
         }
@@ -109,6 +117,44 @@ private func microKernel12x32(a: UnsafePointer<Float>, rows: Int, panel0: Unsafe
   }
   store(0, c0, d0); store(1, c1, d1); store(2, c2, d2); store(3, c3, d3); store(4, c4, d4); store(5, c5, d5)
   store(6, c6, d6); store(7, c7, d7); store(8, c8, d8); store(9, c9, d9); store(10, c10, d10); store(11, c11, d11)
+}
+
+/// Rows 0..<rows (at most 6) of a 12-row tile against two full panels: the 12 x 32 kernel's first half.
+@inline(__always)
+private func microKernel6x32(a: UnsafePointer<Float>, rows: Int, panel0: UnsafePointer<Float>,
+                             panel1: UnsafePointer<Float>, k: Int, bias0: SIMD16<Float>, bias1: SIMD16<Float>,
+                             out: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+  var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+  var c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+  var d0 = SIMD16<Float>(), d1 = SIMD16<Float>(), d2 = SIMD16<Float>(), d3 = SIMD16<Float>()
+  var d4 = SIMD16<Float>(), d5 = SIMD16<Float>()
+  var pb0 = UnsafeRawPointer(panel0), pb1 = UnsafeRawPointer(panel1)
+  var pa = a
+  for _ in 0..<k {
+    let b0 = pb0.loadUnaligned(as: SIMD16<Float>.self)
+    let b1 = pb1.loadUnaligned(as: SIMD16<Float>.self)
+    var av = SIMD16<Float>(repeating: pa[0]); c0 = c0.addingProduct(av, b0); d0 = d0.addingProduct(av, b1)
+    av = SIMD16<Float>(repeating: pa[1]); c1 = c1.addingProduct(av, b0); d1 = d1.addingProduct(av, b1)
+    av = SIMD16<Float>(repeating: pa[2]); c2 = c2.addingProduct(av, b0); d2 = d2.addingProduct(av, b1)
+    av = SIMD16<Float>(repeating: pa[3]); c3 = c3.addingProduct(av, b0); d3 = d3.addingProduct(av, b1)
+    av = SIMD16<Float>(repeating: pa[4]); c4 = c4.addingProduct(av, b0); d4 = d4.addingProduct(av, b1)
+    av = SIMD16<Float>(repeating: pa[5]); c5 = c5.addingProduct(av, b0); d5 = d5.addingProduct(av, b1)
+    pb0 += 64
+    pb1 += 64
+    pa += 12
+  }
+  @inline(__always) func store(_ r: Int, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
+    guard r < rows else { return }
+    var lo = lo + bias0, hi = hi + bias1
+    let o = UnsafeMutableRawPointer(out + r &* ldc)
+    if accumulate {
+      lo += o.loadUnaligned(as: SIMD16<Float>.self)
+      hi += o.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    }
+    o.storeBytes(of: lo, as: SIMD16<Float>.self)
+    o.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
+  }
+  store(0, c0, d0); store(1, c1, d1); store(2, c2, d2); store(3, c3, d3); store(4, c4, d4); store(5, c5, d5)
 }
 
 @inline(__always)

@@ -82,29 +82,42 @@ struct KernelTests {
     expectClose(got, want, "layerNorm n=\(n)", tolerance: 1e-5)
   }
 
+  // The elementwise kernels exist twice (SIMD8; SIMD16 where the CPU has AVX-512): each test runs every one this CPU has.
+
   @Test func geluIsTheExactErfForm() {
     let xs: [Float] = stride(from: -8, through: 8, by: 0.0137).map { Float($0) } + [0, -0.0, 1e-8, 30, -30]
-    var got = xs
-    got.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count) }
-    for (x, g) in zip(xs, got) {
-      let want = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
-      #expect(abs(Double(g) - want) <= 2e-6 * max(1, abs(want)), "gelu(\(x)) = \(g), want \(want)")
+    for kernel in GEMMKernel.available {
+      var got = xs
+      got.withUnsafeMutableBufferPointer { geluInPlace($0.baseAddress!, count: $0.count, kernel: kernel) }
+      for (x, g) in zip(xs, got) {
+        let want = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+        #expect(abs(Double(g) - want) <= 2e-6 * max(1, abs(want)), "\(kernel): gelu(\(x)) = \(g), want \(want)")
+      }
     }
   }
 
-  @Test("softmax equals the reference", arguments: [1, 7, 8, 197, 50])
+  @Test("softmax equals the reference", arguments: [1, 7, 8, 15, 16, 17, 197, 50])
   func softmaxMatchesReference(n: Int) {
     var rng = SeededRandom(seed: UInt64(n) + 99)
     let rows = 3
     let x = rng.floats(rows * n, in: -20...20), bias = rng.floats(n, in: -2...0)
-    var got = x
-    got.withUnsafeMutableBufferPointer { p in bias.withUnsafeBufferPointer { softmaxRows(p.baseAddress!, rows: rows, n: n, scale: 0.125, bias: $0.baseAddress) } }
-    for r in 0..<rows {
-      let logits = (0..<n).map { Double(x[r * n + $0]) * 0.125 + Double(bias[$0]) }
-      let m = logits.max()!
-      let e = logits.map { exp($0 - m) }
-      let s = e.reduce(0, +)
-      expectClose(Array(got[(r * n)..<((r + 1) * n)]), e.map { Float($0 / s) }, "softmax row \(r) n=\(n)", tolerance: 1e-6)
+    for kernel in GEMMKernel.available {
+      for withBias in [true, false] {
+        var got = x
+        got.withUnsafeMutableBufferPointer { p in
+          bias.withUnsafeBufferPointer {
+            softmaxRows(p.baseAddress!, rows: rows, n: n, scale: 0.125, bias: withBias ? $0.baseAddress : nil, kernel: kernel)
+          }
+        }
+        for r in 0..<rows {
+          let logits = (0..<n).map { Double(x[r * n + $0]) * 0.125 + (withBias ? Double(bias[$0]) : 0) }
+          let m = logits.max()!
+          let e = logits.map { exp($0 - m) }
+          let s = e.reduce(0, +)
+          expectClose(Array(got[(r * n)..<((r + 1) * n)]), e.map { Float($0 / s) },
+                      "\(kernel) softmax row \(r) n=\(n) bias=\(withBias)", tolerance: 1e-6)
+        }
+      }
     }
   }
 
@@ -112,19 +125,35 @@ struct KernelTests {
   func softmaxEntropy(n: Int) {
     var rng = SeededRandom(seed: UInt64(n) &* 977)
     let rows = 5
-    var x = rng.floats(rows * n, in: -20...20)
-    x[0] = 80  // a nearly one-hot first row
+    var logits = rng.floats(rows * n, in: -20...20)
+    logits[0] = 80  // a nearly one-hot first row
     let bias = rng.floats(n, in: -2...0)
-    var entropy = [Float](repeating: .nan, count: rows)
-    x.withUnsafeMutableBufferPointer { xp in
-      bias.withUnsafeBufferPointer { b in
-        entropy.withUnsafeMutableBufferPointer { softmaxRows(xp.baseAddress!, rows: rows, n: n, scale: 0.125, bias: b.baseAddress, entropy: $0.baseAddress) }
+    for kernel in GEMMKernel.available {
+      var x = logits
+      var entropy = [Float](repeating: .nan, count: rows)
+      x.withUnsafeMutableBufferPointer { xp in
+        bias.withUnsafeBufferPointer { b in
+          entropy.withUnsafeMutableBufferPointer {
+            softmaxRows(xp.baseAddress!, rows: rows, n: n, scale: 0.125, bias: b.baseAddress, entropy: $0.baseAddress,
+                        kernel: kernel)
+          }
+        }
+      }
+      for r in 0..<rows {
+        let want = -x[(r * n)..<((r + 1) * n)].reduce(0.0) { $1 > 0 ? $0 + Double($1) * log(Double($1)) : $0 }
+        #expect(abs(Double(entropy[r]) - want) <= 2e-5 * max(1, want), "\(kernel) row \(r): \(entropy[r]) vs \(want)")
       }
     }
-    for r in 0..<rows {
-      let want = -x[(r * n)..<((r + 1) * n)].reduce(0.0) { $1 > 0 ? $0 + Double($1) * log(Double($1)) : $0 }
-      #expect(abs(Double(entropy[r]) - want) <= 2e-5 * max(1, want), "row \(r): \(entropy[r]) vs \(want)")
-    }
+  }
+
+  @Test func gemmChunksAreEqualAndAMultipleOfTheThreads() {
+    // fc2/proj of DeiT-S: 24 panels = 12 pairs on 2 threads, 8 chunks wanted: 12 chunks of one pair each.
+    #expect(balancedChunkCount(12, near: 8, multipleOf: 2) == 12)
+    #expect(balancedChunkCount(36, near: 8, multipleOf: 2) == 12)  // qkv: 72 panels
+    #expect(balancedChunkCount(48, near: 8, multipleOf: 2) == 8)   // fc1: 96 panels
+    #expect(balancedChunkCount(7, near: 8, multipleOf: 2) == 7)    // no even divisor: every pair its own chunk
+    #expect(balancedChunkCount(3, near: 12, multipleOf: 3) == 3)
+    #expect(balancedChunkCount(1, near: 4, multipleOf: 1) == 1)
   }
 
   @Test func theAVX512KernelIsChosenWhereTheCPUHasIt() {

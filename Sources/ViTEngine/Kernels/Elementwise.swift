@@ -2,6 +2,9 @@
 // (Swift does not vectorise float reductions by itself; see performance.md "Traps").
 //
 // Shape legend: x is rows x n, row-major; gamma/beta are n.
+#if arch(x86_64)
+import GEMMAVX512
+#endif
 
 // MARK: exp
 
@@ -122,8 +125,14 @@ func simdGELU(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return (x * SIMD8(repeating: 0.5)) * (one + erf)
 }
 
-/// In place over `count` values.
-public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+/// In place over `count` values (16 lanes at a time where the CPU has AVX-512: GEMMAVX512/ElementwiseAVX512.swift).
+public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, kernel: GEMMKernel = .best) {
+  #if arch(x86_64)
+  if kernel == .avx512 {
+    geluInPlaceAVX512(x, count: count)
+    return
+  }
+  #endif
   var i = 0
   while i + 8 <= count {
     let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -147,7 +156,14 @@ public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
 /// d_j = x_j - max, e_j = exp(d_j) and Z = sum e_j, p_j = e_j / Z and ln p_j = d_j - ln Z, so
 /// H = ln Z - (sum e_j d_j) / Z, one FMA per element in the exp pass.
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, scale: Float, bias: UnsafePointer<Float>?,
-                        entropy: UnsafeMutablePointer<Float>? = nil) {
+                        entropy: UnsafeMutablePointer<Float>? = nil, kernel: GEMMKernel = .best) {
+  #if arch(x86_64)
+  // Twice the lanes where the CPU has AVX-512 (the same algorithm, GEMMAVX512/ElementwiseAVX512.swift).
+  if kernel == .avx512 {
+    softmaxRowsAVX512(x, rows: rows, n: n, scale: scale, bias: bias, entropy: entropy)
+    return
+  }
+  #endif
   let n8 = n & ~7
   let scaleV = SIMD8<Float>(repeating: scale)
   for r in 0..<rows {

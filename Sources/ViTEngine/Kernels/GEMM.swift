@@ -96,7 +96,7 @@ public struct LinearLayer: Sendable {
   /// x: M x inFeatures -> M x outFeatures.
   public func callAsFunction(_ x: Matrix) -> Matrix {
     precondition(x.cols == inFeatures, "LinearLayer: input has \(x.cols) columns, expected \(inFeatures)")
-    var out = Matrix(rows: x.rows, cols: outFeatures)
+    var out = Matrix(uninitializedRows: x.rows, cols: outFeatures)
     x.data.withUnsafeBufferPointer { xp in
       out.data.withUnsafeMutableBufferPointer { op in
         apply(xp.baseAddress!, rows: x.rows, lda: inFeatures, out: op.baseAddress!, ldc: outFeatures)
@@ -108,7 +108,7 @@ public struct LinearLayer: Sendable {
   /// x: M x inFeatures -> gelu(x Wᵀ + b), the GELU fused into the GEMM's store (fc1: saves a pass over M x 4C).
   public func callAsFunction(_ x: Matrix, epilogue: GEMMEpilogue) -> Matrix {
     precondition(x.cols == inFeatures, "LinearLayer: input has \(x.cols) columns, expected \(inFeatures)")
-    var out = Matrix(rows: x.rows, cols: outFeatures)
+    var out = Matrix(uninitializedRows: x.rows, cols: outFeatures)
     x.data.withUnsafeBufferPointer { xp in
       out.data.withUnsafeMutableBufferPointer { op in
         apply(xp.baseAddress!, rows: x.rows, lda: inFeatures, out: op.baseAddress!, ldc: outFeatures, epilogue: epilogue)
@@ -190,7 +190,11 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
     return
   }
   let wanted = threads &* 4
-  let panelChunks = Swift.min(panels, wanted)
+  // Panels are handed out in pairs: the AVX-512 kernel runs two panels at once (12 x 32) and a lone panel at 15%
+  // less; an odd share per task (fc2's 24 panels in 8 chunks of 3) ran a third of its panels alone.
+  // Equal chunks, a multiple of the thread count, balance best: fc2's 12 pairs go in 6 chunks of 2, not 8 of 1 or 2.
+  let pairs = (panels + 1) / 2
+  let panelChunks = balancedChunkCount(pairs, near: wanted, multipleOf: threads)
   let tileRows = kernel.tileRows
   let rowTiles = (m + tileRows - 1) / tileRows
   let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
@@ -205,12 +209,24 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
   }
   pool.parallelFor(panelChunks &* rowChunks) { task in
     let pc = task / rowChunks, rc = task % rowChunks
-    let p0 = panels &* pc / panelChunks, p1 = panels &* (pc &+ 1) / panelChunks
+    let p0 = 2 &* (pairs &* pc / panelChunks), p1 = Swift.min(panels, 2 &* (pairs &* (pc &+ 1) / panelChunks))
     let t0 = rowTiles &* rc / rowChunks, t1 = rowTiles &* (rc &+ 1) / rowChunks
     guard p0 < p1, t0 < t1 else { return }
     gemmPacked(aPacked: pa.p, m: m, packed: bp.p, n: n, k: k, bias: biasP.map { UnsafePointer($0.p) }, out: op.p,
                ldc: ldc, panels: p0..<p1, tiles: t0..<t1, epilogue: epilogue, kernel: kernel)
   }
+}
+
+/// The divisor of `units` that is a multiple of `threads` and closest to `target` (the larger on a tie), so every chunk
+/// gets the same work and every thread the same number of chunks; `min(units, target)` when there is none.
+func balancedChunkCount(_ units: Int, near target: Int, multipleOf threads: Int) -> Int {
+  var best = 0
+  var c = threads
+  while c <= units {
+    if units % c == 0, c >= target { best = c; break }
+    c += threads
+  }
+  return best > 0 ? best : Swift.min(units, target)
 }
 
 // MARK: The kernel
@@ -276,11 +292,13 @@ func gemmPacked(aPacked: UnsafePointer<Float>, m: Int, packed: UnsafePointer<Flo
   if kernel == .avx512 {
     gemmPackedAVX512(aPacked: aPacked, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
                      panels: panels, tiles: tiles, kBlock: kBlockAVX512)
-    // GELU over this call's block of the output, still in L1/L2 (the AVX-512 module has no GELU of its own).
+    // GELU as a second pass over this call's block of the output, still in L1/L2. Applying it to each SIMD16 inside
+    // the kernel's store was slower (fc1+gelu 7.9 against 7.0 ms per DeiT-S forward): the erf's division and exp
+    // there stall the store of the tile.
     if epilogue == .gelu, !panels.isEmpty, !tiles.isEmpty {
       let c0 = panels.lowerBound &* 16, c1 = Swift.min(n, panels.upperBound &* 16)
       let r0 = tiles.lowerBound &* kernel.tileRows, r1 = Swift.min(m, tiles.upperBound &* kernel.tileRows)
-      for r in r0..<r1 where c0 < c1 { geluInPlace(out + (r &* ldc &+ c0), count: c1 &- c0) }
+      for r in r0..<r1 where c0 < c1 { geluInPlace(out + (r &* ldc &+ c0), count: c1 &- c0, kernel: .avx512) }
     }
     return
   }
@@ -378,3 +396,4 @@ public func linearReference(_ x: Matrix, weight: [Float], bias: [Float]?, outFea
   }
   return out
 }
+

@@ -250,7 +250,7 @@ public final class ForwardPass {
       t = profile?.add("policy", since: t) ?? 0
       (probabilities, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
                                                                     logSize: logSize, pool: ThreadPool.shared)
-      keyVectors = Matrix(rows: n, cols: a)
+      keyVectors = Matrix(uninitializedRows: n, cols: a)
       qkv.data.withUnsafeBufferPointer { src in
         keyVectors.data.withUnsafeMutableBufferPointer { dst in
           for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
@@ -331,11 +331,12 @@ public final class ForwardPass {
   /// ldkv), heads side by side (A = H * d); `logSize` (nkv) is added to every row of logits when given. Returns the
   /// probabilities (H x nq x nkv, the ones used), the attended values (nq x A) and each row's entropy (H x nq, nats).
   ///
-  /// Work split (performance.md: "give each thread whole heads"): phase 1 packs K_h and V_h of every head into GEMM
-  /// panels (one task per head and matrix); phase 2 runs (head, row chunk) tasks, each doing scores = Q_h K_hᵀ, the
-  /// softmax and the entropy of its rows (fused into the softmax) while they are in cache, then its rows of P_h V_h.
-  /// Rows are chunked only as much as needed to give every thread several tasks (3 heads on 2 threads would otherwise
-  /// leave one idle a third of the time). Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
+  /// Work split (performance.md: "give each thread whole heads"): K_h and V_h are packed into GEMM panels, then
+  /// (head, row chunk) tasks each do scores = Q_h K_hᵀ, the softmax and the entropy of its rows (fused into the
+  /// softmax) while they are in cache, then its rows of P_h V_h. When the heads split evenly over the threads each task
+  /// is a whole head and packs its own K_h, V_h (one pool job); otherwise rows are chunked as much as needed to give
+  /// every thread several tasks (3 heads on 2 threads would leave one idle a third of the time) after a first job packs
+  /// every head. Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
   static func attention(queries: UnsafePointer<Float>, ldq: Int, queryCount nq: Int, keys: UnsafePointer<Float>,
                         values: UnsafePointer<Float>, ldkv: Int, keyCount nkv: Int, heads: Int, headDim d: Int,
                         logSize: [Float]?, pool: ThreadPool)
@@ -344,7 +345,7 @@ public final class ForwardPass {
     let a = heads &* d
     let scale = 1 / Float(d).squareRoot()
     var probabilities = [Float](unsafeUninitializedCapacity: heads &* nq &* nkv) { _, count in count = heads &* nq &* nkv }
-    var attended = Matrix(rows: nq, cols: a)
+    var attended = Matrix(uninitializedRows: nq, cols: a)
     var rowEntropy = [Float](repeating: 0, count: heads &* nq)
     let kFloats = PackedMatrix.panelFloats(n: nkv, k: d), vFloats = PackedMatrix.panelFloats(n: d, k: nkv)
     var packed = [Float](unsafeUninitializedCapacity: heads &* (kFloats &+ vFloats)) { _, count in
@@ -353,7 +354,12 @@ public final class ForwardPass {
     let logSize = logSize ?? []
     precondition(logSize.isEmpty || logSize.count == nkv, "attention: \(logSize.count) log sizes for \(nkv) keys")
     let tileRows = GEMMKernel.best.tileRows, rowTiles = (nq + tileRows - 1) / tileRows
-    let rowChunks = pool.threadCount == 1 ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
+    // Whole heads per task when they split evenly over the threads (DeiT-S: 6 heads on 2 threads); then each task packs
+    // its own K_h and V_h and the whole attention is one pool job. Otherwise rows are chunked too, and K_h, V_h are
+    // packed once in a first job that every row chunk of the head then reads.
+    let wholeHeads = heads % pool.threadCount == 0
+    let rowChunks = pool.threadCount == 1 || wholeHeads
+      ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
     probabilities.withUnsafeMutableBufferPointer { probs in
       attended.data.withUnsafeMutableBufferPointer { out in
         packed.withUnsafeMutableBufferPointer { pk in
@@ -365,20 +371,19 @@ public final class ForwardPass {
               let pkp = SendablePointer(pk.baseAddress!), pp = SendablePointer(probs.baseAddress!)
               let op = SendablePointer(out.baseAddress!), ep = SendablePointer(ent.baseAddress!)
               let bias = ls.isEmpty ? nil : SendablePointer(UnsafeMutablePointer(mutating: ls.baseAddress!))
-              pool.parallelFor(2 &* heads) { task in
-                let h = task >> 1
-                if task & 1 == 0 {  // K_h as an [nkv x d] "weight": scores = Q_h K_hᵀ
-                  PackedMatrix.pack(rowsOf: kp.p + h &* d, n: nkv, k: d, ldw: ldkv, into: pkp.p + h &* kFloats)
-                } else {  // V_h packed as the transpose of [nkv x d]: out_h = P_h V_h
-                  PackedMatrix.pack(columnsOf: vp.p + h &* d, k: nkv, n: d, ldv: ldkv,
-                                    into: pkp.p + (heads &* kFloats &+ h &* vFloats))
-                }
+              @inline(__always) func packKeysAndValues(_ h: Int) {
+                // K_h as an [nkv x d] "weight": scores = Q_h K_hᵀ; V_h packed as the transpose of [nkv x d]: P_h V_h.
+                PackedMatrix.pack(rowsOf: kp.p + h &* d, n: nkv, k: d, ldw: ldkv, into: pkp.p + h &* kFloats)
+                PackedMatrix.pack(columnsOf: vp.p + h &* d, k: nkv, n: d, ldv: ldkv,
+                                  into: pkp.p + (heads &* kFloats &+ h &* vFloats))
               }
+              if !wholeHeads { pool.parallelFor(heads) { h in packKeysAndValues(h) } }
               pool.parallelFor(heads &* rowChunks) { task in
                 let h = task / rowChunks, c = task % rowChunks
                 let r0 = rowTiles &* c / rowChunks &* tileRows
                 let r1 = Swift.min(nq, rowTiles &* (c &+ 1) / rowChunks &* tileRows)
                 guard r0 < r1 else { return }
+                if wholeHeads { packKeysAndValues(h) }
                 let rows = r1 &- r0
                 let s = pp.p + (h &* nq &+ r0) &* nkv
                 gemm(a: qp.p + (r0 &* ldq &+ h &* d), lda: ldq, m: rows, packed: pkp.p + h &* kFloats, n: nkv, k: d,

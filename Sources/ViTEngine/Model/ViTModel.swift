@@ -65,7 +65,7 @@ public struct LayerNormWeights: Sendable {
 
   /// x: N x C, normalised row by row.
   public func callAsFunction(_ x: Matrix) -> Matrix {
-    var out = Matrix(rows: x.rows, cols: x.cols)
+    var out = Matrix(uninitializedRows: x.rows, cols: x.cols)
     x.data.withUnsafeBufferPointer { xp in
       out.data.withUnsafeMutableBufferPointer { op in
         gamma.withUnsafeBufferPointer { g in
