@@ -204,8 +204,19 @@ struct KernelTests {
           layer.apply(xp.baseAddress!, rows: m, lda: k, out: $0.baseAddress!, ldc: n, epilogue: .gelu, pool: pool, kernel: kernel)
         }
       }
+      // A read with a row stride past k (attention reads Q and K out of the fused qkv rows): the same product.
+      let lda = k + 3
+      var padded = [Float](repeating: .nan, count: m * lda)
+      for r in 0..<m { for t in 0..<k { padded[r * lda + t] = x.data[r * k + t] } }
+      var strided = [Float](repeating: .nan, count: m * n)
+      padded.withUnsafeBufferPointer { xp in
+        strided.withUnsafeMutableBufferPointer {
+          layer.apply(xp.baseAddress!, rows: m, lda: lda, out: $0.baseAddress!, ldc: n, pool: pool, kernel: kernel)
+        }
+      }
       let tol: Float = 2e-5 * Float(max(1, k / 384))
       expectClose(out, want.data, "\(kernel) gemm \(m)x\(k)x\(n) on \(threads) threads", tolerance: tol)
+      expectClose(strided, want.data, "\(kernel) gemm \(m)x\(k)x\(n), lda \(lda), on \(threads) threads", tolerance: tol)
       expectClose(gelu, want.data.map(KernelTests.geluReference), "\(kernel) gemm+gelu \(m)x\(k)x\(n) on \(threads) threads",
                   tolerance: tol)
     }

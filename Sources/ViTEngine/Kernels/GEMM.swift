@@ -4,11 +4,11 @@
 // a is row-major with row stride lda; out is row-major with row stride ldc.
 //
 // Design (performance.md): W is packed once into 16-column panels, panel p holding W[p*16 ..< p*16+16, :] transposed
-// to K x 16 (zero-padded past N). A is packed per call into row tiles. The portable micro-kernel is a 6 x 16 register
-// tile of twelve SIMD8 accumulators (AVX2+FMA, NEON); on CPUs with AVX-512 a 12 x 16 tile of twelve SIMD16 accumulators
-// from the GEMMAVX512 module runs instead (`GEMMKernel`). Each walks a K block with one broadcast of A per row and one
-// or two panel loads per k. Attention reuses the same kernels by packing K_h or V_h per call. `parallelGemm` splits
-// panels (and rows when panels are few) over the pool.
+// to K x 16 (zero-padded past N). The portable micro-kernel is a 6 x 16 register tile of twelve SIMD8 accumulators
+// (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles; on CPUs with AVX-512 a 12 x 32 tile of SIMD16
+// accumulators from the GEMMAVX512 module runs instead and reads A in place (`GEMMKernel`). Each walks a K block with
+// one broadcast of A per row and one or two panel loads per k. Attention reuses the same kernels by packing K_h or V_h
+// per call. `parallelGemm` splits panels, in pairs (and rows when panels are few), over the pool.
 #if arch(x86_64)
 import GEMMAVX512
 #endif
@@ -198,35 +198,39 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
   let tileRows = kernel.tileRows
   let rowTiles = (m + tileRows - 1) / tileRows
   let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
-  // A is packed once for all tasks (in parallel by row tiles), not once per task.
-  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows))
-  defer { buffer.deallocate() }
+  // The portable kernel reads A packed in 6-row tiles: packed once for all tasks (in parallel by row tiles), not once
+  // per task. The AVX-512 kernel reads A in place.
+  let buffer = kernel.readsPackedA
+    ? UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows)) : nil
+  defer { buffer?.deallocate() }
   let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: packed))
-  let op = SendablePointer(out), pa = SendablePointer(buffer)
+  let op = SendablePointer(out), pa = buffer.map { SendablePointer($0) }
   let biasP = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
-  pool.parallelRanges(rowTiles, minChunk: 4, chunksPerThread: 2) { tiles in
-    packA(ap.p, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: pa.p)
+  if let pa {
+    pool.parallelRanges(rowTiles, minChunk: 4, chunksPerThread: 2) { tiles in
+      packA(ap.p, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: pa.p)
+    }
   }
   pool.parallelFor(panelChunks &* rowChunks) { task in
     let pc = task / rowChunks, rc = task % rowChunks
     let p0 = 2 &* (pairs &* pc / panelChunks), p1 = Swift.min(panels, 2 &* (pairs &* (pc &+ 1) / panelChunks))
     let t0 = rowTiles &* rc / rowChunks, t1 = rowTiles &* (rc &+ 1) / rowChunks
     guard p0 < p1, t0 < t1 else { return }
-    gemmPacked(aPacked: pa.p, m: m, packed: bp.p, n: n, k: k, bias: biasP.map { UnsafePointer($0.p) }, out: op.p,
-               ldc: ldc, panels: p0..<p1, tiles: t0..<t1, epilogue: epilogue, kernel: kernel)
+    gemmTiles(a: ap.p, lda: lda, aPacked: pa.map { UnsafePointer($0.p) }, m: m, packed: bp.p, n: n, k: k,
+              bias: biasP.map { UnsafePointer($0.p) }, out: op.p, ldc: ldc, panels: p0..<p1, tiles: t0..<t1,
+              epilogue: epilogue, kernel: kernel)
   }
 }
 
-/// The divisor of `units` that is a multiple of `threads` and closest to `target` (the larger on a tie), so every chunk
+/// The divisor of `units` that is a multiple of `threads` and at least `target` (the smallest such), so every chunk
 /// gets the same work and every thread the same number of chunks; `min(units, target)` when there is none.
 func balancedChunkCount(_ units: Int, near target: Int, multipleOf threads: Int) -> Int {
-  var best = 0
   var c = threads
   while c <= units {
-    if units % c == 0, c >= target { best = c; break }
+    if units % c == 0, c >= target { return c }
     c += threads
   }
-  return best > 0 ? best : Swift.min(units, target)
+  return Swift.min(units, target)
 }
 
 // MARK: The kernel
@@ -258,6 +262,20 @@ func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tileRows: Int, t
     if rows < tileRows {
       tile.initialize(repeating: 0, count: tileRows &* k)
     }
+    if rows == 12 {
+      // Full AVX-512 tiles: one contiguous 12-float store per k, reading 12 row streams (2.5x faster than writing each
+      // row with a 48-byte stride).
+      let s0 = a + r0 &* lda
+      var dst = tile
+      for t in 0..<k {
+        let s = s0 + t
+        dst[0] = s[0]; dst[1] = s[lda]; dst[2] = s[2 &* lda]; dst[3] = s[3 &* lda]
+        dst[4] = s[4 &* lda]; dst[5] = s[5 &* lda]; dst[6] = s[6 &* lda]; dst[7] = s[7 &* lda]
+        dst[8] = s[8 &* lda]; dst[9] = s[9 &* lda]; dst[10] = s[10 &* lda]; dst[11] = s[11 &* lda]
+        dst += 12
+      }
+      continue
+    }
     for r in 0..<rows {
       let src = a + (r0 &+ r) &* lda
       var t = 0
@@ -266,32 +284,36 @@ func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tileRows: Int, t
   }
 }
 
-/// out[m x n] = a[m x k] * packed + bias. `packed` is laid out as PackedMatrix.panels. Single-threaded; packs A itself.
+/// out[m x n] = a[m x k] * packed + bias. `packed` is laid out as PackedMatrix.panels. Single-threaded; packs A itself
+/// when the kernel reads packed tiles.
 public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
                  bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
                  panelRange: Range<Int>? = nil, epilogue: GEMMEpilogue = .none, kernel: GEMMKernel = .best) {
   guard m > 0 else { return }
   let tileRows = kernel.tileRows, tiles = 0..<((m + tileRows - 1) / tileRows)
-  let floats = packedAFloats(m: m, k: k, tileRows: tileRows)
-  // Small A on the stack-like fast path: the allocator reuses the block, so this is cheap after the first call.
-  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
-  defer { buffer.deallocate() }
-  packA(a, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: buffer)
-  gemmPacked(aPacked: buffer, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
-             panels: panelRange ?? 0..<((n + 15) / 16), tiles: tiles, epilogue: epilogue, kernel: kernel)
+  var buffer: UnsafeMutablePointer<Float>? = nil
+  if kernel.readsPackedA {
+    buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows))
+    packA(a, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: buffer!)
+  }
+  defer { buffer?.deallocate() }
+  gemmTiles(a: a, lda: lda, aPacked: buffer.map { UnsafePointer($0) }, m: m, packed: packed, n: n, k: k, bias: bias,
+            out: out, ldc: ldc, panels: panelRange ?? 0..<((n + 15) / 16), tiles: tiles, epilogue: epilogue,
+            kernel: kernel)
 }
 
-/// The blocked loop over pre-packed A: K blocks outer, then panels, then row tiles.
+/// The product over `panels` x `tiles`: the AVX-512 kernel reads `a` in place, the portable one reads `aPacked`.
+/// The portable kernel's blocked loop: K blocks outer, then panels, then row tiles.
 /// Never inlined: inlined into a caller's closure the twelve accumulators plus two B vectors and the A broadcast no
 /// longer fit the 16 ymm registers, one accumulator spilled inside the k loop and the GEMM ran at 35 GFLOP/s, not 123.
 @inline(never)
-func gemmPacked(aPacked: UnsafePointer<Float>, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
-                bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
-                panels: Range<Int>, tiles: Range<Int>, epilogue: GEMMEpilogue, kernel: GEMMKernel) {
+func gemmTiles(a: UnsafePointer<Float>, lda: Int, aPacked: UnsafePointer<Float>?, m: Int, packed: UnsafePointer<Float>,
+               n: Int, k: Int, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
+               panels: Range<Int>, tiles: Range<Int>, epilogue: GEMMEpilogue, kernel: GEMMKernel) {
   #if arch(x86_64)
   if kernel == .avx512 {
-    gemmPackedAVX512(aPacked: aPacked, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
-                     panels: panels, tiles: tiles, kBlock: kBlockAVX512)
+    gemmStridedAVX512(a: a, lda: lda, m: m, packed: packed, n: n, k: k, bias: bias, out: out, ldc: ldc,
+                      panels: panels, tiles: tiles, kBlock: kBlockAVX512)
     // GELU as a second pass over this call's block of the output, still in L1/L2. Applying it to each SIMD16 inside
     // the kernel's store was slower (fc1+gelu 7.9 against 7.0 ms per DeiT-S forward): the erf's division and exp
     // there stall the store of the tile.
@@ -303,6 +325,7 @@ func gemmPacked(aPacked: UnsafePointer<Float>, m: Int, packed: UnsafePointer<Flo
     return
   }
   #endif
+  guard let aPacked else { preconditionFailure("gemmTiles: the \(kernel) kernel reads packed A") }
   let gelu = epilogue == .gelu
   var k0 = 0
   repeat {
@@ -396,4 +419,3 @@ public func linearReference(_ x: Matrix, weight: [Float], bias: [Float]?, outFea
   }
   return out
 }
-

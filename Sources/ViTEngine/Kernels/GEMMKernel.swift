@@ -16,8 +16,12 @@ public enum GEMMKernel: String, Sendable, CaseIterable {
   /// 12 x 16 tile of twelve SIMD16 accumulators (x86-64 with AVX-512 F/BW/CD/DQ/VL).
   case avx512
 
-  /// Rows of A per packed tile.
+  /// Rows of A per tile.
   public var tileRows: Int { self == .avx512 ? 12 : 6 }
+
+  /// Whether the kernel reads A packed into k-major tiles (the portable one) or in place (AVX-512: 12 row streams
+  /// cost the kernel nothing there, and the packing pass cost 5% of a forward pass).
+  public var readsPackedA: Bool { self == .simd8 }
 
   /// The fastest kernel this CPU runs (read once).
   public static let best: GEMMKernel = {
