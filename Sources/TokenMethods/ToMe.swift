@@ -42,19 +42,25 @@ public struct ToMePolicy: TokenPolicy {
     // Pointer loops with SIMD dot products (the scalar version cost about 2 ms per DeiT-S image, 4% of a ToMe pass).
     var best = [Float](repeating: -.infinity, count: setA.count)
     var partner = [Int](repeating: 0, count: setA.count)
+    // A rows are split over the pool (each writes only its own best and partner; the same sums as serially).
     metric.data.withUnsafeMutableBufferPointer { mp in
       let m = mp.baseAddress!
       for t in 0..<n { normalizeRow(m + t &* d, count: d) }
       best.withUnsafeMutableBufferPointer { bestP in
         partner.withUnsafeMutableBufferPointer { partnerP in
-          for ai in 0..<setA.count where setA[ai] >= prefix {
-            let pa = m + setA[ai] &* d
-            var bestS = bestP[ai], bestB = partnerP[ai]
-            for bi in 0..<setB.count where setB[bi] >= prefix {
-              let s = dotProduct(pa, m + setB[bi] &* d, count: d)
-              if s > bestS { bestS = s; bestB = bi }  // first maximum, as torch.max
+          let metricP = SendablePointer(m), bestQ = SendablePointer(bestP.baseAddress!)
+          let partnerQ = SendablePointer(partnerP.baseAddress!)
+          let countA = setA.count, countB = setB.count  // setA[ai] = 2 ai, setB[bi] = 2 bi + 1
+          ThreadPool.shared.parallelRanges(countA, minChunk: 16, chunksPerThread: 2) { range in
+            for ai in range where 2 &* ai >= prefix {
+              let pa = metricP.p + 2 &* ai &* d
+              var bestS = bestQ.p[ai], bestB = partnerQ.p[ai]
+              for bi in 0..<countB where 2 &* bi &+ 1 >= prefix {
+                let s = dotProduct(pa, metricP.p + (2 &* bi &+ 1) &* d, count: d)
+                if s > bestS { bestS = s; bestB = bi }  // first maximum, as torch.max
+              }
+              bestQ.p[ai] = bestS; partnerQ.p[ai] = bestB
             }
-            bestP[ai] = bestS; partnerP[ai] = bestB
           }
         }
       }

@@ -250,10 +250,9 @@ final class PThreadLocked<Value>: @unchecked Sendable {
 }
 
 /// Raw pointers made Sendable for the pool's closures (Swift 6 checks captures; the pool's join orders every access).
-@usableFromInline
-struct SendablePointer<T>: @unchecked Sendable {
-  @usableFromInline let p: UnsafeMutablePointer<T>
-  @usableFromInline init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+public struct SendablePointer<T>: @unchecked Sendable {
+  public let p: UnsafeMutablePointer<T>
+  public init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }
 
 /// Heap tuning for the forward pass (glibc only). Every op returns a fresh [Float] of up to a few MB; by default glibc
