@@ -235,11 +235,12 @@ func balancedChunkCount(_ units: Int, near target: Int, multipleOf threads: Int)
 
 // MARK: The kernel
 //
-// Shape legend for the kernel: A is m x k (row stride lda), packed into R-row tiles (R = the kernel's tileRows, 6 or
-// 12): tile i holds rows Ri..<Ri+R as k x R floats (row r of step t at [t * R + r], zero past m), so the inner loop
-// reads one contiguous stream of A and one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's block (kBlock x 16
-// floats, 24 KiB) stays in L1 while the tiles of A stream through it from L2 (fc2 has K = 1536: a whole panel is
-// 96 KiB). The first K block stores bias + sum, later ones add to what is there; GELU is applied by the last.
+// Shape legend for the portable kernel: A is m x k (row stride lda), packed into 6-row tiles: tile i holds rows
+// 6i..<6i+6 as k x 6 floats (row r of step t at [t * 6 + r], zero past m), so the inner loop reads one contiguous
+// stream of A and one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's
+// block (kBlock x 16 floats, 24 KiB) stays in L1 while the tiles of A stream through it from L2 (fc2 has K = 1536: a
+// whole panel is 96 KiB). The first K block stores bias + sum, later ones add to what is there; GELU is applied by
+// the last. (The AVX-512 kernel reads A in place: GEMMAVX512.swift.)
 
 /// K block length (floats of one panel row-block: 384 x 16 x 4 B = 24 KiB, under the 32 KiB L1d).
 let kBlock = 384
@@ -261,20 +262,6 @@ func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tileRows: Int, t
     let rows = Swift.min(tileRows, m &- r0)
     if rows < tileRows {
       tile.initialize(repeating: 0, count: tileRows &* k)
-    }
-    if rows == 12 {
-      // Full AVX-512 tiles: one contiguous 12-float store per k, reading 12 row streams (2.5x faster than writing each
-      // row with a 48-byte stride).
-      let s0 = a + r0 &* lda
-      var dst = tile
-      for t in 0..<k {
-        let s = s0 + t
-        dst[0] = s[0]; dst[1] = s[lda]; dst[2] = s[2 &* lda]; dst[3] = s[3 &* lda]
-        dst[4] = s[4 &* lda]; dst[5] = s[5 &* lda]; dst[6] = s[6 &* lda]; dst[7] = s[7 &* lda]
-        dst[8] = s[8 &* lda]; dst[9] = s[9 &* lda]; dst[10] = s[10 &* lda]; dst[11] = s[11 &* lda]
-        dst += 12
-      }
-      continue
     }
     for r in 0..<rows {
       let src = a + (r0 &+ r) &* lda
