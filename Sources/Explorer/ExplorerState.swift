@@ -144,8 +144,8 @@ public struct ExportRequest: Equatable, Sendable {
   }
 }
 
-/// The methods `m` cycles through, with their defaults.
-public let methodPresets = ["none", "tome", "evit", "idle", "mstm"]
+/// The specs `m` cycles through: every registered method's presets.
+public var methodPresets: [String] { MethodRegistry.presets }
 
 /// Changes the state; returns the computations to start.
 public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
@@ -165,11 +165,11 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let step = { if case .nextView = action { return 1 } else { return all.count - 1 } }()
     state.view = all[(all.firstIndex(of: state.view)! + step) % all.count]
   case .cycleMethod(let step):
-    let current = methodPresets.firstIndex(of: state.focusedSpec.name) ?? 0
-    let next = methodPresets[(current + step + methodPresets.count) % methodPresets.count]
-    if let spec = try? MethodSpec.parse(next) { state.methods[state.focus] = spec }
+    let presets = methodPresets.compactMap { try? MethodSpec.parse($0) }
+    let current = presets.firstIndex(of: state.focusedSpec) ?? presets.firstIndex { $0.name == state.focusedSpec.name } ?? 0
+    state.methods[state.focus] = presets[((current + step) % presets.count + presets.count) % presets.count]
   case .adjustParameter(let step):
-    if let spec = adjusted(state.focusedSpec, step: step) { state.methods[state.focus] = spec } else {
+    if let spec = state.focusedSpec.stepped(step) { state.methods[state.focus] = spec } else {
       state.message = "\(state.focusedSpec.name) has no parameter to adjust"
     }
   case .focusMethod(let i): if i < state.methods.count { state.focus = i }
@@ -261,39 +261,4 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let computations = state.missingSpecs.map { Effect.compute($0) }
   for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }
   return effects + computations
-}
-
-/// The spec with its main parameter moved one step (ToMe r by 1, keep rates by 0.05; ClusTR clusters, DVT thresholds
-/// and UP-ViT's MLP ratio along their sweep values, + towards the larger); nil when it has none.
-public func adjusted(_ spec: MethodSpec, step: Int) -> MethodSpec? {
-  var params = spec.params
-  guard let i = params.firstIndex(where: { $0.key == "r" || $0.key == "keep" }) else {
-    // Sweep values run from the largest setting to the smallest.
-    guard let (key, values) = MethodRegistry.sweep(forMethod: spec.name), !values.isEmpty,
-          let current = params.first(where: { $0.key == key })?.value else { return nil }
-    let next: Int
-    if let index = values.firstIndex(of: current) {
-      next = min(values.count - 1, max(0, index - step))
-    } else {
-      // Off the list: the nearest listed value in the step's direction (compared by the first number: "0.8/0.7").
-      func number(_ text: String) -> Double { Double(text.split(separator: "/").first.map(String.init) ?? "") ?? 0 }
-      let c = number(current)
-      next = step > 0 ? (values.lastIndex { number($0) > c } ?? 0) : (values.firstIndex { number($0) < c } ?? values.count - 1)
-    }
-    return try? spec.setting(key, to: values[next])
-  }
-  if params[i].key == "r" {
-    params[i].value = String(max(0, (Int(params[i].value) ?? 0) + step))
-  } else {
-    let value = ((Double(params[i].value) ?? 0.7) * 100 + Double(step * 5)).rounded() / 100
-    params[i].value = formatRate(min(1, max(0.05, value)))
-  }
-  return try? MethodSpec.parse(spec.name + ":" + params.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
-}
-
-func formatRate(_ v: Double) -> String {
-  let hundredths = Int((v * 100).rounded())
-  if hundredths % 100 == 0 { return "\(hundredths / 100)" }
-  let frac = hundredths % 100
-  return "0." + (frac % 10 == 0 ? "\(frac / 10)" : (frac < 10 ? "0\(frac)" : "\(frac)"))
 }

@@ -206,20 +206,20 @@ struct ExplorerStateTests {
   }
 
   @Test func adjustParameterSteps() throws {
-    #expect(adjusted(try MethodSpec.parse("tome:r=0"), step: -1)?.canonical == "tome:r=0,schedule=constant,prop=true")
-    #expect(adjusted(try MethodSpec.parse("tome:r=8"), step: 1)?.canonical == "tome:r=9,schedule=constant,prop=true")
-    #expect(adjusted(try MethodSpec.parse("idle:keep=1"), step: 1)?.canonical == "idle:keep=1,layers=3-11")
-    #expect(adjusted(try MethodSpec.parse("evit:keep=0.1"), step: -1)?.canonical == "evit:keep=0.05,layers=3/6/9,fuse=true")
-    #expect(adjusted(MethodSpec.baseline, step: 1) == nil)
+    #expect((try MethodSpec.parse("tome:r=0")).stepped(-1)?.canonical == "tome:r=0,schedule=constant,prop=true")
+    #expect((try MethodSpec.parse("tome:r=8")).stepped(1)?.canonical == "tome:r=9,schedule=constant,prop=true")
+    #expect((try MethodSpec.parse("idle:keep=1")).stepped(1)?.canonical == "idle:keep=1,layers=3-11")
+    #expect((try MethodSpec.parse("evit:keep=0.1")).stepped(-1)?.canonical == "evit:keep=0.05,layers=3/6/9,fuse=true")
+    #expect((MethodSpec.baseline).stepped(1) == nil)
     // The other methods step along their sweep values, + towards the larger setting, clamped at the ends.
-    #expect(adjusted(try MethodSpec.parse("clustr"), step: 1)?.canonical == "clustr:clusters=98,k=5,layers=all")
-    #expect(adjusted(try MethodSpec.parse("clustr"), step: -1)?.canonical == "clustr:clusters=25,k=5,layers=all")
-    #expect(adjusted(try MethodSpec.parse("clustr:clusters=147"), step: 1)?.canonical == "clustr:clusters=147,k=5,layers=all")
-    #expect(adjusted(try MethodSpec.parse("dvt"), step: -1)?.canonical == "dvt:thresholds=0.7/0.6,grids=7/10/14")
-    #expect(adjusted(try MethodSpec.parse("upvit"), step: -1)?.canonical == "upvit:importance=auto,heads=keep,mlp-ratio=2.5,embed=keep")
-    #expect(adjusted(try MethodSpec.parse("clustr:clusters=30"), step: -1)?.canonical == "clustr:clusters=25,k=5,layers=all",
+    #expect((try MethodSpec.parse("clustr")).stepped(1)?.canonical == "clustr:clusters=98,k=5,layers=all")
+    #expect((try MethodSpec.parse("clustr")).stepped(-1)?.canonical == "clustr:clusters=25,k=5,layers=all")
+    #expect((try MethodSpec.parse("clustr:clusters=147")).stepped(1)?.canonical == "clustr:clusters=147,k=5,layers=all")
+    #expect((try MethodSpec.parse("dvt")).stepped(-1)?.canonical == "dvt:thresholds=0.7/0.6,grids=7/10/14")
+    #expect((try MethodSpec.parse("upvit")).stepped(-1)?.canonical == "upvit:importance=auto,heads=keep,mlp-ratio=2.5,embed=keep")
+    #expect((try MethodSpec.parse("clustr:clusters=30")).stepped(-1)?.canonical == "clustr:clusters=25,k=5,layers=all",
             "a value off the list steps to the nearest listed one")
-    #expect(adjusted(try MethodSpec.parse("clustr:clusters=30"), step: 1)?.canonical == "clustr:clusters=49,k=5,layers=all")
+    #expect((try MethodSpec.parse("clustr:clusters=30")).stepped(1)?.canonical == "clustr:clusters=49,k=5,layers=all")
   }
 
   @Test func keysMapToActions() throws {

@@ -41,7 +41,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let spec: MethodSpec
   do { spec = try MethodSpec.parse(text) } catch { note("parse threw: \(error)"); return 0 }
   note("parsed \(spec.canonical)")
-  do { _ = try spec.makePolicy(depth: 12) } catch { finding("parsed spec \(spec) fails makePolicy(depth: 12): \(error)") }
+  _ = spec.makePolicy(depth: 12)
   do {
     let again = try MethodSpec.parse(spec.canonical)
     guard again == spec, again.canonical == spec.canonical else { finding("\(spec.canonical) parses back as \(again.canonical)") }
@@ -51,7 +51,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   // Structural methods read the toy model's importance file; a cascade of huge grids is legal but not for a fuzzer's
   // time budget (512x512 tokens is a quarter of a million).
   var planned = spec
-  if spec.descriptor.prepareModel != nil {
+  if spec.level == .modelTransform {
     do { planned = try spec.setting("importance", to: toyImportancePath) } catch { finding("\(spec): cannot set importance: \(error)") }
   }
   if let cascade = spec.cascade, (cascade.grids.last ?? 0) > 16 { note("skipping a cascade up to \(cascade.grids.last!)"); return 0 }
@@ -74,11 +74,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   }
   // flops --method: weight-free counts for the (pruned) toy shape and for DeiT-S must exist together and agree with
   // the pass (cascades add up several passes and are counted per stage instead).
-  if plan.cascade == nil, let counted = WeightFreeMACs.count(plan.model.shape, policy: plan.policy) {
+  if plan.cascade == nil, let counted = MACCounter.planned(plan.model.shape, policy: plan.policy) {
     guard counted.total == run.totalMACs else {
       finding("\(spec): weight-free MACs \(counted.total) but the forward pass counted \(run.totalMACs)")
     }
-    _ = WeightFreeMACs.count(ModelShape.deit("deit-s")!, policy: plan.policy)
+    _ = MACCounter.planned(ModelShape.deit("deit-s")!, policy: plan.policy)
   }
   return 0
 }

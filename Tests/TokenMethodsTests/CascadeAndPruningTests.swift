@@ -108,7 +108,7 @@ struct CascadeAndPruningTests {
     let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
     let input = try loadInput("grey_p2")
     let plain = ForwardPass(model: model, input: input).output()
-    let clustered = ForwardPass(model: model, input: input, policy: ClusTRPolicy(clusters: 36, neighbours: 5, layers: nil))
+    let clustered = ForwardPass(model: model, input: input, policy: ClusTR(clusters: 36, neighbours: 5, layers: nil))
     let out = clustered.output()
     #expect(out.logits == plain.logits)
     #expect(clustered.records.allSatisfy { $0.keyGroups == nil && $0.macs.extra == 0 })
@@ -116,10 +116,10 @@ struct CascadeAndPruningTests {
 
   @Test func clustrMACsMatchTheWeightFreeCount() throws {
     let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
-    let policy = ClusTRPolicy(clusters: 12, neighbours: 5, layers: [0, 2])
+    let policy = ClusTR(clusters: 12, neighbours: 5, layers: [0, 2])
     let pass = ForwardPass(model: model, input: try loadInput("grey_p2"), policy: policy)
     pass.run()
-    let counted = try #require(WeightFreeMACs.count(model.shape, policy: policy))
+    let counted = try #require(MACCounter.planned(model.shape, policy: policy))
     #expect(counted.total == pass.totalMACs)
     #expect(pass.records[0].keys == 1 + 12 && pass.records[1].keys == 37)
     #expect(pass.records[0].macs.extra == 36 * 36 * model.embedDim)

@@ -60,12 +60,12 @@ struct MethodInvariantTests {
 
   @Test func deitSmallTokenCounts() throws {
     let shape = ModelShape.deit("deit-s")!
-    let evit = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("evit:keep=0.7").makePolicy(depth: 12)))
+    let evit = try #require(MACCounter.planned(shape, policy: try MethodSpec.parse("evit:keep=0.7").makePolicy(depth: 12)))
     #expect(evit.blocks.map(\.counts.mlpTokens) == [197, 197, 197, 140, 140, 140, 100, 100, 100, 72, 72, 72])
-    let tome = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("tome:r=13").makePolicy(depth: 12)))
+    let tome = try #require(MACCounter.planned(shape, policy: try MethodSpec.parse("tome:r=13").makePolicy(depth: 12)))
     #expect(tome.blocks.last?.counts.tokensOut == 41)
-    #expect(tome.blocks.map(\.tokensIn) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
-    let idle = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse("idle:keep=0.7").makePolicy(depth: 12)))
+    #expect(tome.blocks.map(\.counts.tokensIn) == [197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54])
+    let idle = try #require(MACCounter.planned(shape, policy: try MethodSpec.parse("idle:keep=0.7").makePolicy(depth: 12)))
     #expect(idle.blocks.map { $0.counts.queries - 1 } == [196, 196, 196, 137, 137, 137, 96, 96, 96, 67, 67, 67])
     #expect(idle.blocks.allSatisfy { $0.counts.tokensOut == 197 })
   }
@@ -75,7 +75,7 @@ struct MethodInvariantTests {
                     ("mstm:keep=0.7", "3.0")])
   func papersFigures(spec: String, gmacs: String) throws {
     let shape = ModelShape.deit("deit-s")!
-    let total = try #require(WeightFreeMACs.count(shape, policy: try MethodSpec.parse(spec).makePolicy(depth: 12))).total
+    let total = try #require(MACCounter.planned(shape, policy: try MethodSpec.parse(spec).makePolicy(depth: 12))).total
     let rounded = (Double(total) / 1e8).rounded() / 10
     #expect("\(rounded)" == gmacs, "\(spec): \(total)")
   }
@@ -86,6 +86,6 @@ struct MethodInvariantTests {
     for bad in ["tome:r=-1", "tome:x=1", "evit:keep=1.5", "evit:layers=a", "tome:r", "nope", "tome:r=1,r=2", "evit:fuse=maybe"] {
       #expect(throws: MethodSpecError.self, "\(bad)") { try MethodSpec.parse(bad) }
     }
-    do { _ = try MethodSpec.parse("nope") } catch { #expect(error.message.contains("valid methods: none, tome, evit, idle, mstm")) }
+    do { _ = try MethodSpec.parse("nope") } catch { #expect(error.description.contains("valid methods: none, tome, evit, idle, mstm")) }
   }
 }

@@ -285,9 +285,9 @@ struct KernelTests {
         }
       }
       for threads in [1, 2] {
-        let (p, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
-                                                             logSize: proportional ? sizes.map { logf($0) } : nil,
-                                                             pool: ThreadPool(threads: threads))
+        let result = Attention.multiHead(qkv: qkv, tokens: n, heads: heads, headDim: d,
+                                         bias: proportional ? sizes.map { logf($0) } : nil, pool: ThreadPool(threads: threads))
+        let (p, attended, rowEntropy) = (result.probabilities, result.attended, result.rowEntropy)
         let what = "attention n=\(n) heads=\(heads) d=\(d) proportional=\(proportional) threads=\(threads)"
         expectClose(p, probs, what + " probabilities", tolerance: 2e-6)
         expectClose(attended.data, out, what + " output", tolerance: 1e-5)

@@ -34,3 +34,12 @@ public final class OpProfile: @unchecked Sendable {
 
   public func reset() { names = []; nanoseconds = [:]; calls = [:] }
 }
+
+/// Times the consecutive ops of one block into a profile (`bench --profile`); does nothing without one.
+struct OpClock {
+  let profile: OpProfile?
+  private var last: UInt64
+  init(_ profile: OpProfile?) { self.profile = profile; last = profile == nil ? 0 : OpProfile.now() }
+  /// Adds the time since the last lap to `op`.
+  mutating func lap(_ op: String) { if let profile { last = profile.add(op, since: last) } }
+}

@@ -1,7 +1,8 @@
-// Multiply-accumulate counting, the fvcore way (methods.md §0.3, ecosystem.md §3.5):
+// Multiply-accumulate counting, the fvcore way (as the token-reduction papers report GFLOPs):
 //   linear / conv / matmul: one per multiply-add (q·kᵀ and A·v included: fvcore with fused attention off);
 //   LayerNorm: 5 per element; softmax, GELU, residual adds, scaling: 0.
-// Every op is counted with the tokens it actually sees.
+// Every op is counted with the tokens it actually sees (`BlockTokenCounts`); the forward pass and weight-free counting
+// both go through `BlockMACs.block(_:shape:extra:)`, so the two cannot drift apart.
 
 public struct BlockMACs: Sendable, Equatable {
   /// q projection for the queries plus k, v projections for the keys.
@@ -18,10 +19,16 @@ public struct BlockMACs: Sendable, Equatable {
   public init() {}
   public var total: Int { qkv + attention + proj + mlp + layerNorm + extra }
 
+  /// One block that saw `counts` tokens, plus the method's own work.
+  public static func block(_ counts: BlockTokenCounts, shape: BlockShape, extra: Int = 0) -> BlockMACs {
+    block(queries: counts.queries, keys: counts.keys, mlpTokens: counts.mlpTokens, embed: shape.embed,
+          attention: shape.attentionWidth, hidden: shape.hidden, extra: extra)
+  }
+
   /// One block with nQ query tokens, nKV key/value tokens and nMLP tokens through the MLP.
   /// C = embedding width, A = attention width (heads * head width), F = MLP hidden width.
-  public static func block(queries nQ: Int, keys nKV: Int, mlpTokens nMLP: Int, embed C: Int, attention A: Int,
-                           hidden F: Int, extra: Int = 0) -> BlockMACs {
+  static func block(queries nQ: Int, keys nKV: Int, mlpTokens nMLP: Int, embed C: Int, attention A: Int,
+                    hidden F: Int, extra: Int = 0) -> BlockMACs {
     var m = BlockMACs()
     m.qkv = nQ * C * A + 2 * nKV * C * A
     m.attention = 2 * nQ * nKV * A
@@ -50,14 +57,35 @@ public enum MACCounter {
   }
 
   /// The unreduced model on a grid: every block sees every token.
-  public static func baseline(_ shape: ModelShape, grid: GridSize) -> (stem: Int, blocks: [BlockMACs], head: Int, total: Int) {
-    let n = shape.prefixTokens + grid.count
-    let blocks = (0..<shape.depth).map { i in
-      BlockMACs.block(queries: n, keys: n, mlpTokens: n, embed: shape.embedDim, attention: shape.heads[i] * shape.headDim[i],
-                      hidden: shape.mlpHidden[i])
-    }
-    let stem = stem(shape, patches: grid.count)
-    let head = head(shape, finalTokens: n)
-    return (stem, blocks, head, stem + blocks.reduce(0) { $0 + $1.total } + head)
+  public static func baseline(_ shape: ModelShape, grid: GridSize) -> MACBreakdown {
+    planned(shape, grid: grid, policy: NoReduction())!
   }
+
+  /// A model's MACs without weights or an image: `policy`'s planned token counts block by block on `grid` (the
+  /// checkpoint's native grid when nil), or nil when they depend on the image.
+  public static func planned(_ shape: ModelShape, grid: GridSize? = nil, policy: any TokenPolicy) -> MACBreakdown? {
+    let grid = grid ?? shape.grid
+    var n = shape.prefixTokens + grid.count
+    var blocks: [MACBreakdown.Block] = []
+    for i in 0..<shape.depth {
+      let blockShape = BlockShape(shape, block: i)
+      guard let counts = policy.plannedCounts(block: i, tokensIn: n, shape: blockShape) else { return nil }
+      let macs = BlockMACs.block(counts, shape: blockShape, extra: policy.extraMACs(block: i, counts: counts, shape: blockShape))
+      blocks.append(MACBreakdown.Block(counts: counts, macs: macs))
+      n = counts.tokensOut
+    }
+    return MACBreakdown(stem: stem(shape, patches: grid.count), blocks: blocks, head: head(shape, finalTokens: n))
+  }
+}
+
+/// A whole model's MACs: stem, each block with the tokens it saw, and the final norm plus head.
+public struct MACBreakdown: Sendable, Equatable {
+  public struct Block: Sendable, Equatable {
+    public let counts: BlockTokenCounts
+    public let macs: BlockMACs
+  }
+  public let stem: Int
+  public let blocks: [Block]
+  public let head: Int
+  public var total: Int { stem + blocks.reduce(0) { $0 + $1.macs.total } + head }
 }

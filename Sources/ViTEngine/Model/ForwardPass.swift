@@ -1,6 +1,6 @@
 // The steppable forward pass. It runs one block at a time and keeps, per block, the token state, the attention
-// probabilities actually used and the keys, so a viewer can step forward and back without recomputing, and so
-// the token method (the TokenPolicy) can act between attention and MLP.
+// probabilities actually used and the keys, so a viewer can step forward and back without recomputing. The token
+// method (a TokenPolicy) acts at the block's named phases; the block itself names no method.
 // ref: timm/models/vision_transformer.py Block.forward, Attention.forward, VisionTransformer.forward_features/head.
 
 /// A preprocessed image: planar channels x height x width, already normalised.
@@ -31,6 +31,8 @@ public struct BlockRecord: Sendable {
   public let activeTokens: [Int]?
   /// When keys and values came from groups of tokens (ClusTR): each input token's group, i.e. its key column.
   public let keyGroups: [Int32]?
+  /// The tokens each part of the block saw, and the MACs counted from them.
+  public let counts: BlockTokenCounts
   public let macs: BlockMACs
   /// Mean row entropy and CLS-row entropy per head, in nats.
   public let entropy: [Float], classEntropy: [Float]
@@ -184,221 +186,149 @@ public final class ForwardPass {
 
   // MARK: One block
 
+  /// Runs block `index` on `state`, calling the policy's phases in order (see TokenPolicy): keyValues, then (with
+  /// one key per token) the projections, select and attentionBias; attention and its residual; reduce; the MLP on the
+  /// tokens that remain; idle tokens scattered back.
   func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
     let block = model.blocks[index]
-    let c = model.embedDim
-    let heads = block.heads, d = block.headDim, a = block.attentionWidth
+    let shape = BlockShape(embed: model.embedDim, heads: block.heads, headDim: block.headDim, hidden: block.mlpHidden,
+                           prefix: state.prefixCount)
     let tokensIn = state.tokenCount
+    var clock = OpClock(profile)
 
-    var t = profile.map { _ in OpProfile.now() } ?? 0
-    let y = block.norm1(state.x)
-    t = profile?.add("norm1", since: t) ?? 0
-    var full = state
-    var selection: (tokens: [Int], event: String, extraMACs: Int)? = nil
-    let groups = policy.keyValueGroups(block: index, state: state, normalized: y)
-    let n: Int, keyCount: Int
-    let probabilities: [Float], attended: Matrix, rowEntropy: [Float]
-    var keyVectors: Matrix
-    if let groups {
-      // Clustered keys and values (ClusTR): queries from every token; one key and value per group, projected from
-      // the mean of the group's normalised tokens, with log(group size) on the logits.
-      precondition(groups.groupOfToken.count == tokensIn, "keyValueGroups: \(groups.groupOfToken.count) groups for \(tokensIn) tokens")
-      n = tokensIn
-      keyCount = groups.groupCount
-      let q = block.qkv(y, columns: 0..<a)
-      var means = Matrix(rows: keyCount, cols: c)
-      var members = [Float](repeating: 0, count: keyCount), groupSize = [Float](repeating: 0, count: keyCount)
-      for (token, g) in groups.groupOfToken.enumerated() {
-        let g = Int(g)
-        members[g] += 1
-        groupSize[g] += state.size[token]
-        for j in 0..<c { means.data[g * c + j] += y.data[token * c + j] }
-      }
-      for g in 0..<keyCount where members[g] > 0 { for j in 0..<c { means.data[g * c + j] /= members[g] } }
-      let kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
-      t = profile?.add("qkv", since: t) ?? 0
-      (probabilities, attended, rowEntropy) = q.data.withUnsafeBufferPointer { qp in
-        kv.data.withUnsafeBufferPointer { kvp in
-          ForwardPass.attention(queries: qp.baseAddress!, ldq: a, queryCount: n, keys: kvp.baseAddress!,
-                                values: kvp.baseAddress! + a, ldkv: 2 * a, keyCount: keyCount, heads: heads, headDim: d,
-                                logSize: groupSize.map { Foundationless.log(Swift.max($0, 1e-30)) }, pool: ThreadPool.shared)
-        }
-      }
-      keyVectors = Matrix(rows: keyCount, cols: a)
-      for r in 0..<keyCount { keyVectors.data.replaceSubrange((r * a)..<((r + 1) * a), with: kv.data[(r * 2 * a)..<(r * 2 * a + a)]) }
+    let normalized = block.norm1(state.x)
+    clock.lap("norm1")
+    let attention: BlockAttention
+    var events: [String] = []
+    var blockInput: TokenState? = nil  // the whole sequence, kept while only a selection runs
+    if let groups = policy.keyValues(block: index, state: state, normalized: normalized) {
+      precondition(groups.groupOfToken.count == tokensIn, "keyValues: \(groups.groupOfToken.count) groups for \(tokensIn) tokens")
+      events.append(groups.event)
+      clock.lap("policy")
+      attention = groupedAttention(block, normalized: normalized, sizes: state.size, groups: groups, clock: &clock)
     } else {
-      // q, k, v for every token (all keys are needed to score an idle selection).
-      var qkv = block.qkv(y)  // N x 3A: [q | k | v]
-      t = profile?.add("qkv", since: t) ?? 0
-
-      // Before attention: which tokens take part (IdleViT). The others are copied through unchanged.
-      selection = qkv.data.withUnsafeBufferPointer {
-        policy.activeTokens(block: index, state: state, projections: ProjectionView(heads: heads, headDim: d, tokens: tokensIn, qkv: $0))
+      var qkv = block.qkv(normalized)  // N x 3A: [q | k | v]
+      clock.lap("qkv")
+      let selection = qkv.data.withUnsafeBufferPointer {
+        policy.select(block: index, state: state, projections: ProjectionView(heads: shape.heads, headDim: shape.headDim,
+                                                                              tokens: tokensIn, qkv: $0))
       }
       if let selection {
+        // During the block the sequence is the selection; the others are restored from `blockInput` afterwards.
+        events.append(selection.event)
+        blockInput = state
         qkv = qkv.gatherRows(selection.tokens)
-        // During the block the sequence is the active subset (provenance is restored from `full` afterwards).
         state.x = state.x.gatherRows(selection.tokens)
         state.size = selection.tokens.map { state.size[$0] }
       }
-      n = state.tokenCount
-      keyCount = n
-
-      // Attention: softmax(q kᵀ / sqrt(d) [+ log size]) v, on the pool (see `attention`).
-      let proportional = policy.usesProportionalAttention(block: index, state: state)
-      let logSize: [Float]? = proportional ? state.size.map { Foundationless.log($0) } : nil
-      t = profile?.add("policy", since: t) ?? 0
-      (probabilities, attended, rowEntropy) = ForwardPass.attention(qkv: qkv, tokens: n, heads: heads, headDim: d,
-                                                                    logSize: logSize, pool: ThreadPool.shared)
-      keyVectors = Matrix(uninitializedRows: n, cols: a)
-      qkv.data.withUnsafeBufferPointer { src in
-        keyVectors.data.withUnsafeMutableBufferPointer { dst in
-          for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
-        }
+      let bias: [Float]? = switch policy.attentionBias(block: index, state: state) {
+      case .none: nil
+      case .logSize: state.size.map { Foundationless.log($0) }
       }
+      clock.lap("policy")
+      attention = ungroupedAttention(block, qkv: qkv, bias: bias, selection: selection?.tokens)
     }
-    t = profile?.add("attention", since: t) ?? 0
-    // x + ls1 * proj(attended)
-    let projected = block.proj(attended)
-    t = profile?.add("proj", since: t) ?? 0
+    clock.lap("attention")
+    let queries = attention.output.attended.rows
+    let projected = block.proj(attention.output.attended)
+    clock.lap("proj")
     ForwardPass.addResidual(&state.x, projected, scale: block.layerScale1)
-    let (entropy, classEntropy) = AttentionStats.entropy(rowEntropies: rowEntropy, heads: heads, queries: n)
-    t = profile?.add("residual+keys+stats", since: t) ?? 0
+    let (entropy, classEntropy) = AttentionStats.entropy(rowEntropies: attention.output.rowEntropy, heads: shape.heads,
+                                                         queries: queries)
+    clock.lap("residual+keys+stats")
 
-    // The policy's main hook: between attention and MLP.
-    var outcome = probabilities.withUnsafeBufferPointer { probs in
-      keyVectors.data.withUnsafeBufferPointer { keys in
+    let outcome = attention.output.probabilities.withUnsafeBufferPointer { probs in
+      attention.keyVectors.data.withUnsafeBufferPointer { keys in
         policy.reduce(block: index, state: &state,
-                      attention: AttentionView(heads: heads, headDim: d, queries: n, keys: keyCount, probabilities: probs,
-                                               keyVectors: keys))
+                      attention: AttentionView(heads: shape.heads, headDim: shape.headDim, queries: queries,
+                                               keys: attention.keyCount, probabilities: probs, keyVectors: keys))
       }
     }
+    if let event = outcome.event { events.append(event) }
+    clock.lap("policy")
 
     // MLP: x + ls2 * fc2(gelu(fc1(norm2(x)))) on the tokens that remain.
-    let nMLP = state.tokenCount
-    t = profile?.add("policy", since: t) ?? 0
+    let mlpTokens = state.tokenCount
     let normed2 = block.norm2(state.x)
-    t = profile?.add("norm2", since: t) ?? 0
+    clock.lap("norm2")
     let hidden = block.fc1(normed2, epilogue: .gelu)  // GELU fused into fc1's store
-    t = profile?.add("fc1+gelu", since: t) ?? 0
+    clock.lap("fc1+gelu")
     let mlpOut = block.fc2(hidden)
-    t = profile?.add("fc2", since: t) ?? 0
+    clock.lap("fc2")
     ForwardPass.addResidual(&state.x, mlpOut, scale: block.layerScale2)
 
-    // Idle tokens: scatter the active ones back into place; everything else keeps its state from before the block.
-    if let selection {
-      precondition(state.tokenCount == selection.tokens.count, "a policy that idles tokens cannot also drop them")
-      let active = Set(selection.tokens)
-      for (i, t) in selection.tokens.enumerated() {
-        full.x.data.replaceSubrange((t * c)..<((t + 1) * c), with: state.x.data[(i * c)..<((i + 1) * c)])
-      }
-      for p in 0..<full.patchToken.count {
-        full.patchState[p] = active.contains(Int(full.patchToken[p])) ? .kept : .idle
-      }
-      state = full
-      outcome.extraMACs += selection.extraMACs
-      outcome.event = [selection.event, outcome.event].compactMap { $0 }.joined(separator: "; ")
-    } else if (0..<state.patchState.count).contains(where: { state.patchState[$0] == .idle }) {
-      for p in 0..<state.patchState.count where state.patchState[p] == .idle { state.patchState[p] = .kept }
+    if let selected = attention.selection, let whole = blockInput {
+      precondition(state.tokenCount == selected.count, "a policy that idles tokens cannot also drop them")
+      state = whole.scatteringBack(state, selected: selected)
+    } else {
+      state.clearIdle()
     }
+    clock.lap("residual+scatter")
 
-    t = profile?.add("residual+scatter", since: t) ?? 0
-    if let groups {
-      outcome.extraMACs += groups.extraMACs
-      outcome.event = [groups.event, outcome.event].compactMap { $0 }.joined(separator: "; ")
-    }
-    let macs = BlockMACs.block(queries: n, keys: keyCount, mlpTokens: nMLP, embed: c, attention: a, hidden: block.mlpHidden,
-                               extra: outcome.extraMACs)
-    return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: heads,
-                       headDim: d, queries: n, keys: keyCount, probabilities: probabilities, keyVectors: keyVectors,
-                       activeTokens: selection?.tokens, keyGroups: groups?.groupOfToken, macs: macs, entropy: entropy,
-                       classEntropy: classEntropy, event: outcome.event)
+    let counts = BlockTokenCounts(tokensIn: tokensIn, queries: queries, keys: attention.keyCount, mlpTokens: mlpTokens,
+                                  tokensOut: state.tokenCount)
+    let macs = BlockMACs.block(counts, shape: shape, extra: policy.extraMACs(block: index, counts: counts, shape: shape))
+    return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: shape.heads,
+                       headDim: shape.headDim, queries: queries, keys: attention.keyCount,
+                       probabilities: attention.output.probabilities, keyVectors: attention.keyVectors,
+                       activeTokens: attention.selection, keyGroups: attention.groups, counts: counts, macs: macs,
+                       entropy: entropy, classEntropy: classEntropy, event: events.isEmpty ? nil : events.joined(separator: "; "))
   }
 
-  /// Multi-head attention over qkv (N x 3A, [q | k | v]) on the pool: every token a query and a key.
-  static func attention(qkv: Matrix, tokens n: Int, heads: Int, headDim d: Int, logSize: [Float]?, pool: ThreadPool)
-    -> (probabilities: [Float], attended: Matrix, rowEntropy: [Float])
-  {
-    let a = heads &* d
-    return qkv.data.withUnsafeBufferPointer { p in
-      attention(queries: p.baseAddress!, ldq: 3 &* a, queryCount: n, keys: p.baseAddress! + a,
-                values: p.baseAddress! + 2 &* a, ldkv: 3 &* a, keyCount: n, heads: heads, headDim: d, logSize: logSize,
-                pool: pool)
-    }
+  /// A block's attention, with what the policy's phases decided about its rows and columns.
+  struct BlockAttention {
+    let output: Attention.Output
+    /// keys x A.
+    let keyVectors: Matrix
+    var keyCount: Int { keyVectors.rows }
+    /// The token behind each query row and key column, when only some took part.
+    let selection: [Int]?
+    /// Each input token's key column, when keys were grouped.
+    let groups: [Int32]?
   }
 
-  /// Multi-head attention on the pool. Shape legend: Q is nq x A (row stride ldq), K and V are nkv x A (row stride
-  /// ldkv), heads side by side (A = H * d); `logSize` (nkv) is added to every row of logits when given. Returns the
-  /// probabilities (H x nq x nkv, the ones used), the attended values (nq x A) and each row's entropy (H x nq, nats).
-  ///
-  /// Work split (performance.md: "give each thread whole heads"): K_h and V_h are packed into GEMM panels, then
-  /// (head, row chunk) tasks each do scores = Q_h K_hᵀ, the softmax and the entropy of its rows (fused into the
-  /// softmax) while they are in cache, then its rows of P_h V_h. When the heads split evenly over the threads each task
-  /// is a whole head and packs its own K_h, V_h (one pool job); otherwise rows are chunked as much as needed to give
-  /// every thread several tasks (3 heads on 2 threads would leave one idle a third of the time) after a first job packs
-  /// every head. Every task writes disjoint rows of `probabilities`, `attended` and `entropy`.
-  static func attention(queries: UnsafePointer<Float>, ldq: Int, queryCount nq: Int, keys: UnsafePointer<Float>,
-                        values: UnsafePointer<Float>, ldkv: Int, keyCount nkv: Int, heads: Int, headDim d: Int,
-                        logSize: [Float]?, pool: ThreadPool)
-    -> (probabilities: [Float], attended: Matrix, rowEntropy: [Float])
-  {
-    let a = heads &* d
-    let scale = 1 / Float(d).squareRoot()
-    var probabilities = [Float](unsafeUninitializedCapacity: heads &* nq &* nkv) { _, count in count = heads &* nq &* nkv }
-    var attended = Matrix(uninitializedRows: nq, cols: a)
-    var rowEntropy = [Float](repeating: 0, count: heads &* nq)
-    let kFloats = PackedMatrix.panelFloats(n: nkv, k: d), vFloats = PackedMatrix.panelFloats(n: d, k: nkv)
-    var packed = [Float](unsafeUninitializedCapacity: heads &* (kFloats &+ vFloats)) { _, count in
-      count = heads &* (kFloats &+ vFloats)
-    }
-    let logSize = logSize ?? []
-    precondition(logSize.isEmpty || logSize.count == nkv, "attention: \(logSize.count) log sizes for \(nkv) keys")
-    let tileRows = GEMMKernel.best.tileRows, rowTiles = (nq + tileRows - 1) / tileRows
-    // Whole heads per task when they split evenly over the threads (DeiT-S: 6 heads on 2 threads); then each task packs
-    // its own K_h and V_h and the whole attention is one pool job. Otherwise rows are chunked too, and K_h, V_h are
-    // packed once in a first job that every row chunk of the head then reads.
-    let wholeHeads = heads % pool.threadCount == 0
-    let rowChunks = pool.threadCount == 1 || wholeHeads
-      ? 1 : Swift.max(1, Swift.min(rowTiles, (4 &* pool.threadCount + heads - 1) / heads))
-    probabilities.withUnsafeMutableBufferPointer { probs in
-      attended.data.withUnsafeMutableBufferPointer { out in
-        packed.withUnsafeMutableBufferPointer { pk in
-          rowEntropy.withUnsafeMutableBufferPointer { ent in
-            logSize.withUnsafeBufferPointer { ls in
-              let qp = SendablePointer(UnsafeMutablePointer(mutating: queries))
-              let kp = SendablePointer(UnsafeMutablePointer(mutating: keys))
-              let vp = SendablePointer(UnsafeMutablePointer(mutating: values))
-              let pkp = SendablePointer(pk.baseAddress!), pp = SendablePointer(probs.baseAddress!)
-              let op = SendablePointer(out.baseAddress!), ep = SendablePointer(ent.baseAddress!)
-              let bias = ls.isEmpty ? nil : SendablePointer(UnsafeMutablePointer(mutating: ls.baseAddress!))
-              @inline(__always) func packKeysAndValues(_ h: Int) {
-                // K_h as an [nkv x d] "weight": scores = Q_h K_hᵀ; V_h packed as the transpose of [nkv x d]: P_h V_h.
-                PackedMatrix.pack(rowsOf: kp.p + h &* d, n: nkv, k: d, ldw: ldkv, into: pkp.p + h &* kFloats)
-                PackedMatrix.pack(columnsOf: vp.p + h &* d, k: nkv, n: d, ldv: ldkv,
-                                  into: pkp.p + (heads &* kFloats &+ h &* vFloats))
-              }
-              if !wholeHeads { pool.parallelFor(heads) { h in packKeysAndValues(h) } }
-              pool.parallelFor(heads &* rowChunks) { task in
-                let h = task / rowChunks, c = task % rowChunks
-                let r0 = rowTiles &* c / rowChunks &* tileRows
-                let r1 = Swift.min(nq, rowTiles &* (c &+ 1) / rowChunks &* tileRows)
-                guard r0 < r1 else { return }
-                if wholeHeads { packKeysAndValues(h) }
-                let rows = r1 &- r0
-                let s = pp.p + (h &* nq &+ r0) &* nkv
-                gemm(a: qp.p + (r0 &* ldq &+ h &* d), lda: ldq, m: rows, packed: pkp.p + h &* kFloats, n: nkv, k: d,
-                     bias: nil, out: s, ldc: nkv)
-                softmaxRows(s, rows: rows, n: nkv, scale: scale, bias: bias.map { UnsafePointer($0.p) },
-                            entropy: ep.p + (h &* nq &+ r0))
-                gemm(a: s, lda: nkv, m: rows, packed: pkp.p + (heads &* kFloats &+ h &* vFloats), n: d, k: nkv,
-                     bias: nil, out: op.p + (r0 &* a &+ h &* d), ldc: a)
-              }
-            }
-          }
-        }
+  /// Attention with one key per token (of the selection, when there is one). qkv: N x 3A.
+  private func ungroupedAttention(_ block: BlockWeights, qkv: Matrix, bias: [Float]?, selection: [Int]?) -> BlockAttention {
+    let a = block.attentionWidth, n = qkv.rows
+    let output = Attention.multiHead(qkv: qkv, tokens: n, heads: block.heads, headDim: block.headDim, bias: bias,
+                                     pool: ThreadPool.shared)
+    var keyVectors = Matrix(uninitializedRows: n, cols: a)
+    qkv.data.withUnsafeBufferPointer { src in
+      keyVectors.data.withUnsafeMutableBufferPointer { dst in
+        for r in 0..<n { (dst.baseAddress! + r &* a).update(from: src.baseAddress! + (r &* 3 &* a &+ a), count: a) }
       }
     }
-    return (probabilities, attended, rowEntropy)
+    return BlockAttention(output: output, keyVectors: keyVectors, selection: selection, groups: nil)
+  }
+
+  /// Attention over grouped keys and values: queries from every token; one key and value per group, projected from the
+  /// mean of the group's normalised tokens, with log(group size) on the logits. normalized: N x C.
+  private func groupedAttention(_ block: BlockWeights, normalized y: Matrix, sizes: [Float], groups: KeyValueGroups,
+                                clock: inout OpClock) -> BlockAttention {
+    let c = y.cols, a = block.attentionWidth, n = y.rows, groupCount = groups.groupCount
+    let q = block.qkv(y, columns: 0..<a)
+    var means = Matrix(rows: groupCount, cols: c)
+    var members = [Float](repeating: 0, count: groupCount), groupSize = [Float](repeating: 0, count: groupCount)
+    for (token, g) in groups.groupOfToken.enumerated() {
+      let g = Int(g)
+      members[g] += 1
+      groupSize[g] += sizes[token]
+      for j in 0..<c { means.data[g * c + j] += y.data[token * c + j] }
+    }
+    for g in 0..<groupCount where members[g] > 0 { for j in 0..<c { means.data[g * c + j] /= members[g] } }
+    let kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
+    clock.lap("qkv")
+    let output = q.data.withUnsafeBufferPointer { qp in
+      kv.data.withUnsafeBufferPointer { kvp in
+        Attention.multiHead(queries: qp.baseAddress!, ldq: a, queryCount: n, keys: kvp.baseAddress!,
+                            values: kvp.baseAddress! + a, ldkv: 2 * a, keyCount: groupCount, heads: block.heads,
+                            headDim: block.headDim, bias: groupSize.map { Foundationless.log(Swift.max($0, 1e-30)) },
+                            pool: ThreadPool.shared)
+      }
+    }
+    var keyVectors = Matrix(rows: groupCount, cols: a)
+    for r in 0..<groupCount { keyVectors.data.replaceSubrange((r * a)..<((r + 1) * a), with: kv.data[(r * 2 * a)..<(r * 2 * a + a)]) }
+    return BlockAttention(output: output, keyVectors: keyVectors, selection: nil, groups: groups.groupOfToken)
   }
 
   /// x += scale ⊙ delta (row-wise LayerScale when present).

@@ -1,6 +1,16 @@
-// The one extension point of the forward pass: a token method is a small policy the block consults
-// (ToMe's hook style: tome/patch/timm.py calls merge between attention and MLP). The forward pass owns the maths of
-// attention and MLP; the policy only decides what happens to the token sequence.
+// The token method's side of a block. The block owns the maths of attention and MLP; a policy only decides what
+// happens to the token sequence, at four named phases the block calls in this order:
+//
+//   keyValues   before the projections: group tokens into shared keys and values (ClusTR). Every token still queries.
+//   select      after the projections: the tokens that take part in this block; the others idle (IdleViT).
+//   attentionBias  what is added to every row of attention logits (proportional attention: log of each key's size).
+//   reduce      between the attention residual and the MLP: merge, fuse or drop tokens (ToMe, EViT, MSTM).
+//
+// Every phase has a default that does nothing, so a method implements only the phases it uses. `keyValues` and
+// `select` are alternatives for one block: a block attends either over grouped keys or over a subset of tokens.
+//
+// The MACs of a block are counted once, from the token counts it actually saw (`BlockTokenCounts`), plus the
+// method's own work (`extraMACs`), so the forward pass and weight-free counting (`plannedCounts`) share one formula.
 
 /// What a policy sees of the attention it follows: the probabilities actually used and the keys.
 public struct AttentionView {
@@ -30,7 +40,7 @@ public struct AttentionView {
     let width = heads * headDim
     let inv = 1 / Float(heads)
     // Pointer loops (indexing out.data per element cost about 40 µs per DeiT-S block); heads summed in order, then
-    // scaled, as before.
+    // scaled.
     out.data.withUnsafeMutableBufferPointer { op in
       let o = op.baseAddress!
       for t in 0..<keys {
@@ -46,16 +56,7 @@ public struct AttentionView {
   }
 }
 
-/// What a policy reports for one block.
-public struct PolicyOutcome: Sendable {
-  /// One human sentence on what the method did here ("kept 138 of 196 patches by CLS attention; ...").
-  public var event: String?
-  /// MACs of the method's own work (matching scores, CLS scoring, ...), counted the fvcore way.
-  public var extraMACs: Int
-  public init(event: String? = nil, extraMACs: Int = 0) { self.event = event; self.extraMACs = extraMACs }
-}
-
-/// What a policy sees before attention: the q, k, v projections of every token (IdleViT's selection score).
+/// What a policy sees after the projections: the q, k, v of every token (IdleViT's selection score).
 public struct ProjectionView {
   public let heads: Int, headDim: Int, tokens: Int
   /// tokens x 3A: [q heads | k heads | v heads] per row, before the 1/sqrt(d) scale.
@@ -76,44 +77,113 @@ public struct ProjectionView {
   }
 }
 
-/// Keys and values built from groups of tokens (ClusTR): every token still queries, but it attends over one key and
-/// value per group, made from the mean of the group's normalised tokens, with log(group size) added to the logits.
+/// The `select` phase's answer: the tokens that take part in the block, in the order they are processed. The others
+/// are copied through unchanged (no attention update, no MLP). Prefix tokens must be included.
+public struct TokenSelection: Sendable {
+  public let tokens: [Int]
+  /// One human sentence on the selection.
+  public let event: String
+  public init(tokens: [Int], event: String) { self.tokens = tokens; self.event = event }
+}
+
+/// The `keyValues` phase's answer: keys and values built from groups of tokens. Every token still queries, but it
+/// attends over one key and value per group, made from the mean of the group's normalised tokens, with log(group
+/// size) added to the logits (so a group of identical tokens attends exactly like its members).
 public struct KeyValueGroups: Sendable {
   /// For each token of the block's input: its group, which is also its key column. Groups are numbered from 0.
   public let groupOfToken: [Int32]
   public let groupCount: Int
   public let event: String
-  /// The grouping's own cost (ClusTR: the distance matrix), counted the fvcore way.
-  public let extraMACs: Int
-  public init(groupOfToken: [Int32], groupCount: Int, event: String, extraMACs: Int) {
-    self.groupOfToken = groupOfToken; self.groupCount = groupCount; self.event = event; self.extraMACs = extraMACs
+  public init(groupOfToken: [Int32], groupCount: Int, event: String) {
+    self.groupOfToken = groupOfToken; self.groupCount = groupCount; self.event = event
   }
 }
 
-/// A token-reduction method as the forward pass sees it. The forward pass consults it at three points of each block:
-/// before attention, which tokens take part at all (IdleViT) and what the keys are (ClusTR); between attention and
-/// MLP, what happens to the sequence (everything else).
+/// The `attentionBias` phase's answer: what is added to every row of the attention logits.
+public enum AttentionBias: Sendable, Equatable {
+  case none
+  /// log(size) of each key (ToMe's proportional attention: a merged token counts as the patches it holds).
+  case logSize
+}
+
+/// The `reduce` phase's answer.
+public struct PolicyOutcome: Sendable {
+  /// One human sentence on what the method did here ("kept 138 of 196 patches by CLS attention; ...").
+  public var event: String?
+  public init(event: String? = nil) { self.event = event }
+}
+
+/// The widths of one block, as a policy's MAC arithmetic needs them.
+public struct BlockShape: Sendable, Equatable {
+  /// C, the embedding width.
+  public let embed: Int
+  public let heads: Int, headDim: Int
+  /// F, the MLP hidden width.
+  public let hidden: Int
+  /// Protected tokens at the front of the sequence (CLS, distillation, registers).
+  public let prefix: Int
+  /// A = heads x head width.
+  public var attentionWidth: Int { heads * headDim }
+  public init(embed: Int, heads: Int, headDim: Int, hidden: Int, prefix: Int) {
+    self.embed = embed; self.heads = heads; self.headDim = headDim; self.hidden = hidden; self.prefix = prefix
+  }
+  /// Block `i` of a model of this shape.
+  public init(_ shape: ModelShape, block i: Int) {
+    self.init(embed: shape.embedDim, heads: shape.heads[i], headDim: shape.headDim[i], hidden: shape.mlpHidden[i],
+              prefix: shape.prefixTokens)
+  }
+}
+
+/// How many tokens each part of one block sees.
+public struct BlockTokenCounts: Sendable, Equatable {
+  /// Tokens entering the block.
+  public var tokensIn: Int
+  /// Query rows and key columns of attention (fewer than tokensIn when tokens idle; fewer keys with grouped keys).
+  public var queries: Int, keys: Int
+  /// Tokens through the MLP (after the reduction).
+  public var mlpTokens: Int
+  public var tokensOut: Int
+  public init(tokensIn: Int, queries: Int, keys: Int, mlpTokens: Int, tokensOut: Int) {
+    self.tokensIn = tokensIn; self.queries = queries; self.keys = keys; self.mlpTokens = mlpTokens
+    self.tokensOut = tokensOut
+  }
+  /// A block that every token goes through unchanged.
+  public static func unreduced(_ n: Int) -> BlockTokenCounts {
+    BlockTokenCounts(tokensIn: n, queries: n, keys: n, mlpTokens: n, tokensOut: n)
+  }
+}
+
+/// A token-reduction method as the block sees it: the four phases, and its MAC arithmetic.
 public protocol TokenPolicy: Sendable {
-  /// The tokens that take part in `block`, in the order they are processed; nil means all. The others are idle:
-  /// copied through unchanged, no attention update and no MLP (IdleViT). Prefix tokens must be included.
-  func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)?
-  /// Groups the tokens into shared keys and values for `block`; nil means one key per token. `normalized` is the
-  /// block's norm1 output (N x C).
-  func keyValueGroups(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups?
-  /// Adds log(size) of each key to the attention logits of `block` (ToMe's proportional attention).
-  func usesProportionalAttention(block: Int, state: TokenState) -> Bool
-  /// Called once per block, after the attention residual and before the MLP; may shrink or merge the sequence.
+  /// Phase `keyValues`: groups the tokens of `block` into shared keys and values; nil means one key per token.
+  /// `normalized` is the block's norm1 output (N x C).
+  func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups?
+  /// Phase `select`: the tokens that take part in `block`; nil means all.
+  func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection?
+  /// Phase `attentionBias`: added to the attention logits of `block` (ungrouped keys only: grouped keys always carry
+  /// log(group size)).
+  func attentionBias(block: Int, state: TokenState) -> AttentionBias
+  /// Phase `reduce`: after the attention residual and before the MLP; may shrink or merge the sequence.
   func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome
+  /// The method's own work in `block` (matching scores, clustering, ...), counted the fvcore way from the token
+  /// counts the block saw. One formula for the forward pass and for weight-free counting.
+  func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int
+  /// The token counts of `block` entered by `tokensIn` tokens, when they do not depend on the image; nil when they
+  /// do (weight-free counting then needs an image).
+  func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts?
 }
 
 extension TokenPolicy {
-  public func activeTokens(block: Int, state: TokenState, projections: ProjectionView) -> (tokens: [Int], event: String, extraMACs: Int)? { nil }
-  public func keyValueGroups(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? { nil }
+  public func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? { nil }
+  public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? { nil }
+  public func attentionBias(block: Int, state: TokenState) -> AttentionBias { .none }
+  public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
+  public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int { 0 }
+  public func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? { nil }
 }
 
 /// The baseline: every token through every block.
 public struct NoReduction: TokenPolicy {
   public init() {}
-  public func usesProportionalAttention(block: Int, state: TokenState) -> Bool { false }
-  public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
+  public func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? { .unreduced(tokensIn) }
 }

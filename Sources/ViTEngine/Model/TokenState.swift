@@ -45,3 +45,26 @@ public struct TokenState: Sendable {
   /// except that pruning removes the pruned patches' share).
   public var totalSize: Float { size.reduce(0, +) }
 }
+
+extension TokenState {
+  /// This state (a block's input) with the selected tokens replaced by `active`'s rows, in selection order; every
+  /// other token keeps its input state and its patches are marked idle.
+  func scatteringBack(_ active: TokenState, selected: [Int]) -> TokenState {
+    var out = self
+    let c = x.cols
+    for (i, t) in selected.enumerated() {
+      out.x.data.replaceSubrange((t * c)..<((t + 1) * c), with: active.x.data[(i * c)..<((i + 1) * c)])
+    }
+    var isActive = [Bool](repeating: false, count: tokenCount)
+    for t in selected { isActive[t] = true }
+    for p in 0..<out.patchToken.count {
+      out.patchState[p] = isActive[Int(out.patchToken[p])] ? .kept : .idle
+    }
+    return out
+  }
+
+  /// Patches idle in the last block are active again (a block where every token runs).
+  mutating func clearIdle() {
+    for p in 0..<patchState.count where patchState[p] == .idle { patchState[p] = .kept }
+  }
+}

@@ -136,9 +136,9 @@ struct EvalCommand: ParsableCommand {
     let given = try (methods.isEmpty ? MethodRegistry.all.map(\.name) : methods).map(parseMethod)
     var specs = [MethodSpec.baseline]
     for spec in given {
-      guard let (key, values) = MethodRegistry.sweep(forMethod: spec.name) else { continue }
-      for value in values {
-        do { specs.append(try spec.setting(key, to: value)) } catch { throw CLIError(error) }
+      guard let sweep = spec.descriptor.sweep else { continue }
+      for value in sweep.values {
+        do { specs.append(try spec.setting(sweep.key, to: value)) } catch { throw CLIError(error) }
       }
     }
     return specs.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
@@ -154,8 +154,8 @@ struct EvalCommand: ParsableCommand {
     }
     let series = order.map { name in
       TradeoffChart.Series(name: name, points: byMethod[name]!.sorted { x($0) < x($1) }.map { r in
-        let key = MethodRegistry.sweep(forMethod: name)?.key
-        let label = r.spec.params.first { $0.key == key }.map { "\($0.key)=\($0.value)" } ?? r.spec.canonical
+        let key = r.spec.descriptor.sweep?.key
+        let label = key.flatMap { k in r.spec[k].map { "\(k)=\($0)" } } ?? r.spec.canonical
         return (x: x(r), y: 100 * r.accuracy, label: label)
       })
     }

@@ -33,12 +33,12 @@ struct FlopsCommand: ParsableCommand {
       let spec = try parseMethod(method)
       var shape: ModelShape, baselineShape: ModelShape
       let name: String
-      var policy = try spec.makePolicy(depth: ModelShape.deit("deit-s")!.depth)
+      var policy = spec.makePolicy(depth: ModelShape.deit("deit-s")!.depth)
       if let arch {
         shape = ModelShape.deit(arch)!
         baselineShape = shape
         name = arch
-        if spec.descriptor.prepareModel != nil {
+        if spec.level == .modelTransform {
           throw CLIError("flops --method \(spec.canonical) needs the checkpoint its importance file belongs to: use --model", code: CLIError.usage)
         }
       } else {
@@ -48,11 +48,11 @@ struct FlopsCommand: ParsableCommand {
         name = plan.model.info.path
         policy = plan.policy
       }
-      if let cascade = try spec.descriptor.makeCascade?(spec.parameterDictionary) {
+      if let cascade = spec.cascade {
         emit(FlopsCommand.cascadeTable(shape: shape, name: name, spec: spec, cascade: cascade, json: format == .json))
         return
       }
-      guard let (stem, blocks, head, total) = WeightFreeMACs.count(shape, policy: policy) else {
+      guard let planned = MACCounter.planned(shape, policy: policy) else {
         throw CLIError("flops --method \(spec.canonical): this method's token counts depend on the image; use `report IMAGE --method ...`", code: CLIError.usage)
       }
       let baseline = MACCounter.baseline(baselineShape, grid: shape.grid).total
@@ -61,19 +61,21 @@ struct FlopsCommand: ParsableCommand {
         emit(JSONValue.object([
           ("schema_version", 1), ("model", .string(name)), ("method", .string(spec.canonical)),
           ("grid", JSONValue([shape.grid.rows, shape.grid.cols])),
-          ("layers", .array(blocks.enumerated().map { i, b in
-            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.tokensIn)), ("tokens_active", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
+          ("layers", .array(planned.blocks.enumerated().map { i, b in
+            .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.counts.tokensIn)), ("tokens_active", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
                      ("macs", Report.macsJSON(b.macs))])
           })),
-          ("macs_stem", JSONValue(stem)), ("macs_head", JSONValue(head)),
-          ("macs_total", JSONValue(total)), ("macs_baseline", JSONValue(baseline)),
+          ("macs_stem", JSONValue(planned.stem)), ("macs_head", JSONValue(planned.head)),
+          ("macs_total", JSONValue(planned.total)), ("macs_baseline", JSONValue(baseline)),
         ]).serialized())
       case .text:
         var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens                   MACs     GMACs"]
+        let (stem, head, total) = (planned.stem, planned.head, planned.total)
         lines.append("stem   " + pad("", 17) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
-        for (i, b) in blocks.enumerated() {
-          let active = b.counts.queries < b.tokensIn && b.counts.tokensOut == b.tokensIn ? " (\(b.counts.queries) active)" : ""
-          let tokens = (b.tokensIn == b.counts.tokensOut ? "\(b.tokensIn)" : "\(b.tokensIn)->\(b.counts.tokensOut)") + active
+        for (i, b) in planned.blocks.enumerated() {
+          let c = b.counts
+          let active = c.queries < c.tokensIn && c.tokensOut == c.tokensIn ? " (\(c.queries) active)" : ""
+          let tokens = (c.tokensIn == c.tokensOut ? "\(c.tokensIn)" : "\(c.tokensIn)->\(c.tokensOut)") + active
           lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  " + pad(fixed(Double(b.macs.total) / 1e9, 4), 8))
         }
         lines.append("head   " + pad("", 17) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))

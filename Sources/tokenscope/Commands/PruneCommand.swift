@@ -73,10 +73,14 @@ struct PruneCommand: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let params = ["heads": (heads ?? "keep").replacingOccurrences(of: ",", with: "/"), "mlp-ratio": mlpRatio, "embed": embed ?? "keep"]
+      // The flags are UP-ViT's spec keys, parsed and checked by the spec's own parameters.
+      let heads = (heads ?? "keep").replacingOccurrences(of: ",", with: "/")
       let targets: PruningTargets
-      do { targets = try Parse.pruningTargets(params) } catch let e as MethodSpecError {
-        throw CLIError(e.message.replacingOccurrences(of: "upvit: ", with: "--"), code: CLIError.usage)
+      do throws(MethodSpecError) {
+        let spec = try MethodSpec.parse("upvit:heads=\(heads),mlp-ratio=\(mlpRatio),embed=\(embed ?? "keep")")
+        targets = (spec.configuration as! UPViT).targets
+      } catch {
+        throw CLIError(error.description.replacingOccurrences(of: "upvit: ", with: "--"), code: CLIError.usage)
       }
       let model = try ModelOptions.parse(self.model.map { ["--model", $0] } ?? []).load()
       let scores = try importance.map(loadImportance) ?? score(model)

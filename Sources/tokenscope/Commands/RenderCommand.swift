@@ -57,9 +57,10 @@ struct RenderCommand: ParsableCommand {
       case nil: blocks = Array(Set([depth / 4, depth / 2, 3 * depth / 4, depth - 1])).sorted()
       case "all"?: blocks = Array(0..<depth)
       case let text?:
-        do { blocks = try Parse.layers(["layers": text], "layers", method: "render") } catch {
+        guard let parsed = BlockList.parse(text) else {
           throw CLIError("--layers \(text): expected blocks like 3/6/9, a range like 0-11, or all", code: CLIError.usage)
         }
+        blocks = parsed
         if let bad = blocks.first(where: { $0 >= depth }) {
           throw CLIError("--layers \(text): block \(bad) does not exist; the model has blocks 0-\(depth - 1)", code: CLIError.usage)
         }

@@ -94,6 +94,11 @@ enum Report {
     ])
   }
 
+  /// Each parameter's canonical text, as the spec prints it.
+  static func parametersJSON(_ spec: MethodSpec) -> JSONValue {
+    .object(spec.parameters.map { ($0.key, JSONValue.string($0.value.description)) })
+  }
+
   static func json(model: ViTModel, imagePath: String, image: PixelImage, pipeline: Preprocessing, plan: MethodPlan,
                    outcome: MethodOutcome) -> JSONValue {
     let pass = outcome.pass, prediction = outcome.prediction, method = plan.spec
@@ -104,7 +109,7 @@ enum Report {
                          ("channels", JSONValue(image.channels))])),
       ("preprocess", preprocessJSON(pipeline)),
       ("method", .object([("spec", .string(method.canonical)), ("name", .string(method.name)),
-                          ("params", .object(method.params.map { ($0.key, .string($0.value)) }))])),
+                          ("params", parametersJSON(method))])),
       ("grid", JSONValue([pass.grid.rows, pass.grid.cols])),
       ("layers", .array(pass.records.map(layerJSON))),
       ("stages", plan.cascade == nil ? .null : stagesJSON(plan, outcome)),

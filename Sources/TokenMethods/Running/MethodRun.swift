@@ -75,7 +75,7 @@ public struct MethodRun: Sendable {
     let plan = try MethodPlan(spec: spec, model: model)
     let native = GridSize(rows: input.height / model.shape.patchSize, cols: input.width / model.shape.patchSize)
     return try compute(plan: plan, native: native) { grid in
-      guard grid == native else { throw MethodSpecError("\(spec.canonical) needs the image at grid \(grid); only \(native) was given") }
+      guard grid == native else { throw MethodSpecError.gridUnavailable(spec: spec.canonical, needed: grid, available: native) }
       return input
     }
   }

@@ -1,30 +1,9 @@
-// A method prepared for one model, reused for every image. Token methods act at three levels, and a plan holds all
-// three, so every caller (report, eval, bench, render, the explorer) runs every method the same way:
+// A method prepared for one model, reused for every image. Token methods act at three levels (MethodLevel), and a
+// plan holds all three, so every caller (report, eval, bench, render, the explorer) runs every method the same way:
 //   - before the forward pass, the model itself may change (UP-ViT: a structurally pruned copy);
 //   - around it, a cascade may run the model at growing input grids and stop early (DVT);
 //   - inside it, a TokenPolicy acts in each block (ToMe, EViT, IdleViT, MSTM, ClusTR).
 import ViTEngine
-
-/// DVT's cascade, emulated with one model [recon, methods.md §3(d)]: stage s runs the model on the image at grid
-/// `grids[s]` (position embeddings resampled as timm does) and stops when its maximum softmax probability reaches
-/// `thresholds[s]`; the last stage always exits.
-public struct Cascade: Sendable, Equatable {
-  public let grids: [Int]
-  public let thresholds: [Float]
-  public init(grids: [Int], thresholds: [Float]) {
-    precondition(thresholds.count == grids.count - 1, "Cascade: \(thresholds.count) thresholds for \(grids.count) grids")
-    self.grids = grids; self.thresholds = thresholds
-  }
-
-  /// Whether stage `s` ends the cascade with this confidence (the last stage always does).
-  public func exits(stage s: Int, confidence: Float) -> Bool { s >= thresholds.count || confidence >= thresholds[s] }
-
-  /// The stage a run with these per-stage confidences exits at (confidences of stages run, in order).
-  public func exitStage(confidences: [Float]) -> Int {
-    for (s, c) in confidences.enumerated() where exits(stage: s, confidence: c) { return s }
-    return confidences.count - 1
-  }
-}
 
 /// One forward pass of a run: the only one for most methods, one per cascade stage for DVT.
 public struct StageOutcome {
@@ -59,20 +38,17 @@ public struct MethodPlan: Sendable {
   public let baselineShape: ModelShape
 
   public init(spec: MethodSpec, model: ViTModel) throws {
-    let descriptor = spec.descriptor
-    let params = spec.parameterDictionary
-    if let prepare = descriptor.prepareModel {
-      let (pruned, summary) = try prepare(params, model)
-      self.model = pruned
-      self.pruning = summary
-    } else {
-      self.model = model
-      self.pruning = nil
-    }
     self.spec = spec
     self.baselineShape = model.shape
-    self.policy = try descriptor.makePolicy(params, self.model.depth)
-    self.cascade = try descriptor.makeCascade?(params)
+    switch spec.action(depth: model.depth) {
+    case .tokenPolicy(let policy):
+      (self.model, self.pruning, self.policy, self.cascade) = (model, nil, policy, nil)
+    case .cascade(let cascade):
+      (self.model, self.pruning, self.policy, self.cascade) = (model, nil, NoReduction(), cascade)
+    case .modelTransform(let transform):
+      let transformed = try transform(model)
+      (self.model, self.pruning, self.policy, self.cascade) = (transformed.model, transformed.pruning, NoReduction(), nil)
+    }
   }
 
   /// The grids this plan runs at, given the grid the image pipeline produces natively.

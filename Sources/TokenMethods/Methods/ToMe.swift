@@ -1,5 +1,6 @@
 // ToMe: Token Merging (Bolya et al., ICLR 2023). ref: facebookresearch/ToMe tome/merge.py (bipartite_soft_matching,
-// merge_wavg), tome/patch/timm.py (ToMeBlock, ToMeAttention), tome/utils.py (parse_r); methods.md §6.
+// merge_wavg), tome/patch/timm.py (ToMeBlock, ToMeAttention), tome/utils.py (parse_r). The ToMe article in
+// TokenMethods.docc lists where this differs from the official code.
 //
 // In every block, between attention and MLP: the keys averaged over heads are L2-normalised; tokens alternate into
 // sets A (even positions) and B (odd); each A token finds its most similar B token; the r A tokens with the highest
@@ -7,6 +8,35 @@
 // are protected. Proportional attention adds log(size) to the logits of every block.
 // Unlike ToMe's own timm patch, LayerScale (ls1/ls2) is applied: the merge reads x after the scaled residual.
 import ViTEngine
+
+/// ToMe's typed configuration.
+public struct ToMe: MethodConfiguration, Hashable {
+  /// Tokens merged per block (before the cap at half the non-prefix tokens).
+  public var r: Int
+  /// Decreasing: ToMe's (r, -1) schedule, 2r down to 0 over the blocks.
+  public var decreasing: Bool
+  public var proportionalAttention: Bool
+
+  public static let descriptor = MethodDescriptor(
+    name: "tome", summary: "ToMe token merging: merge r tokens per block by key similarity (bipartite matching)",
+    level: .tokenPolicy,
+    parameters: [
+      MethodParameter("r", .integer(0...100_000), default: "13", "tokens merged per block (capped at half the non-prefix tokens)"),
+      MethodParameter("schedule", .choice(["constant", "decreasing"]), default: "constant",
+                      "constant (r in every block) or decreasing (2r down to 0, ToMe's (r, -1))"),
+      MethodParameter("prop", .flag, default: "true", "proportional attention: add log(token size) to the attention logits"),
+    ],
+    // ToMe's r over the paper's range for DeiT (r = 13 is its default).
+    sweep: SweepAxis(key: "r", values: ["2", "4", "6", "8", "10", "13", "16"]),
+    step: .integer(key: "r", by: 1)
+  ) { v throws(MethodSpecError) in
+    ToMe(r: v.integer("r"), decreasing: v.choice("schedule") == "decreasing", proportionalAttention: v.flag("prop"))
+  }
+
+  public func action(depth: Int) -> MethodAction {
+    .tokenPolicy(ToMePolicy(r: r, depth: depth, decreasing: decreasing, proportionalAttention: proportionalAttention))
+  }
+}
 
 public struct ToMePolicy: TokenPolicy {
   /// Tokens to merge in each block (already expanded from the schedule).
@@ -26,12 +56,28 @@ public struct ToMePolicy: TokenPolicy {
     return (0..<depth).map { Int(Double(minVal) + step * Double($0)) }
   }
 
-  public func usesProportionalAttention(block: Int, state: TokenState) -> Bool { proportionalAttention }
+  public func attentionBias(block: Int, state: TokenState) -> AttentionBias { proportionalAttention ? .logSize : .none }
+
+  /// Tokens merged in `block` entered by n tokens: the schedule's r, capped at half the non-prefix tokens.
+  func merges(block: Int, tokensIn n: Int, prefix: Int) -> Int {
+    max(0, min(block < schedule.count ? schedule[block] : 0, (n - prefix) / 2))
+  }
+
+  public func plannedCounts(block: Int, tokensIn n: Int, shape: BlockShape) -> BlockTokenCounts? {
+    let out = n - merges(block: block, tokensIn: n, prefix: shape.prefix)
+    return BlockTokenCounts(tokensIn: n, queries: n, keys: n, mlpTokens: out, tokensOut: out)
+  }
+
+  /// The A·Bᵀ similarity matmul over the alternating sets (⌈N/2⌉ x ⌊N/2⌋ x d), counted as fvcore counts a matmul.
+  public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
+    let n = counts.tokensIn
+    return counts.tokensOut < n ? ((n + 1) / 2) * (n / 2) * shape.headDim : 0
+  }
 
   public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome {
     let n = state.tokenCount, prefix = state.prefixCount
     let requested = block < schedule.count ? schedule[block] : 0
-    let r = min(requested, (n - prefix) / 2)
+    let r = merges(block: block, tokensIn: n, prefix: prefix)
     guard r > 0 else { return PolicyOutcome(event: requested > 0 ? "nothing left to merge" : nil) }
 
     // Metric: keys averaged over heads, L2-normalised per token.
@@ -70,7 +116,6 @@ public struct ToMePolicy: TokenPolicy {
     let sources = Set(order.prefix(r))
 
     // New order: prefix tokens, unmerged A tokens (original order), then all B tokens (original order).
-    let c = state.x.cols
     var newIndex = [Int](repeating: -1, count: n)
     var fate = [TokenFate](repeating: .stays, count: n)
     var next = 0
@@ -80,26 +125,9 @@ public struct ToMePolicy: TokenPolicy {
     for ai in sources { newIndex[setA[ai]] = newIndex[setB[partner[ai]]]; fate[setA[ai]] = .merged }
     let newCount = n - r
     // Size-weighted average (merge_wavg): x' = sum(size * x) / sum(size), size' = sum(size).
-    var weighted = Matrix(rows: newCount, cols: c)
-    var newSize = [Float](repeating: 0, count: newCount)
-    state.x.data.withUnsafeBufferPointer { xp in
-      weighted.data.withUnsafeMutableBufferPointer { wp in
-        for t in 0..<n {
-          let dst = newIndex[t], s = state.size[t]
-          newSize[dst] += s
-          let out = wp.baseAddress! + dst &* c, src = xp.baseAddress! + t &* c
-          for j in 0..<c { out[j] += s * src[j] }
-        }
-        for t in 0..<newCount {
-          let out = wp.baseAddress! + t &* c, size = newSize[t]
-          for j in 0..<c { out[j] /= size }
-        }
-      }
-    }
+    let (weighted, newSize) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { state.size[$0] }
     state.reorganize(x: weighted, size: newSize, newIndex: newIndex, fate: fate)
-    let matching = setA.count * setB.count * d  // the A·Bᵀ similarity matmul, counted as fvcore counts a matmul
-    return PolicyOutcome(event: "merged \(r) of \(n) tokens into their most similar partners by key similarity; \(newCount) remain",
-                         extraMACs: matching)
+    return PolicyOutcome(event: "merged \(r) of \(n) tokens into their most similar partners by key similarity; \(newCount) remain")
   }
 }
 

@@ -1,5 +1,5 @@
 // EViT: Not All Patches are What You Need (Liang et al., ICLR 2022). ref: youweiliang/evit evit.py (Attention.forward,
-// Block.forward, complement_idx); methods.md §7.
+// Block.forward, complement_idx). The EViT article in TokenMethods.docc lists where this differs from the official code.
 //
 // In each reduction block, between attention and MLP: score the non-prefix tokens by the CLS query's attention
 // (post-softmax, averaged over heads), keep the top k = ceil(keep * (N - prefix)) in descending score order, and (with
@@ -7,24 +7,53 @@
 // [prefix tokens, kept tokens by score, fused token]. A fused token from an earlier block is an ordinary token later.
 import ViTEngine
 
-public struct EViTPolicy: TokenPolicy {
-  public let keepRate: Double
-  public let layers: Set<Int>
-  public let fuse: Bool
+/// EViT's typed configuration (also the policy: it needs nothing of the model).
+public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
+  public var keepRate: Double
+  public var layers: Set<Int>
+  public var fuse: Bool
 
   public init(keepRate: Double, layers: [Int], fuse: Bool) {
     self.keepRate = keepRate; self.layers = Set(layers); self.fuse = fuse
   }
 
-  public func usesProportionalAttention(block: Int, state: TokenState) -> Bool { false }
+  public static let descriptor = MethodDescriptor(
+    name: "evit", summary: "EViT: keep the tokens the CLS token attends to most, fuse the rest into one",
+    level: .tokenPolicy,
+    parameters: [
+      MethodParameter("keep", .real(0...1, excludingLower: true), default: "0.7",
+                      "keep rate: ceil(keep * (N - 1)) tokens survive each reduction block"),
+      MethodParameter("layers", .blocks(allowsAll: false), default: "3/6/9", "reduction blocks, 0-based"),
+      MethodParameter("fuse", .flag, default: "true", "inattentive-token fusion: add the attention-weighted sum of the dropped tokens"),
+    ],
+    sweep: keepSweep, step: .real(key: "keep", by: 0.05)
+  ) { v throws(MethodSpecError) in
+    EViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], fuse: v.flag("fuse"))
+  }
+
+  /// Keep rates from light to heavy reduction (EViT, IdleViT and MSTM sweep the same values).
+  static let keepSweep = SweepAxis(key: "keep", values: ["0.9", "0.8", "0.7", "0.6", "0.5", "0.4"])
+
+  public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
+
+  /// Tokens kept out of `candidates` in a reduction block, or nil when the block keeps them all.
+  /// EViT computes left_tokens = math.ceil(keep_rate * (N - 1)) in floating point.
+  func kept(block: Int, candidates: Int) -> Int? {
+    guard layers.contains(block) else { return nil }
+    let keep = Int((keepRate * Double(candidates)).rounded(.up))
+    return keep < candidates && keep >= 1 ? keep : nil
+  }
+
+  public func plannedCounts(block: Int, tokensIn n: Int, shape: BlockShape) -> BlockTokenCounts? {
+    let out = kept(block: block, candidates: n - shape.prefix).map { shape.prefix + $0 + (fuse ? 1 : 0) } ?? n
+    return BlockTokenCounts(tokensIn: n, queries: n, keys: n, mlpTokens: out, tokensOut: out)
+  }
 
   public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome {
     guard layers.contains(block) else { return PolicyOutcome() }
     let n = state.tokenCount, prefix = state.prefixCount
     let candidates = n - prefix
-    // EViT computes left_tokens = math.ceil(keep_rate * (N - 1)) in floating point.
-    let keep = Int((keepRate * Double(candidates)).rounded(.up))
-    guard keep < candidates, keep >= 1 else { return PolicyOutcome(event: "kept all \(candidates) tokens") }
+    guard let keep = kept(block: block, candidates: candidates) else { return PolicyOutcome(event: "kept all \(candidates) tokens") }
     let score = attention.meanClassAttention()  // over all keys; prefix columns are skipped below
     let ranked = (prefix..<n).sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
     let kept = Array(ranked.prefix(keep))
@@ -59,7 +88,9 @@ public struct EViTPolicy: TokenPolicy {
   }
 }
 
-func formatPercent(_ v: Float) -> String {
+
+/// "12.3%": one decimal, as every report prints shares.
+private func formatPercent(_ v: Float) -> String {
   let p = (Double(v) * 1000).rounded() / 10
   return "\(p)%"
 }

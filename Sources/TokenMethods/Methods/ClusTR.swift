@@ -1,41 +1,73 @@
-// ClusTR: Exploring Efficient Self-attention via Clustering for Vision Transformers (Xie et al., arXiv 2208.13138);
-// methods.md §4. ClusTR is a backbone trained from scratch and its code is not public: this is the training-free
-// emulation of methods.md §4(d) on an unmodified ViT [recon]. In each chosen block the patch tokens of norm1's output are
+// ClusTR: Exploring Efficient Self-attention via Clustering for Vision Transformers (Xie et al., arXiv 2208.13138).
+// ClusTR is a backbone trained from scratch and its code is not public: this is a training-free emulation on an
+// unmodified ViT [recon], single-scale (the paper's multi-scale backbone needs training). In each chosen block the patch tokens of norm1's output are
 // clustered with DPC-kNN (pinned to TCFormer's cluster_dpc_knn); every token still queries, but keys and values come
 // from the cluster means (prefix tokens stay singleton clusters), with log(cluster size) added to the logits so that a
 // cluster of identical tokens attends exactly like its members. The token sequence itself never changes.
 import ViTEngine
 
-public struct ClusTRPolicy: TokenPolicy {
-  public let clusters: Int
-  public let neighbours: Int
+/// ClusTR's typed configuration (also the policy: it needs nothing of the model).
+public struct ClusTR: MethodConfiguration, TokenPolicy, Hashable {
+  public var clusters: Int
+  public var neighbours: Int
   /// nil: every block.
-  public let layers: Set<Int>?
+  public var layers: Set<Int>?
 
   public init(clusters: Int, neighbours: Int, layers: [Int]?) {
     self.clusters = clusters; self.neighbours = neighbours; self.layers = layers.map(Set.init)
   }
 
-  public func usesProportionalAttention(block: Int, state: TokenState) -> Bool { false }
-  public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
+  public static let descriptor = MethodDescriptor(
+    name: "clustr",
+    summary: "ClusTR clustered attention [recon]: keys and values from DPC-kNN clusters of the patches; every token still queries",
+    level: .tokenPolicy,
+    parameters: [
+      MethodParameter("clusters", .integer(1...1_000_000), default: "49", "key/value clusters per block (M); M >= patches means plain attention"),
+      MethodParameter("k", .integer(1...1_000_000), default: "5", "DPC-kNN neighbours for the local density (TCFormer's default)"),
+      MethodParameter("layers", .blocks(allowsAll: true), default: "all", "clustered blocks, 0-based, or all",
+                      recon: "the paper's backbone clusters in every block"),
+    ],
+    reconNotes: [
+      "emulation: ClusTR is a backbone trained from scratch and its code is not public; here an unmodified ViT attends over DPC-kNN cluster means, with log(cluster size) on the logits",
+      "single-scale: the paper's multi-scale clustering needs training and is left out",
+      "DPC-kNN is made deterministic: no random noise on the density, ties go to the lower index",
+    ],
+    sweep: SweepAxis(key: "clusters", values: ["147", "98", "49", "25", "12"]), step: .alongSweep,
+    presets: ["clustr"]
+  ) { v throws(MethodSpecError) in
+    ClusTR(clusters: v.integer("clusters"), neighbours: v.integer("k"), layers: v.blocks("layers"))
+  }
 
-  public func keyValueGroups(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? {
-    guard layers?.contains(block) ?? true else { return nil }
+  public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
+
+  /// Whether `block` entered by `patches` patches is clustered (with as many clusters as patches every patch is its
+  /// own cluster: plain attention).
+  func isClustered(block: Int, patches: Int) -> Bool {
+    (layers?.contains(block) ?? true) && clusters < patches && clusters >= 1
+  }
+
+  public func plannedCounts(block: Int, tokensIn n: Int, shape: BlockShape) -> BlockTokenCounts? {
+    let keys = isClustered(block: block, patches: n - shape.prefix) ? shape.prefix + clusters : n
+    return BlockTokenCounts(tokensIn: n, queries: n, keys: keys, mlpTokens: n, tokensOut: n)
+  }
+
+  /// The distance matrix, patches² x C multiply-adds.
+  public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
+    let patches = counts.tokensIn - shape.prefix
+    return counts.keys < counts.queries ? patches * patches * shape.embed : 0
+  }
+
+  public func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? {
     let prefix = state.prefixCount, n = state.tokenCount - prefix, c = normalized.cols
-    // With as many clusters as patches every patch is its own cluster: plain attention.
-    guard clusters < n, clusters >= 1 else { return nil }
+    guard isClustered(block: block, patches: n) else { return nil }
     let assignment = normalized.data.withUnsafeBufferPointer {
       DPCKNN.cluster($0.baseAddress! + prefix * c, count: n, width: c, clusters: clusters, neighbours: neighbours)
     }
     let groups = (0..<prefix).map { Int32($0) } + assignment.map { Int32(prefix + $0) }
     return KeyValueGroups(
       groupOfToken: groups, groupCount: prefix + clusters,
-      event: "keys and values from \(clusters) DPC-kNN clusters of \(n) patches (k=\(min(neighbours, n))); all \(prefix + n) tokens query",
-      extraMACs: ClusTRPolicy.clusteringMACs(patches: n, width: c))
+      event: "keys and values from \(clusters) DPC-kNN clusters of \(n) patches (k=\(min(neighbours, n))); all \(prefix + n) tokens query")
   }
-
-  /// The distance matrix, n² C multiply-adds (methods.md §4(d)'s [calc] table counts exactly this).
-  public static func clusteringMACs(patches n: Int, width c: Int) -> Int { n * n * c }
 }
 
 /// Density-peaks clustering with k nearest neighbours, as TCFormer's `cluster_dpc_knn` (zengwang430521/TCFormer
@@ -118,17 +150,6 @@ public enum DPCKNN {
       }
     }
     return d
-  }
-}
-
-extension ClusTRPolicy: WeightFreeCountable {
-  public func counts(block: Int, tokens n: Int, shape: ModelShape) -> BlockTokenCounts {
-    let prefix = shape.prefixTokens, patches = n - prefix
-    guard layers?.contains(block) ?? true, clusters < patches, clusters >= 1 else {
-      return BlockTokenCounts(queries: n, keys: n, mlpTokens: n, tokensOut: n, extraMACs: 0)
-    }
-    return BlockTokenCounts(queries: n, keys: prefix + clusters, mlpTokens: n, tokensOut: n,
-                            extraMACs: ClusTRPolicy.clusteringMACs(patches: patches, width: shape.embedDim))
   }
 }
 

@@ -1,5 +1,5 @@
-// UP-ViT: A Unified Pruning Framework for Vision Transformers (Yu & Wu, arXiv 2111.15127; yuhao318/UP-ViT);
-// methods.md §2. Structural pruning: it removes embedding channels, attention channels and MLP units, ranked by a
+// UP-ViT: A Unified Pruning Framework for Vision Transformers (Yu & Wu, arXiv 2111.15127; yuhao318/UP-ViT). The
+// UP-ViT article in TokenMethods.docc lists where this differs from the official code. Structural pruning: it removes embedding channels, attention channels and MLP units, ranked by a
 // single-channel ablation KL on a calibration set, and leaves a smaller dense ViT.
 //
 //   importance  I(c) = Σ_images Σ_classes p_T (log p_T − log p_c): KL(teacher ‖ model without channel c), summed.
@@ -11,7 +11,7 @@
 //               each keeping its d most important (one new head of the original width d per group, UP-ViT's
 //               3 groups of 4 DeiT-B heads); MLP: the ⌊R·D⌋ most important units. Ties go to the lower index and
 //               survivors keep ascending order.
-// Tractable scoring (methods.md §2(d)): a small calibration set, and each attention/MLP ablation reruns only the blocks
+// Tractable scoring: a small calibration set, and each attention/MLP ablation reruns only the blocks
 // from the ablated one on, from cached block inputs.
 import Synchronization
 import ViTEngine
@@ -102,7 +102,7 @@ public struct ChannelImportance: Sendable, Equatable {
 }
 
 /// How far to prune: nil keeps a family whole.
-public struct PruningTargets: Sendable, Equatable {
+public struct PruningTargets: Sendable, Hashable {
   /// Heads after pruning: one value for every block, or one per block.
   public var heads: [Int]?
   /// MLP hidden units = ⌊ratio x new embedding width⌋.
@@ -301,24 +301,57 @@ func logDouble(_ x: Double) -> Double { log(x) }
 import Glibc
 #endif
 
-/// The `upvit:` spec: load the importance file, choose the channels, prune the model.
-public enum UPViTMethod {
-  /// Where `importance=auto` looks: CHECKPOINT.importance.json beside the checkpoint (".safetensors" replaced).
-  public static func defaultImportancePath(forModel path: String) -> String {
-    (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + ".importance.json"
+/// UP-ViT's typed configuration: how far to prune, and where the channel importance comes from.
+public struct UPViT: MethodConfiguration, Hashable {
+  public var targets: PruningTargets
+  /// nil: `auto`, CHECKPOINT.importance.json beside the checkpoint.
+  public var importancePath: String?
+
+  public static let descriptor = MethodDescriptor(
+    name: "upvit",
+    summary: "UP-ViT structural pruning: drop the attention channels, MLP units and embedding channels with the lowest KL-ablation importance (tokenscope prune), then run the smaller dense model",
+    level: .modelTransform,
+    parameters: [
+      MethodParameter("importance", .fileOrAuto, default: "auto",
+                      "importance file from tokenscope prune --importance-out; auto: CHECKPOINT.importance.json beside the checkpoint"),
+      MethodParameter("heads", .keepOr(.list(.integer(1...4096), count: 1...4096)), default: "keep",
+                      "heads per block after pruning, each of the original head width (UP-ViT's channel groups): keep, N, or one per block a/b/c"),
+      MethodParameter("mlp-ratio", .keepOr(.real(0...64, excludingLower: true)), default: "3",
+                      "MLP units kept per block: floor(ratio x embed width), or keep"),
+      MethodParameter("embed", .keepOr(.integer(1...65_536)), default: "keep", "embedding channels kept, or keep"),
+    ],
+    reconNotes: [
+      "importance is scored on a small calibration set, and each attention or MLP ablation reruns only the blocks from the ablated one on",
+    ],
+    sweep: SweepAxis(key: "mlp-ratio", values: ["3.5", "3", "2.5", "2", "1.5", "1"]), step: .alongSweep
+  ) { v throws(MethodSpecError) in
+    var targets = PruningTargets()
+    if let heads = v["heads"].listValue { targets.heads = heads.map { $0.intValue! } }
+    targets.mlpRatio = v["mlp-ratio"].doubleValue
+    targets.embed = v["embed"].intValue
+    let path: String? = if case .file(let p) = v["importance"] { p } else { nil }
+    return UPViT(targets: targets, importancePath: path)
   }
 
-  static func prepare(_ params: [String: String], model: ViTModel) throws -> (ViTModel, PruningSummary) {
-    let targets = try Parse.pruningTargets(params)
-    let given = params["importance"] ?? "auto"
-    let path = given == "auto" || given.isEmpty ? defaultImportancePath(forModel: model.info.path) : given
-    if (given == "auto" || given.isEmpty) && access(path, R_OK) != 0 {
+  public func action(depth: Int) -> MethodAction {
+    .modelTransform { model in try prune(model) }
+  }
+
+  /// Loads the importance file, chooses the channels and prunes `model`.
+  func prune(_ model: ViTModel) throws -> TransformedModel {
+    let path = importancePath ?? UPViT.defaultImportancePath(forModel: model.info.path)
+    if importancePath == nil && access(path, R_OK) != 0 {
       throw UPViTError("upvit: no importance file at \(path) (importance=auto); write one with tokenscope prune --model \(model.info.path) --calib DATA --importance-out \(path)", isMissing: true)
     }
     let importance = try ChannelImportance.load(path: path)
     try importance.validate(for: model, path: path)
     let selection = try targets.selection(for: model, importance: importance)
     let pruned = model.pruned(selection)
-    return (pruned, PruningSummary(original: model, selection: selection, pruned: pruned))
+    return TransformedModel(model: pruned, pruning: PruningSummary(original: model, selection: selection, pruned: pruned))
+  }
+
+  /// Where `importance=auto` looks: CHECKPOINT.importance.json beside the checkpoint (".safetensors" replaced).
+  public static func defaultImportancePath(forModel path: String) -> String {
+    (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + ".importance.json"
   }
 }

@@ -1,0 +1,63 @@
+// The shared bookkeeping of every method that changes the sequence: given where each old token goes, update
+// provenance (which token holds each patch) and patch states. Methods compute the new features and sizes; this keeps
+// the maps consistent with them.
+import ViTEngine
+
+/// What happens to an old token's patches.
+enum TokenFate {
+  /// The token survives as itself (its patches keep their state).
+  case stays
+  /// The token is merged into another (ToMe, MSTM): its patches become `merged`.
+  case merged
+  /// The token is folded into EViT's fused token: its patches become `fused`.
+  case fused
+  /// The token is dropped: its patches become `pruned` and are held by no token.
+  case pruned
+}
+
+extension TokenState {
+  /// Replaces the sequence with `x`/`size`, where old token t now lives at `newIndex[t]` (-1 when pruned).
+  mutating func reorganize(x newX: Matrix, size newSize: [Float], newIndex: [Int], fate: [TokenFate]) {
+    precondition(newIndex.count == tokenCount && fate.count == tokenCount, "reorganize: \(newIndex.count) indices for \(tokenCount) tokens")
+    precondition(newSize.count == newX.rows, "reorganize: \(newSize.count) sizes for \(newX.rows) tokens")
+    for p in 0..<patchToken.count {
+      let t = Int(patchToken[p])
+      guard t >= 0 else { continue }
+      patchToken[p] = Int32(newIndex[t])
+      switch fate[t] {
+      case .stays: break
+      case .merged: if patchState[p] == .kept { patchState[p] = .merged }
+      case .fused: patchState[p] = .fused
+      case .pruned: patchState[p] = .pruned; patchToken[p] = -1
+      }
+    }
+    x = newX
+    size = newSize
+  }
+}
+
+extension Matrix {
+  /// Weighted means of this matrix's rows into `count` groups: row t joins group newIndex[t] (skipped when -1) with
+  /// weight `weight(t)`; returns the group means (count x cols) and each group's weight sum. Rows are summed in order,
+  /// then divided once.
+  func weightedMeans(into count: Int, newIndex: [Int], weight: (Int) -> Float) -> (means: Matrix, weightSums: [Float]) {
+    let c = cols
+    var means = Matrix(rows: count, cols: c)
+    var sums = [Float](repeating: 0, count: count)
+    data.withUnsafeBufferPointer { xp in
+      means.data.withUnsafeMutableBufferPointer { op in
+        for t in 0..<rows where newIndex[t] >= 0 {
+          let dst = newIndex[t], w = weight(t)
+          sums[dst] += w
+          let out = op.baseAddress! + dst &* c, src = xp.baseAddress! + t &* c
+          for j in 0..<c { out[j] += w * src[j] }
+        }
+        for g in 0..<count {
+          let out = op.baseAddress! + g &* c, total = sums[g]
+          for j in 0..<c { out[j] /= total }
+        }
+      }
+    }
+    return (means, sums)
+  }
+}
