@@ -1,6 +1,6 @@
 // Checkpoint naming schemes. timm's names are canonical; Hugging Face names are mapped onto them by rules (as data),
 // with HF's split query/key/value concatenated into timm's fused qkv.
-// ref: transformers convert_deit_timm_to_pytorch.py, convert_dinov2_to_hf.py; ecosystem.md §3.2-3.3.
+// ref: transformers convert_deit_timm_to_pytorch.py, convert_dinov2_to_hf.py (HF's own timm <-> HF key mappings).
 
 public enum NamingScheme: String, Sendable {
   case timm

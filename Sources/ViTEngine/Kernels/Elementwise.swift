@@ -1,5 +1,5 @@
 // Elementwise kernels: LayerNorm, exact (erf) GELU, softmax, all SIMD8 with hand-kept accumulators
-// (Swift does not vectorise float reductions by itself; see performance.md "Traps").
+// (Swift does not vectorise float reductions by itself; see "Traps" in ViTEngine.docc/Engine.md).
 //
 // Shape legend: x is rows x n, row-major; gamma/beta are n.
 #if arch(x86_64)
@@ -21,7 +21,8 @@ func simdExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let kf = (x * 1.442_695_040_888_963_4 + magic) - magic
   let r = x - kf * 0.693_145_751_953_125 - kf * 1.428_606_765_330_187_045e-06
   // Horner steps as explicit FMAs on vector constants: the `SIMD8 * scalar + scalar` operator forms were partly split
-  // into xmm/scalar pieces by the compiler (performance.md trap 2; see simdLog in AttentionStats.swift).
+  // into xmm/scalar pieces by the compiler (see simdLog in AttentionStats.swift, and the measured design decisions in
+  // ViTEngine.docc/Engine.md).
   @inline(__always) func step(_ p: SIMD8<Float>, _ c: Float) -> SIMD8<Float> { SIMD8(repeating: c).addingProduct(p, r) }
   var p = SIMD8<Float>(repeating: 1.987_569_150_0e-4)
   p = step(p, 1.398_199_950_7e-3)

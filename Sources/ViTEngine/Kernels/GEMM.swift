@@ -3,12 +3,13 @@
 // Shape legend: M = rows of a (tokens), K = reduction (input features), N = output features.
 // a is row-major with row stride lda; out is row-major with row stride ldc.
 //
-// Design (performance.md): W is packed once into 16-column panels, panel p holding W[p*16 ..< p*16+16, :] transposed
-// to K x 16 (zero-padded past N). The portable micro-kernel is a 6 x 16 register tile of twelve SIMD8 accumulators
-// (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles; on CPUs with AVX-512 a 12 x 32 tile of SIMD16
-// accumulators from the GEMMAVX512 module runs instead and reads A in place (`GEMMKernel`). Each walks a K block with
-// one broadcast of A per row and one or two panel loads per k. Attention reuses the same kernels by packing K_h or V_h
-// per call. `parallelGemm` splits panels, in pairs (and rows when panels are few), over the pool.
+// Design (the measurements are in ViTEngine.docc/Engine.md): W is packed once into 16-column panels, panel p holding
+// W[p*16 ..< p*16+16, :] transposed to K x 16 (zero-padded past N). The portable micro-kernel is a 6 x 16 register tile
+// of twelve SIMD8 accumulators (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles; on CPUs with AVX-512 a
+// 12 x 32 tile of SIMD16 accumulators from the GEMMAVX512 module runs instead and reads A in place (`GEMMKernel`).
+// Each walks a K block with one broadcast of A per row and one or two panel loads per k. Attention reuses the same
+// kernels by packing K_h or V_h per call. `parallelGemm` splits panels, in pairs (and rows when panels are few), over
+// the pool.
 #if arch(x86_64)
 import GEMMAVX512
 #endif

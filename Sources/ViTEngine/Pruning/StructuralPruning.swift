@@ -1,7 +1,7 @@
-// Structural (channel) pruning, as UP-ViT slices a ViT (methods.md §2; yuhao318/UP-ViT): index-select the rows and
-// columns of every tensor a removed channel touches, keeping the survivors in ascending order. The result is an
-// ordinary dense ViTModel, smaller, with widths that may differ per block; `timmTensors` writes it back under timm's
-// names so any ViT tool loads it.
+// Structural (channel) pruning, as UP-ViT slices a ViT (yuhao318/UP-ViT; the UP-ViT article in TokenMethods.docc):
+// index-select the rows and columns of every tensor a removed channel touches, keeping the survivors in ascending
+// order. The result is an ordinary dense ViTModel, smaller, with widths that may differ per block; `timmTensors` writes
+// it back under timm's names so any ViT tool loads it.
 //
 // Shape legend (C embedding width, A = H * d attention width of a block, F its MLP hidden width, K classes):
 //   patch_embed [C, Cin*p*p]   prefix tokens / pos_embed rows [C]   norm1, norm2, norm, LayerScale [C]
@@ -74,8 +74,8 @@ extension LayerNormWeights {
 
 extension BlockWeights {
   /// The block with attention channels `attention` (q, k and v alike) and MLP units `mlp` zeroed: single-channel
-  /// ablation without changing any width (methods.md §2: zeroing q, k, v channel c equals removing it, the scale
-  /// unchanged; zeroing fc1 unit c makes GELU(0) = 0, as removing it).
+  /// ablation without changing any width (zeroing q, k, v channel c equals removing it, the scale unchanged; zeroing
+  /// fc1 unit c makes GELU(0) = 0, as removing it).
   public func ablating(attention: [Int] = [], mlp: [Int] = []) -> BlockWeights {
     let a = attentionWidth
     let qkvRows = attention.flatMap { [$0, a + $0, 2 * a + $0] }

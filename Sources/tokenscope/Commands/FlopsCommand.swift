@@ -86,7 +86,8 @@ struct FlopsCommand: ParsableCommand {
     }
   }
 
-  /// DVT: what each stage costs on its grid, and what exiting there costs in all (methods.md §3(d)'s table).
+  /// DVT: what each stage costs on its grid, and what exiting there costs in all (the table in the DVT article,
+  /// TokenMethods.docc).
   static func cascadeTable(shape: ModelShape, name: String, spec: MethodSpec, cascade: Cascade, json: Bool) -> String {
     let baseline = MACCounter.baseline(shape, grid: shape.grid).total
     var cumulative = 0

@@ -1,6 +1,7 @@
-// `tokenscope prune`: UP-ViT structural pruning (methods.md §2). Scores every embedding channel, attention channel and
-// MLP unit by single-channel KL ablation on a small calibration set (or reuses an importance file), keeps the most
-// important ones per the targets, and writes a smaller dense checkpoint under timm's names.
+// `tokenscope prune`: UP-ViT structural pruning (see the UP-ViT article in TokenMethods.docc). Scores every embedding
+// channel, attention channel and MLP unit by single-channel KL ablation on a small calibration set (or reuses an
+// importance file), keeps the most important ones per the targets, and writes a smaller dense checkpoint under timm's
+// names.
 import ArgumentParser
 import Dispatch
 import Figures

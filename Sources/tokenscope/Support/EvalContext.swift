@@ -105,10 +105,11 @@ struct CascadeRecords {
                                   seconds: busy / Double(workers), exitShares: exits.map { Double($0) / Double(n) })
   }
 
-  /// DVT's threshold calibration (methods.md §3(a), MSDNet/DVT `dynamic_find_threshold`): for q = 0.05, 0.10 ... 2.95
-  /// the target exit shares are π_k ∝ q^k (k = 1...S, normalised); for each stage but the last, among the images not
-  /// yet exited, sorted by confidence, the threshold is the confidence of the ⌊n π_k⌋-th (none: the stage never
-  /// exits, threshold 2). Returns the distinct threshold lists, in q order.
+  /// DVT's threshold calibration (`dynamic_find_threshold` in DVT's inference.py; the DVT article in TokenMethods.docc
+  /// lists the differences): for q = 0.05, 0.10 ... 2.95 the target exit shares are π_k ∝ q^k (k = 1...S, normalised);
+  /// for each stage but the last, among the images not yet exited, sorted by confidence, the threshold is the
+  /// confidence of the ⌊n π_k⌋-th (none: the stage never exits, threshold 2). Returns the distinct threshold lists, in
+  /// q order.
   static func calibratedThresholds(_ confidences: [[Float]], stages: Int) -> [[Float]] {
     let n = confidences.count
     var out: [[Float]] = []
