@@ -1,6 +1,6 @@
 // The binary end to end for DVT, ClusTR and UP-ViT: stage outputs through the real preprocessing (each stage's image
 // resized as PIL does), prune + report against the torch slicing, importance scoring, cascade evaluation and
-// calibration, fvcore-style counts against methods.md's [calc] tables, and the errors.
+// calibration, fvcore-style counts against the worked figures of the method articles, and the errors.
 import Foundation
 import Testing
 
@@ -107,7 +107,7 @@ struct MethodsIITests {
   }
 
   @Test func flopsMatchMethodsMdTables() throws {
-    // methods.md §3(d): the cascade at 7/10/14 on DeiT-S costs 1.10 / 3.37 / 7.97 GMACs to each exit (matmuls only;
+    // TokenMethods.docc/DVT.md: the cascade at 7/10/14 on DeiT-S costs 1.10 / 3.37 / 7.97 GMACs to each exit (matmuls only;
     // fvcore's LayerNorm adds the rest).
     let d = try tokenscope(["flops", "--arch", "deit-s", "--method", "dvt", "--format", "json"])
     let stages = try #require(d.json?["stages"] as? [[String: Any]])

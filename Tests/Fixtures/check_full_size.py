@@ -66,7 +66,7 @@ def check(name, model, seed, tmp):
     line += f", report wall {elapsed:.2f} s"
     print(line)
     # Token methods on the full-size model: tokenscope's per-layer token counts and partitions against the torch
-    # reference (methods_reference.py), and the reference's counts against methods.md.
+    # reference (methods_reference.py), and the reference's counts against the articles' worked figures.
     for spec in ["tome:r=13", "evit:keep=0.7", "evit:keep=0.5,fuse=false", "idle:keep=0.7", "mstm:keep=0.7"]:
         out = subprocess.run([BINARY, "report", png, "--model", path, "--preprocess", "none", "--method", spec, "--format", "json"],
                              capture_output=True, text=True, check=True)

@@ -292,7 +292,7 @@ EXTRA_METHOD_SPECS = [
     "idle:keep=0.5,layers=1-2", "mstm:keep=0.5,layers=0/2,weight=size,prop=false",
     "clustr:clusters=12,k=5,layers=all", "clustr:clusters=4,k=2,layers=0/2",
 ]
-# DVT's resolution cascade with one model (methods.md §3(d)): the spec string and its grids, per fixture.
+# DVT's resolution cascade with one model (TokenMethods.docc/DVT.md): the spec string and its grids, per fixture.
 DVT_SPECS = {
     "vit": ("dvt:grids=2/3/4,thresholds=0.5/0.6", [2, 3, 4]),
     "deit_distilled": ("dvt:grids=2/3/4,thresholds=0.5/0.6", [2, 3, 4]),

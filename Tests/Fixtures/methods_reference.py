@@ -1,11 +1,11 @@
-"""Reference implementations of tokenscope's token methods in torch, written from ../shared/docs/methods.md (and
+"""Reference implementations of tokenscope's token methods in torch, written from the specification the method articles hold (Sources/TokenMethods/TokenMethods.docc) (and
 the official code it cites), run block by block on a timm VisionTransformer. Used by generate.py to record, per block,
 the token partition (patch -> token), patch states, token sizes and outputs that the Swift tests compare token for
 token.
 
 States: 0 kept, 1 merged, 2 fused, 3 pruned, 4 idle (tokenscope's PatchState order).
 
-ClusTR ("clustr:clusters=M,k=K,layers=L", methods.md §4) never changes the token sequence: in each listed block the
+ClusTR ("clustr:clusters=M,k=K,layers=L", TokenMethods.docc/ClusTR.md) never changes the token sequence: in each listed block the
 keys/values come from [prefix tokens; DPC-kNN cluster means of the LN1 patch rows] (see `dpc_knn`, `clustr_attention`)
 and `run` also returns "cluster.{i}" [P]: each patch's cluster id (0..M-1, centre-rank order), -1 in blocks that do not
 cluster (not listed, or M >= patches).
@@ -63,7 +63,7 @@ class Tracker:
 
 
 def tome_merge(x, size, k, r, prefix, tracker):
-    """methods.md §6: bipartite soft matching on head-averaged, L2-normalised keys; size-weighted merge."""
+    """TokenMethods.docc/ToMe.md: bipartite soft matching on head-averaged, L2-normalised keys; size-weighted merge."""
     N = x.shape[1]
     r = min(r, (N - prefix) // 2)
     if r <= 0:
@@ -105,7 +105,7 @@ def tome_merge(x, size, k, r, prefix, tracker):
 
 
 def evit_reduce(x, size, attn, keep_rate, prefix, fuse, tracker):
-    """methods.md §7 / evit.py: keep ceil(rate * (N - prefix)) by mean CLS attention, fuse the rest (weighted sum)."""
+    """TokenMethods.docc/EViT.md / evit.py: keep ceil(rate * (N - prefix)) by mean CLS attention, fuse the rest (weighted sum)."""
     N = x.shape[1]
     left = math.ceil(keep_rate * (N - prefix))
     if left >= N - prefix or left < 1:
@@ -137,7 +137,7 @@ def evit_reduce(x, size, attn, keep_rate, prefix, fuse, tracker):
 
 
 def mstm_merge(x, size, attn, k, keep_rate, prefix, importance, tracker):
-    """methods.md §1 [recon]: crucial = top ceil(rate * (N - prefix)) by mean CLS attention (score order); every other
+    """TokenMethods.docc/MSTM.md [recon]: crucial = top ceil(rate * (N - prefix)) by mean CLS attention (score order); every other
     token joins the crucial token with the most similar head-averaged, L2-normalised key; weighted mean by s*size."""
     N = x.shape[1]
     left = math.ceil(keep_rate * (N - prefix))
@@ -173,7 +173,7 @@ def mstm_merge(x, size, attn, k, keep_rate, prefix, importance, tracker):
 
 
 def idle_block(blk, x, keep, prefix, tracker):
-    """methods.md §5 / IdleViT vit.py test path: select prefix + top-K by the CLS query's pre-softmax logits averaged
+    """TokenMethods.docc/IdleViT.md / IdleViT vit.py test path: select prefix + top-K by the CLS query's pre-softmax logits averaged
     over heads (all keys), run attention and MLP on the selection only, copy the idle tokens through."""
     B, N, C = x.shape
     a = blk.attn
@@ -198,7 +198,7 @@ def idle_block(blk, x, keep, prefix, tracker):
 
 
 def dpc_knn(Y, M, k):
-    """methods.md §4(a), pinned to TCFormer's cluster_dpc_knn but deterministic. Y [n, C] (float32), M < n.
+    """TokenMethods.docc/ClusTR.md, pinned to TCFormer's cluster_dpc_knn but deterministic. Y [n, C] (float32), M < n.
     Returns (assign [n]: each patch's cluster id, clusters numbered in centre-rank order; centres [M]: patch indices)."""
     n, C = Y.shape
     D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(-1).sqrt() / math.sqrt(C)  # explicit differences, not cdist
@@ -216,7 +216,7 @@ def dpc_knn(Y, M, k):
 
 
 def clustr_attention(blk, x, M, k, prefix):
-    """methods.md §4(a)+(d): queries from all N rows of LN1(x); keys/values from [y[:prefix]; cluster means of the patch
+    """TokenMethods.docc/ClusTR.md: queries from all N rows of LN1(x); keys/values from [y[:prefix]; cluster means of the patch
     rows], logits + log(cluster size) (1 for prefix keys). Returns (x after the residual, assign [P]), or (None, None)
     when M >= patches (the caller then runs normal attention)."""
     B, N, C = x.shape

@@ -1,4 +1,4 @@
-"""UP-ViT reference (../shared/docs/methods.md §2): single-channel KL-ablation importance and structural slicing of a
+"""UP-ViT reference (Sources/TokenMethods/TokenMethods.docc/UPViT.md): single-channel KL-ablation importance and structural slicing of a
 timm VisionTransformer (plain, distilled with head_dist, LayerScale, register tokens), in torch. Used by generate.py.
 
 Files written per fixture (Tests/Fixtures/models/NAME/):
@@ -186,7 +186,7 @@ def parse_target(text):
 
 
 def prune(model, imp, heads, mlp_ratio, embed):
-    """methods.md §2(a) ranking and slicing, from an importance dict (upvit_importance.json):
+    """TokenMethods.docc/UPViT.md ranking and slicing, from an importance dict (upvit_importance.json):
     embed: the `embed` channels of highest importance; attention, per block: the A channels split into `heads`
     contiguous groups (group g = floor(g*A/heads) ..< floor((g+1)*A/heads)), each keeping the original head_dim
     channels of highest importance, one new head per group; MLP, per block: int(mlp_ratio * embed) units.

@@ -1,5 +1,5 @@
 // DVT's cascade, ClusTR's clustering and UP-ViT's pruning against the torch references (Tests/Fixtures/generate.py,
-// methods_reference.py and upvit_reference.py, written from methods.md §2-§4): per-stage outputs and exits, pruned
+// methods_reference.py and upvit_reference.py, written from the specification in the UP-ViT, DVT and ClusTR articles of TokenMethods.docc): per-stage outputs and exits, pruned
 // logits and parameter counts, the KL-ablation importance itself, and a pruned checkpoint written and read back.
 import Testing
 @testable import TokenMethods

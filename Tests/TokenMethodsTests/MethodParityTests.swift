@@ -1,4 +1,4 @@
-// Token methods against the torch reference (Tests/Fixtures/methods_reference.py, written from methods.md):
+// Token methods against the torch reference (Tests/Fixtures/methods_reference.py, written from the specification in the method articles (TokenMethods.docc)):
 // per block, the partition (which token holds each patch), the patch states and the token sizes must be equal,
 // token for token; outputs, features and logits within the foundation tolerance.
 import Testing

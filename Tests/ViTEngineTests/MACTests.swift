@@ -1,4 +1,4 @@
-// fvcore's totals, digit for digit (fused attention off): methods.md §0.3, ecosystem.md §3.5.
+// fvcore's totals, digit for digit (fused attention off): see Sources/ViTEngine/ViTEngine.docc/MACCounting.md.
 import Testing
 @testable import ViTEngine
 
