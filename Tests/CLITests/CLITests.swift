@@ -72,6 +72,15 @@ struct CLITests {
     #expect((r.json?["layers"] as? [Any])?.count == 12)
   }
 
+  /// Without --model or --arch, flops counts the bundled model, as --model's help says.
+  @Test func flopsDefaultsToTheBundledModel() throws {
+    let plain = try tokenscope(["flops", "--format", "json"])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let bundled = try tokenscope(["flops", "--model", repositoryRoot + "/samples/models/fashion-vit.safetensors", "--format", "json"])
+    #expect(plain.json?["macs_total"] as? Int == bundled.json?["macs_total"] as? Int)
+    #expect((plain.json?["model"] as? String)?.hasSuffix("fashion-vit.safetensors") == true)
+  }
+
   @Test("report --preprocess none matches the reference", arguments: ["vit", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2", "vit_bf16"])
   func reportParity(name: String) throws {
     let r = try tokenscope(["report", fixture(name, "input.png"), "--model", fixture(name, "model.safetensors"),
@@ -151,7 +160,7 @@ struct CLITests {
       (["report", model, "--model", model, "--preprocess", "none"], 65, model),
       (["report", image, "--model", image], 65, image),
       (["report", image, "--model", model, "--heads", "x"], 64, "--heads"),
-      (["flops"], 64, "exactly one of"),
+      (["flops", "--arch", "deit-s", "--model", model], 64, "not both"),
       (["flops", "--arch", "vit-h"], 64, "unknown --arch"),
     ]
     for (arguments, code, mention) in cases {

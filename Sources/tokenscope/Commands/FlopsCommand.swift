@@ -20,8 +20,9 @@ struct FlopsCommand: ParsableCommand {
   var format: OutputFormat = .text
 
   func validate() throws {
-    if (arch == nil) == (modelOptions.model == nil) {
-      throw ValidationError("give exactly one of --model FILE or --arch deit-t|deit-s|deit-b")
+    // Without either, the bundled model is counted, as --model's help promises.
+    if arch != nil && modelOptions.model != nil {
+      throw ValidationError("give one of --model FILE or --arch deit-t|deit-s|deit-b, not both")
     }
     if let arch, ModelShape.deit(arch) == nil {
       throw ValidationError("unknown --arch '\(arch)'; expected deit-t, deit-s or deit-b")
