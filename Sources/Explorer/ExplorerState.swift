@@ -60,6 +60,8 @@ public struct ExplorerState: Sendable {
   public var showPlots = false
   /// The lesson page on screen (`Lesson.pages`), nil outside lesson mode.
   public var lessonPage: Int? = nil
+  /// The methods on screen when the lesson started, restored when it ends.
+  public var methodsBeforeLesson: [MethodSpec]? = nil
   public var helpPage = 0
   /// Patch under the cursor (row, col), when the cursor is on.
   public var cursor: (row: Int, col: Int)? = nil
@@ -192,14 +194,16 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
   case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
   case .togglePlots: state.showPlots.toggle()
-  case .startLesson: Lesson.apply(0, to: &state)
+  case .startLesson:
+    if state.lessonPage == nil { state.methodsBeforeLesson = state.methods }
+    Lesson.apply(0, to: &state)
   case .lessonStep(let step):
     let page = (state.lessonPage ?? 0) + step
     if page >= 0 && page < Lesson.pages.count { Lesson.apply(page, to: &state) }
-  case .endLesson: state.lessonPage = nil
+  case .endLesson: endLesson(&state)
   case .helpPage(let step): state.helpPage = max(0, state.helpPage + step)
   case .escape:
-    if state.showHelp { state.showHelp = false } else if state.lessonPage != nil { state.lessonPage = nil } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
+    if state.showHelp { state.showHelp = false } else if state.lessonPage != nil { endLesson(&state) } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
   case .moveCursor(let dx, let dy):
     let g = state.context.grid
     let c = state.cursor ?? (row: g.rows / 2, col: g.cols / 2)
@@ -261,4 +265,14 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let computations = state.missingSpecs.map { Effect.compute($0) }
   for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }
   return effects + computations
+}
+
+/// Leaves lesson mode and puts back the methods that were on screen before it.
+func endLesson(_ state: inout ExplorerState) {
+  state.lessonPage = nil
+  if let methods = state.methodsBeforeLesson, !methods.isEmpty {
+    state.methods = methods
+    state.focus = 0
+  }
+  state.methodsBeforeLesson = nil
 }

@@ -72,13 +72,15 @@ struct ExploreOptions: ParsableArguments {
       }
       var state = ExplorerState(context: context, methods: specs)
       state.samples = Samples.images(channels: model.shape.inChannels)
-      if lesson { _ = update(&state, .startLesson) }
       let opener: Worker.ImageOpener = { path in
         let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
         return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
       }
       var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener),
                             appearance: backend.appearance)
+      // Through the app, so the lesson page's computations start (an update whose effects were dropped left page 1's
+      // baseline pending forever).
+      if lesson { app.send(.startLesson) }
       app.run(backend: &backend)
       backend.restore()
     }

@@ -1,0 +1,31 @@
+// Lesson mode's state: starting it asks for the page's computations, and leaving it puts back the methods the user had.
+import Testing
+@testable import Explorer
+@testable import TokenMethods
+
+@Suite("Lesson state")
+struct LessonStateTests {
+  /// The cause of `tokenscope lesson` hanging on "computing…": starting the lesson marks page 1's baseline pending, so
+  /// whoever sends `.startLesson` must start the effects it returns.
+  @Test func startingTheLessonAsksForThePagesComputations() throws {
+    var state = try fixtureState()
+    let effects = update(&state, .startLesson)
+    #expect(effects == [.compute(MethodSpec.baseline)])
+    #expect(state.pending == [MethodSpec.baseline.canonical])
+  }
+
+  @Test func leavingTheLessonRestoresTheMethods() throws {
+    var state = try fixtureState(methods: ["tome:r=2", "idle"])
+    state.focus = 1
+    _ = update(&state, .startLesson)
+    _ = update(&state, .lessonStep(1))
+    _ = update(&state, .startLesson)  // restarting inside the lesson keeps the methods from before it
+    #expect(state.methods.map(\.name) == ["none"])
+    _ = update(&state, .endLesson)
+    #expect(state.lessonPage == nil && state.methods.map(\.canonical) == ["tome:r=2,schedule=constant,prop=true", "idle:keep=0.7,layers=3-11"])
+    #expect(state.focus == 0)
+    _ = update(&state, .startLesson)
+    _ = update(&state, .escape)
+    #expect(state.lessonPage == nil && state.methods.map(\.name) == ["tome", "idle"], "Esc leaves the lesson the same way")
+  }
+}
