@@ -16,6 +16,8 @@ public enum MethodSpecError: Error, Equatable, CustomStringConvertible {
   case inconsistent(method: String, key: String, value: String, expected: String)
   /// A plan that needs the image at a grid that was not given.
   case gridUnavailable(spec: String, needed: GridSize, available: GridSize)
+  /// Blocks named explicitly that the model does not have.
+  case blocksOutOfRange(method: String, key: String, value: String, depth: Int)
 
   public var description: String {
     switch self {
@@ -33,6 +35,8 @@ public enum MethodSpecError: Error, Equatable, CustomStringConvertible {
       return "\(method): \(key)=\(value): expected \(expected)"
     case .gridUnavailable(let spec, let needed, let available):
       return "\(spec) needs the image at grid \(needed); only \(available) was given"
+    case .blocksOutOfRange(let method, let key, let value, let depth):
+      return "\(method): \(key)=\(value) names blocks the model does not have; this model has \(depth) blocks, 0-\(depth - 1) (0-based)"
     }
   }
 
@@ -48,6 +52,9 @@ public struct MethodSpec: Hashable, Sendable, CustomStringConvertible {
   public let values: [ParameterValue]
   /// The typed configuration, built once when the spec was parsed.
   public let configuration: any MethodConfiguration
+  /// The keys whose values were written out rather than defaulted (not part of equality: `tome` and `tome:r=13` are
+  /// the same spec). Explicit block lists must fit the model; defaults are clamped to it.
+  public let explicitKeys: Set<String>
 
   public var name: String { descriptor.name }
   public var level: MethodLevel { descriptor.level }
@@ -97,12 +104,13 @@ public struct MethodSpec: Hashable, Sendable, CustomStringConvertible {
     }
     var values = values
     values[i] = value
-    return try MethodSpec(descriptor: descriptor, values: values)
+    return try MethodSpec(descriptor: descriptor, values: values, explicitKeys: explicitKeys.union([key]))
   }
 
-  init(descriptor: MethodDescriptor, values: [ParameterValue]) throws(MethodSpecError) {
+  init(descriptor: MethodDescriptor, values: [ParameterValue], explicitKeys: Set<String>) throws(MethodSpecError) {
     self.descriptor = descriptor
     self.values = values
+    self.explicitKeys = explicitKeys
     let entries = zip(descriptor.parameters, values).map { (key: $0.key, value: $1) }
     self.configuration = try descriptor.configure(ParameterValues(method: descriptor.name, entries: entries))
   }
@@ -138,7 +146,16 @@ public struct MethodSpec: Hashable, Sendable, CustomStringConvertible {
       }
       values.append(value)
     }
-    return try MethodSpec(descriptor: descriptor, values: values)
+    return try MethodSpec(descriptor: descriptor, values: values, explicitKeys: Set(given.keys))
+  }
+
+  /// Checks the spec against a model of `depth` blocks: every explicitly named block must exist.
+  public func validate(depth: Int) throws(MethodSpecError) {
+    for (parameter, value) in zip(descriptor.parameters, values) where explicitKeys.contains(parameter.key) {
+      if case .blocks(let blocks?) = value, let last = blocks.last, last >= depth {
+        throw .blocksOutOfRange(method: name, key: parameter.key, value: value.description, depth: depth)
+      }
+    }
   }
 
   /// The spec with its main parameter moved `step` steps (the explorer's `+`/`-`); nil when the method has no step or

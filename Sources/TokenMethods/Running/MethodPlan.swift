@@ -38,6 +38,7 @@ public struct MethodPlan: Sendable {
   public let baselineShape: ModelShape
 
   public init(spec: MethodSpec, model: ViTModel) throws {
+    try spec.validate(depth: model.depth)
     self.spec = spec
     self.baselineShape = model.shape
     switch spec.action(depth: model.depth) {

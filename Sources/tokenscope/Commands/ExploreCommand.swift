@@ -53,6 +53,12 @@ struct ExploreOptions: ParsableArguments {
   @Flag(help: "ASCII glyphs only (automatic when the locale is not UTF-8).")
   var ascii = false
 
+  func validate() throws {
+    guard methods.count <= 4 else {
+      throw ValidationError("at most 4 --method: the explorer compares up to four methods side by side (got \(methods.count))")
+    }
+  }
+
   func run(lesson: Bool) throws {
     try reportingErrors {
       guard isatty(0) == 1, isatty(1) == 1 else {
