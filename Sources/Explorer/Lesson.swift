@@ -83,18 +83,20 @@ public enum Lesson {
       title: "Clustering keys and values: ClusTR",
       text: """
         ClusTR keeps every token but shrinks what they attend to. In each block the patches are grouped into clusters \
-        of similar tokens (density peaks: a dense token far from any denser one becomes a centre, the rest join the \
-        nearest centre). Every token still asks its question (query), but the answers (keys and values) come from the \
-        cluster averages, so attention is cheaper. Each colour here is one cluster; move the cursor to underline one.
+        of similar tokens (density peaks: a dense token far from denser ones becomes a centre, the rest join the \
+        nearest). Every token still asks its question (query), but the answers (keys and values) come from cluster \
+        averages, so attention is cheaper. Each colour is a cluster; the cursor underlines one. A training-free \
+        emulation on one unmodified model: ClusTR trains with its clusters.
         """,
       methods: ["clustr"], layer: 5, view: .clusters),
     LessonPage(
       title: "Early exit: DVT",
       text: """
         DVT asks how many tokens an image needs. It first runs on a coarse grid (7x7 here: 49 patches, a quarter of \
-        the cost). If the model is confident enough (its top probability passes the threshold) it stops; otherwise it \
-        runs again on a finer grid. Easy images stop early, hard ones pay for all the stages they run. Each column is \
-        a stage: the image as that stage sees it, its confidence bar, and which stage answered.
+        the cost) and stops if the model is confident enough (its top probability passes the threshold); otherwise it \
+        runs again on a finer grid. Easy images stop early, hard ones pay for every stage. Each column is a stage: its \
+        view of the image, its confidence bar, whether it answered. A training-free emulation: DVT trains one model \
+        per grid, here one unmodified model runs all three.
         """,
       methods: ["dvt"], layer: 11, view: .stages),
     LessonPage(

@@ -1,5 +1,6 @@
 // The accuracy / cost trade-off chart of `eval --sweep --plot`: one line per method through its swept settings, the
-// baseline as a marked point with a dashed accuracy line, labelled axes with round ticks and a legend. SVG only.
+// baseline as a marked point with a dashed accuracy line, labelled axes with round ticks, a legend and an optional
+// caption. SVG only.
 import TUI
 
 public struct TradeoffChart: Sendable {
@@ -15,9 +16,13 @@ public struct TradeoffChart: Sendable {
   public var yLabel: String
   public var series: [Series]
   public var baseline: (x: Double, y: Double)?
+  /// One line of small print under the chart, for what a reader must know to read a line right; nil for none.
+  public var caption: String?
 
-  public init(title: String, xLabel: String, yLabel: String, series: [Series], baseline: (x: Double, y: Double)?) {
+  public init(title: String, xLabel: String, yLabel: String, series: [Series], baseline: (x: Double, y: Double)?,
+              caption: String? = nil) {
     self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series; self.baseline = baseline
+    self.caption = caption
   }
 
   /// Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), then greys.
@@ -43,7 +48,8 @@ public struct TradeoffChart: Sendable {
   }
 
   public func svg(width: Int = 720, height: Int = 480) -> String {
-    let left = 70.0, right = 190.0, top = 40.0, bottom = 56.0
+    let captionRoom = caption == nil ? 0 : 18
+    let left = 70.0, right = 190.0, top = 40.0, bottom = 56.0 + Double(captionRoom)
     let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
     var xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
     if let baseline { xs.append(baseline.x); ys.append(baseline.y) }
@@ -73,8 +79,11 @@ public struct TradeoffChart: Sendable {
         + "\(Self.label(t, step: yStep))</text>\n"
     }
     s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotW))\" height=\"\(n(plotH))\" fill=\"none\" stroke=\"#333333\"/>\n"
-    s += "<text x=\"\(n(left + plotW / 2))\" y=\"\(height - 16)\" \(font) font-size=\"13\" text-anchor=\"middle\">"
+    s += "<text x=\"\(n(left + plotW / 2))\" y=\"\(height - 16 - captionRoom)\" \(font) font-size=\"13\" text-anchor=\"middle\">"
       + "\(xmlEscaped(xLabel))</text>\n"
+    if let caption {
+      s += "<text x=\"\(n(left))\" y=\"\(height - 10)\" \(font) font-size=\"11\" fill=\"#555555\">\(xmlEscaped(caption))</text>\n"
+    }
     s += "<text transform=\"translate(18 \(n(top + plotH / 2))) rotate(-90)\" \(font) font-size=\"13\" text-anchor=\"middle\">"
       + "\(xmlEscaped(yLabel))</text>\n"
     // Baseline: a dashed accuracy line and a black square.

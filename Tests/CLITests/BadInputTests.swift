@@ -1,6 +1,6 @@
 // Every class of bad input the README's table lists, through the binary: a one-line message naming the file, tensor
-// or field, exit 64/65/66, within 10 s and 4 GiB of address space (ulimit -v), never a signal.
-// BAD_INPUT_TABLE=FILE writes the README's markdown table from the same runs.
+// or field, exit 64/65/66, within 10 s and 4 GiB of address space (ulimit -v), never a signal. Each run must also
+// reproduce its README row exactly (exit code and message), so the table cannot drift from what the binary says.
 import Foundation
 import Testing
 
@@ -170,6 +170,26 @@ struct BadInputTests {
             Date().timeIntervalSince(start), path)
   }
 
+  /// The README's bad-input table, one string per row, in order.
+  static let readmeRows: [String] = {
+    let readme = (try? String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)) ?? ""
+    let lines = readme.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let header = lines.firstIndex(of: "| input | tried | exit | message |") else { return [] }
+    return Array(lines.dropFirst(header + 2).prefix { $0.hasPrefix("| ") })
+  }()
+
+  static func key(_ input: BadInput) -> String { "| \(input.group) | \(input.what) |" }
+
+  /// The README row for a run: exit code and the first line of stderr, with paths shortened to what a reader can
+  /// repeat (the written file's name, paths inside the repository relative to it).
+  static func row(_ input: BadInput, code: Int32, stderr: String) -> String {
+    let message = String(stderr.split(separator: "\n").first ?? "")
+      .replacingOccurrences(of: directory + "/", with: "")
+      .replacingOccurrences(of: repositoryRoot + "/", with: "")
+      .replacingOccurrences(of: "|", with: "\\|")
+    return "\(key(input)) \(code) | `\(message)` |"
+  }
+
   @Test(arguments: badInputs)
   func answeredClearly(_ input: BadInput) throws {
     let r = try Self.run(input)
@@ -178,20 +198,13 @@ struct BadInputTests {
     let lines = r.stderr.split(separator: "\n")
     #expect(lines.count >= 1 && (input.group == "flag" || lines.count == 1), "one line: \(r.stderr)")
     if let path = r.path { #expect(r.stderr.contains(path), "names the file: \(r.stderr)") }
+    let measured = Self.row(input, code: r.code, stderr: r.stderr)
+    #expect(Self.readmeRows.filter { $0.hasPrefix(Self.key(input) + " ") } == [measured],
+            "the README's row differs from the run; as measured:\n\(measured)")
   }
 
-  /// Writes the README table when BAD_INPUT_TABLE names a file (paths shortened to the file name).
-  @Test func table() throws {
-    guard let out = ProcessInfo.processInfo.environment["BAD_INPUT_TABLE"] else { return }
-    var rows = ["| input | tried | exit | message |", "|---|---|---|---|"]
-    for input in badInputs {
-      let r = try Self.run(input)
-      var message = String(r.stderr.split(separator: "\n").first ?? "")
-      message = message.replacingOccurrences(of: Self.directory + "/", with: "")
-        .replacingOccurrences(of: repositoryRoot + "/", with: "")
-        .replacingOccurrences(of: "|", with: "\\|")
-      rows.append("| \(input.group) | \(input.what) | \(r.code) | `\(message)` |")
-    }
-    try (rows.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+  @Test func readmeTableHasOneRowPerInputInOrder() {
+    #expect(Self.readmeRows.map { $0.components(separatedBy: " | ").prefix(2).joined(separator: " | ") + " |" }
+            == badInputs.map(Self.key))
   }
 }

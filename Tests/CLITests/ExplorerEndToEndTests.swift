@@ -3,10 +3,17 @@
 import Foundation
 import Testing
 
+/// The first executable called `name` in a directory of PATH, as a shell would find it.
+func executableInPath(_ name: String) -> String? {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+  return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
 struct Tmux {
   let socket = "tokenscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
-  static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
+  static let path = executableInPath("tmux")
+  static var available: Bool { path != nil }
 
   /// Runs a tmux command. `capture` is off for commands that start the server, which would inherit the pipe and
   /// keep it open forever.
@@ -18,8 +25,8 @@ struct Tmux {
   func run(_ arguments: [String], capture: Bool = true) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/bash")
-    let closeInherited = #"for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done; exec /usr/bin/tmux "$@""#
-    p.arguments = ["-c", closeInherited, "tmux", "-L", socket] + arguments
+    let closeInherited = #"for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done; exec "$0" "$@""#
+    p.arguments = ["-c", closeInherited, Self.path ?? "tmux", "-L", socket] + arguments
     let out = Pipe()
     p.standardOutput = capture ? out : FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
@@ -49,6 +56,10 @@ struct Tmux {
   }
 
   func kill() { _ = try? run(["kill-server"], capture: false) }
+
+  /// Shell code that writes the last exit status to `path` all at once: the tests poll for the file, and a plain
+  /// `echo $? > path` lets them find it created but still empty.
+  static func writeStatus(to path: String) -> String { "echo $? > \(path).part && mv \(path).part \(path)" }
 }
 
 @Suite("Explorer end to end (tmux)", .enabled(if: Tmux.available), .serialized)
@@ -57,7 +68,7 @@ struct ExplorerEndToEndTests {
   func launch(_ tmux: Tmux, environment: String = "", arguments: String = "") throws -> String {
     let status = NSTemporaryDirectory() + "\(tmux.socket).status"
     try? FileManager.default.removeItem(atPath: status)
-    try tmux.start("\(environment) \(binaryPath) \(arguments); echo $? > \(status); sleep 60")
+    try tmux.start("\(environment) \(binaryPath) \(arguments); \(Tmux.writeStatus(to: status)); sleep 60")
     return status
   }
 
@@ -142,7 +153,7 @@ struct ExplorerEndToEndTests {
     #expect(try tmux.waitFor("layer 1/12"))
     let shell = try tmux.run(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+    p.executableURL = URL(fileURLWithPath: try #require(executableInPath("pkill")))
     p.arguments = ["-\(signal)", "-P", shell, "tokenscope"]
     try p.run()
     p.waitUntilExit()

@@ -40,7 +40,7 @@ extension ExplorerEndToEndTests {
     defer { tmux.kill() }
     let status = NSTemporaryDirectory() + "\(tmux.socket).status"
     try? FileManager.default.removeItem(atPath: status)
-    try tmux.start("\(binaryPath); echo $? > \(status); sleep 60", width: 1, height: 1)
+    try tmux.start("\(binaryPath); \(Tmux.writeStatus(to: status)); sleep 60", width: 1, height: 1)
     Thread.sleep(forTimeInterval: 1.5)
     try tmux.keys("q")
     #expect(exitStatus(status) == "0", "q works in a 1x1 window")

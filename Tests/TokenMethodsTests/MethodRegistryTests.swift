@@ -98,8 +98,8 @@ struct CountingCase: CustomTestStringConvertible, Sendable {
 /// Every method with its defaults and with other settings, on fixtures with one and two prefix tokens and with
 /// registers and LayerScale. UP-ViT reads each fixture's importance file.
 let countingSpecs = [
-  "none", "tome:r=2", "tome:r=3,schedule=decreasing,prop=false", "evit:keep=0.5,layers=0/2", "evit:keep=0.6,layers=1-3,fuse=false",
-  "idle:keep=0.5,layers=0-3", "idle:keep=0.7,layers=1/2", "mstm:keep=0.5,layers=0/2", "mstm:keep=0.7,layers=1,weight=size",
+  "none", "tome:r=2", "tome:r=3,schedule=decreasing,prop=false", "evit:keep=0.5,layers=0/2", "evit:keep=0.6,layers=1-2,fuse=false",
+  "idle:keep=0.5,layers=0-2", "idle:keep=0.7,layers=1/2", "mstm:keep=0.5,layers=0/2", "mstm:keep=0.7,layers=1,weight=size",
   "clustr:clusters=4,layers=0/2", "clustr:clusters=8", "dvt:thresholds=2,grids=3/4", "upvit:heads=1,mlp-ratio=2",
 ]
 let countingCases = ["vit", "deit_distilled", "dinov2", "grey_p2", "vit_ls"].flatMap { fixture in

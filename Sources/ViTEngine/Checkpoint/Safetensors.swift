@@ -168,8 +168,10 @@ public struct SafetensorsFile: Sendable {
       names.append(name)
     }
     // Coverage: sorted by begin, each tensor starts where the previous ended and the last ends at the buffer's end.
+    // Names break ties, so a file whose tensors share offsets gets the same message on every run (dictionary order
+    // changes from process to process).
     var cursor = 0
-    for info in tensors.values.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
+    for info in tensors.values.sorted(by: { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }) {
       if info.begin < cursor { throw fail("tensor '\(info.name)' overlaps the previous tensor (offset \(info.begin) < \(cursor))") }
       if info.begin > cursor { throw fail("hole in the data buffer before tensor '\(info.name)' (bytes \(cursor)..<\(info.begin))") }
       cursor = info.end

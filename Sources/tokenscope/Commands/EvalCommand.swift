@@ -16,8 +16,11 @@ struct EvalCommand: ParsableCommand {
 
       --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
       0.9..0.4 for EViT, IdleViT and MSTM, after the baseline. --plot FILE.svg draws accuracy against mean GMACs \
-      (or, with --plot-time, against ms per image), one line per method, the baseline marked.
+      (or, with --plot-time, against ms per image), one line per method, the baseline marked. \(dvtCaveat).
       """)
+
+  /// How far `dvt` is from the published method, wherever its numbers are summarised.
+  static let dvtCaveat = "DVT here is one model run at three grids (the real DVT trains three models, one per resolution)"
 
   @Option(help: "Dataset folder (IDX files or ImageFolder layout).")
   var data: String
@@ -166,7 +169,8 @@ struct EvalCommand: ParsableCommand {
     let dataLabel = dataName.contains("(\(split))") ? dataName : "\(dataName) \(split)"
     let chart = TradeoffChart(title: "\(modelName) on \(dataLabel) (\(results.first?.images ?? 0) images)",
                               xLabel: plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
-                              yLabel: "top-1 accuracy (%)", series: series, baseline: base)
+                              yLabel: "top-1 accuracy (%)", series: series, baseline: base,
+                              caption: results.contains { $0.exitShares != nil } ? Self.dvtCaveat + "." : nil)
     do { try AtomicFile.write(Array(chart.svg().utf8), to: path) } catch {
       throw CLIError("cannot write \(path): \(error)", code: CLIError.ioError)
     }
