@@ -109,6 +109,9 @@ public struct ModelInfo: Sendable {
   /// The prefix tokens in sequence order: "cls", "dist", "reg0", ...
   public var prefixNames: [String]
   public var metadata: [String: String]
+  /// The checkpoint's tensors the loader did not read, in file order, less the scheme's known harmless ones: a sign the
+  /// file holds a variant this engine does not run.
+  public var unusedTensors: [String] = []
 }
 
 public final class ViTModel: Sendable {
