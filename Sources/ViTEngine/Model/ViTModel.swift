@@ -140,7 +140,6 @@ public final class ViTModel: Sendable {
   public var embedDim: Int { shape.embedDim }
   public var depth: Int { blocks.count }
   public var prefixCount: Int { prefixTokens.count }
-  public var isHeadless: Bool { head == nil }
   public var parameterCount: Int {
     var n = patchEmbed.inFeatures * patchEmbed.outFeatures + patchEmbed.outFeatures + prefixTokens.count * embedDim
     n += posEmbed.data.count + 2 * embedDim

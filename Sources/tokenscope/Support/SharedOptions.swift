@@ -74,17 +74,6 @@ extension PreprocessMode {
   }
 }
 
-/// Loads and preprocesses an image for `model`.
-func loadInput(path: String, model: ViTModel, pipeline: Preprocessing) throws -> (PixelImage, ModelInput) {
-  do {
-    let image = try ImageLoader.load(path: path)
-    let pixels = try pipeline.apply(to: image, name: path)
-    return (image, ModelInput(channels: pipeline.channels, height: pipeline.cropHeight, width: pipeline.cropWidth, pixels: pixels))
-  } catch let e as ImageError {
-    throw CLIError(e)
-  }
-}
-
 /// Loads and preprocesses an image for `model` (at every grid a cascade may ask for).
 func loadModelImage(path: String, model: ViTModel, pipeline: Preprocessing) throws -> ModelImage {
   do {
