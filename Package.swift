@@ -58,7 +58,7 @@ let package = Package(
     .testTarget(name: "TUITests", dependencies: ["TUI"], exclude: ["Snapshots"]),
     .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "TUI", "TokenMethods", "ViTEngine", "Figures", "ImageIO"], exclude: ["Snapshots"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "TUI"]),
-    .testTarget(name: "CLITests", dependencies: ["tokenscope"]),
+    .testTarget(name: "CLITests", dependencies: ["tokenscope", "ViTEngine"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -37,12 +37,6 @@ public struct Preprocessing: Sendable, Equatable, CustomStringConvertible {
     self.channels = channels
   }
 
-  /// The crop (the model's input size) as (height, width).
-  public var cropSize: (height: Int, width: Int) {
-    get { (cropHeight, cropWidth) }
-    set { (cropHeight, cropWidth) = (newValue.height, newValue.width) }
-  }
-
   /// DeiT's eval transform: `Resize(int(inputH / 0.875), interpolation)` (256 for 224), then `CenterCrop(inputSize)`.
   /// `inputSize` is (height, width).
   public static func deit(inputSize: (Int, Int), channels: Int, mean: [Float], std: [Float],

@@ -72,9 +72,6 @@ let imagenetStd: [Float] = [0.229, 0.224, 0.225]
                                std: imagenetStd, interpolation: .bicubic).resizeShortSide == 35)
     let none = Preprocessing.none(inputSize: (224, 224), channels: 3, mean: imagenetMean, std: imagenetStd)
     #expect(none.resizeShortSide == nil && none.mode == "none")
-    var changed = none
-    changed.cropSize = (height: 32, width: 48)
-    #expect(changed.cropHeight == 32 && changed.cropWidth == 48 && changed.cropSize.width == 48)
   }
 
   @Test func descriptionIsTheActivePipeline() {

@@ -48,7 +48,6 @@ import Testing
       rows: [TableRow(["baseline", "197", "4.61"]), TableRow(["ToMe r=8", "101", "2.86"]), TableRow(["EViT 0.7", "68", "2.90"])],
       selectedRow: 1, highlightSymbol: glyphs.selection, glyphs: glyphs)
     buffer.render(table, in: side[3])
-    buffer.render(Sparkline(values: (0..<30).map { Double(($0 * 7) % 13) }, style: Style(fg: .rgb(86, 180, 233)), glyphs: glyphs), in: side[4])
 
     let hints = [KeyHint(glyphs.arrowLeft + "/" + glyphs.arrowRight, "layer"), KeyHint("Tab", "view"),
       KeyHint("1-6", "method"), KeyHint("?", "help"), KeyHint("q", "quit")]

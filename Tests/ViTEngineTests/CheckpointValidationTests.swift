@@ -85,9 +85,10 @@ struct CheckpointValidationTests {
     expectMalformed(Array(bytes[0..<(bytes.count / 2)]), "truncated.safetensors", mentions: "beyond")
   }
 
-  /// The vit fixture's tensors, with edits, rewritten as a new checkpoint.
-  func edited(_ name: String, metadata: [String: String]? = nil, _ edit: (inout [String: (shape: [Int], floats: [Float])]) -> Void) throws -> String {
-    let file = try SafetensorsFile(path: modelFixture("vit"))
+  /// A fixture's tensors (the vit fixture's unless named), with edits, rewritten as a new checkpoint.
+  func edited(_ name: String, fixture: String = "vit", metadata: [String: String]? = nil,
+              _ edit: (inout [String: (shape: [Int], floats: [Float])]) -> Void) throws -> String {
+    let file = try SafetensorsFile(path: modelFixture(fixture))
     var tensors: [String: (shape: [Int], floats: [Float])] = [:]
     for n in file.names { tensors[n] = (file.tensors[n]!.shape, try file.floats(n)) }
     edit(&tensors)
@@ -138,6 +139,48 @@ struct CheckpointValidationTests {
     let path = temporaryPath("i64.safetensors")
     try writer.write(to: path)
     expectLoadError(path, mentions: "tensor 'norm.bias' has dtype I64; tokenscope reads F32, F16 and BF16")
+  }
+
+  @Test(arguments: ["vit", "vit_f16", "vit_bf16", "vit_ls", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2"])
+  func cleanFixturesUseEveryTensor(fixture: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(fixture))
+    #expect(model.info.unusedTensors == [])
+  }
+
+  @Test func unusedTensorsAreListedInFileOrder() throws {
+    let path = try edited("extra.safetensors") {
+      $0["norm_pre.weight"] = ([32], [Float](repeating: 1, count: 32))
+      $0["norm_pre.bias"] = ([32], [Float](repeating: 0, count: 32))
+      $0["blocks.1.attn.q_bias"] = ([32], [Float](repeating: 0, count: 32))
+    }
+    let model = try ModelLoader.load(path: path)
+    #expect(model.info.unusedTensors == ["blocks.1.attn.q_bias", "norm_pre.bias", "norm_pre.weight"])
+    #expect(model.depth == 3)
+  }
+
+  @Test func knownHarmlessTensorsAreNotReported() throws {
+    // hf_dinov2 carries dinov2.embeddings.mask_token already; a bare ViTModel's pooler is the other known extra.
+    #expect(try SafetensorsFile(path: modelFixture("hf_dinov2")).tensors["dinov2.embeddings.mask_token"] != nil)
+    let pooler = try edited("pooler.safetensors", fixture: "hf_vit", metadata: ["num_heads": "2"]) {
+      $0["pooler.dense.weight"] = ([32, 32], [Float](repeating: 0, count: 32 * 32))
+      $0["pooler.dense.bias"] = ([32], [Float](repeating: 0, count: 32))
+      $0["vit.embeddings.mask_token"] = ([1, 1, 32], [Float](repeating: 0, count: 32))
+    }
+    #expect(try ModelLoader.load(path: pooler).info.unusedTensors == [])
+    // timm's VisionTransformer has no pooler, so the same name in a timm checkpoint is reported.
+    let timm = try edited("timm-pooler.safetensors") { $0["pooler.dense.bias"] = ([32], [Float](repeating: 0, count: 32)) }
+    #expect(try ModelLoader.load(path: timm).info.unusedTensors == ["pooler.dense.bias"])
+  }
+
+  @Test func aHeadWithoutItsTensorsLeavesHeadDistUnused() throws {
+    // head_dist is read only beside a head: without head.weight it is reported rather than silently dropped.
+    let path = try edited("headless-distilled.safetensors", fixture: "deit_distilled", metadata: ["num_heads": "2"]) {
+      $0["head.weight"] = nil
+      $0["head.bias"] = nil
+    }
+    let model = try ModelLoader.load(path: path)
+    #expect(model.head == nil)
+    #expect(model.info.unusedTensors == ["head_dist.bias", "head_dist.weight"])
   }
 
   @Test func writerRoundTrips() throws {

@@ -5,14 +5,3 @@ public protocol Widget {
   /// cope with any size, including empty.
   func render(in area: Rect, buffer: inout Buffer)
 }
-
-/// Blanks its area: drawn under popups so that what is behind them does not show through.
-public struct Clear: Widget {
-  public var style: Style
-
-  public init(style: Style = .plain) { self.style = style }
-
-  public func render(in area: Rect, buffer: inout Buffer) {
-    buffer.clear(area, style: style)
-  }
-}

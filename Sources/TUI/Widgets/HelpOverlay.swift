@@ -60,9 +60,6 @@ public struct HelpOverlay: Widget {
   /// Number of pages on a screen of `size`.
   public func pageCount(in size: Size) -> Int { layout(in: Rect(size: size)).pageCount }
 
-  /// `page` clamped to the pages available on a screen of `size`.
-  public func clampedPage(in size: Size) -> Int { min(max(page, 0), pageCount(in: size) - 1) }
-
   public func render(in area: Rect, buffer: inout Buffer) {
     let layout = layout(in: area)
     guard !layout.box.isEmpty else { return }

@@ -39,9 +39,6 @@ public struct Popup<Content: Widget>: Widget {
   /// The box's outer area when centred in `screen`.
   public func boxArea(in screen: Rect) -> Rect { screen.centered(width: width, height: height) }
 
-  /// Where the content is drawn when the popup is centred in `screen`.
-  public func contentArea(in screen: Rect) -> Rect { block.inner(boxArea(in: screen)).inset(horizontal: 1) }
-
   public func render(in area: Rect, buffer: inout Buffer) {
     let box = boxArea(in: area)
     guard !box.isEmpty else { return }

@@ -69,9 +69,6 @@ public struct Table: Widget {
 
   var hasHeader: Bool { columns.contains { !$0.header.isEmpty } }
 
-  /// Rows of the area used by the header and its rule.
-  var headerHeight: Int { hasHeader ? (headerSeparator ? 2 : 1) : 0 }
-
   /// The first data row shown when `visibleRows` rows fit: `scrollOffset`, moved just enough to show the selection
   /// and never past the end. The explorer keeps the returned value as next frame's `scrollOffset` for stable
   /// scrolling.

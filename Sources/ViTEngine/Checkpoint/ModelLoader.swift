@@ -1,5 +1,6 @@
 // Builds a ViTModel from a safetensors checkpoint: detects the naming scheme, reads widths from tensor shapes (per
-// block, so structurally pruned models load), resolves the configuration, converts to Float32 and packs the weights.
+// block, so structurally pruned models load), resolves the configuration, converts to Float32 and packs the weights,
+// and lists the tensors it did not read.
 //
 // Configuration precedence for each value: the file's __metadata__, then a config.json beside it (timm pretrained_cfg
 // or HF config), then inference from shapes (heads = width / 64), then defaults. An explicit `--heads` overrides all.
@@ -28,11 +29,14 @@ public enum ModelLoader {
   }
 }
 
-/// Reads canonical (timm) names through the detected scheme, checking shapes as it goes.
+/// Reads canonical (timm) names through the detected scheme, checking shapes as it goes, and remembers which of the
+/// file's tensors it read so that the rest can be reported.
 struct WeightReader {
   let file: SafetensorsFile
   let scheme: NamingScheme
   let prefix: String
+  /// File names of the tensors read so far.
+  private(set) var read: Set<String> = []
   var path: String { file.path }
 
   init(file: SafetensorsFile) throws(CheckpointError) {
@@ -75,7 +79,7 @@ struct WeightReader {
   }
 
   /// Reads a tensor as Float32 and checks its shape.
-  func floats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float] {
+  mutating func floats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float] {
     let got = try shape(canonical)
     guard got == expected else {
       throw .badShape(path: path, tensor: displayName(canonical), expected: "\(expected)", got: got)
@@ -84,36 +88,99 @@ struct WeightReader {
     var out: [Float] = []
     out.reserveCapacity(expected.reduce(1, *))
     for info in infos { out += try file.floats(info) }
+    read.formUnion(infos.map(\.name))
     return out
   }
 
-  func optionalFloats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float]? {
+  mutating func optionalFloats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float]? {
     has(canonical) ? try floats(canonical, shape: expected) : nil
   }
 
+  mutating func layerNorm(_ canonical: String, width c: Int, eps: Float) throws(CheckpointError) -> LayerNormWeights {
+    LayerNormWeights(gamma: try floats(canonical + ".weight", shape: [c]), beta: try floats(canonical + ".bias", shape: [c]), eps: eps)
+  }
+
+  mutating func linear(_ canonical: String, out: Int, in inputs: Int) throws(CheckpointError) -> LinearLayer {
+    LinearLayer(weight: try floats(canonical + ".weight", shape: [out, inputs]),
+                bias: try optionalFloats(canonical + ".bias", shape: [out]), outFeatures: out, inFeatures: inputs)
+  }
+
+  /// The file's tensors that were not read, in file order, less those the scheme leaves unread on purpose.
+  var unusedTensors: [String] { file.names.filter { !read.contains($0) && !scheme.isIgnorable($0) } }
+
+  /// Reads the whole model. The readers run in a fixed order, and that order decides which error a file with several
+  /// problems reports.
   mutating func build(options: LoadOptions) throws(CheckpointError) -> ViTModel {
     let config = ConfigSources(file: file, scheme: scheme)
     var sources: [String: ConfigSource] = [:]
+    try rejectUnsupportedVariants()
+    let stem = try readStem()
+    let c = stem.width
+    let prefixTokens = try readPrefixTokens(width: c)
+    let positions = try readPositions(stem: stem, prefixCount: prefixTokens.tokens.count, config: config)
+    let eps = resolveLayerNormEps(config: config, sources: &sources)
+    let blocks = try readBlocks(width: c, eps: eps, options: options, config: config, sources: &sources)
+    let norm = try layerNorm("norm", width: c, eps: eps)
+    let head = try readHead(width: c, hasDistillationToken: prefixTokens.hasDistillationToken)
 
+    let shape = ModelShape(embedDim: c, inChannels: stem.channels, patchSize: stem.patchSize, grid: positions.grid,
+                           prefixTokens: prefixTokens.tokens.count, heads: blocks.map(\.heads), headDim: blocks.map(\.headDim),
+                           mlpHidden: blocks.map(\.mlpHidden), classes: head.classes, distilledHead: head.distillation != nil,
+                           headInput: head.input)
+    let input = try resolveInput(config: config, stem: stem, grid: positions.grid, configured: positions.configuredInput,
+                                 sources: &sources)
+    let labels = resolveLabels(config: config, classes: head.classes, sources: &sources)
+    let info = ModelInfo(
+      path: path, scheme: scheme, layerNormEps: eps, inputSize: input.size, mean: input.mean, std: input.std,
+      cropPct: config.cropPct?.value, interpolation: config.interpolation?.value ?? "bicubic", labels: labels,
+      sources: sources, prefixNames: prefixTokens.names, metadata: file.metadata, unusedTensors: unusedTensors)
+
+    return ViTModel(
+      info: info, shape: shape, patchEmbed: stem.layer, prefixTokens: prefixTokens.tokens, posEmbed: positions.embed,
+      posPrefix: positions.prefix, blocks: blocks, norm: norm, head: head.classifier, headDist: head.distillation)
+  }
+
+  func rejectUnsupportedVariants() throws(CheckpointError) {
     for unsupported in ["fc_norm.weight", "blocks.0.attn.q_norm.weight", "blocks.0.attn.k_norm.weight"]
     where file.tensors[prefix + unsupported] != nil {
       throw .unrecognized(path: path, reason: "tensor '\(prefix + unsupported)' belongs to a ViT variant tokenscope does not run (average-pooled heads and qk-norm are not supported)")
     }
+  }
 
-    // Patch embedding: [C, Cin, p, p].
+  // MARK: Stem
+
+  struct Stem {
+    /// A Linear over flattened (channel, y, x) patches.
+    var layer: LinearLayer
+    var width: Int, channels: Int, patchSize: Int
+  }
+
+  /// The patch embedding, a [C, Cin, p, p] convolution, as a Linear over flattened patches.
+  mutating func readStem() throws(CheckpointError) -> Stem {
     let stemShape = try shape("patch_embed.proj.weight")
     guard stemShape.count == 4, stemShape[2] == stemShape[3], stemShape[0] > 0, stemShape[1] > 0, stemShape[2] > 0 else {
       throw .badShape(path: path, tensor: displayName("patch_embed.proj.weight"), expected: "[C, Cin, p, p]", got: stemShape)
     }
     let c = stemShape[0], cin = stemShape[1], p = stemShape[2]
-    let stemWeight = try floats("patch_embed.proj.weight", shape: stemShape)
-    let stemBias = try optionalFloats("patch_embed.proj.bias", shape: [c])
+    let weight = try floats("patch_embed.proj.weight", shape: stemShape)
+    let bias = try optionalFloats("patch_embed.proj.bias", shape: [c])
+    return Stem(layer: LinearLayer(weight: weight, bias: bias, outFeatures: c, inFeatures: cin * p * p), width: c, channels: cin,
+                patchSize: p)
+  }
 
-    // Prefix tokens: cls, dist, registers.
-    var prefixTokens: [[Float]] = []
-    var prefixNames: [String] = []
-    if let cls = try optionalFloats("cls_token", shape: [1, 1, c]) { prefixTokens.append(cls); prefixNames.append("cls") }
-    if let dist = try optionalFloats("dist_token", shape: [1, 1, c]) { prefixTokens.append(dist); prefixNames.append("dist") }
+  // MARK: Prefix tokens
+
+  struct PrefixTokens {
+    /// In sequence order: cls, dist, registers.
+    var tokens: [[Float]], names: [String]
+    var hasDistillationToken: Bool
+  }
+
+  mutating func readPrefixTokens(width c: Int) throws(CheckpointError) -> PrefixTokens {
+    var tokens: [[Float]] = []
+    var names: [String] = []
+    if let cls = try optionalFloats("cls_token", shape: [1, 1, c]) { tokens.append(cls); names.append("cls") }
+    if let dist = try optionalFloats("dist_token", shape: [1, 1, c]) { tokens.append(dist); names.append("dist") }
     let hasDist = has("dist_token")
     if has("reg_token") {
       let s = try shape("reg_token")
@@ -121,27 +188,42 @@ struct WeightReader {
         throw .badShape(path: path, tensor: displayName("reg_token"), expected: "[1, R, \(c)]", got: s)
       }
       let regs = try floats("reg_token", shape: s)
-      for r in 0..<s[1] { prefixTokens.append(Array(regs[(r * c)..<((r + 1) * c)])); prefixNames.append("reg\(r)") }
+      for r in 0..<s[1] { tokens.append(Array(regs[(r * c)..<((r + 1) * c)])); names.append("reg\(r)") }
     }
-    guard !prefixTokens.isEmpty, has("cls_token") else {
+    guard !tokens.isEmpty, has("cls_token") else {
       throw .missingTensor(path: path, tensor: displayName("cls_token"), scheme: scheme.rawValue + "; tokenscope needs a class token")
     }
-    let prefix = prefixTokens.count
+    return PrefixTokens(tokens: tokens, names: names, hasDistillationToken: hasDist)
+  }
 
-    // Position embedding: [1, T, C] with T = grid (no_embed_class), cls + grid (HF registers), or prefix + grid.
+  // MARK: Position embeddings
+
+  struct Positions {
+    var embed: Matrix
+    /// How many leading prefix tokens have a position.
+    var prefix: Int
+    var grid: GridSize
+    /// The configured input size, checked here because the grid is matched against it.
+    var configuredInput: (value: (Int, Int), source: ConfigSource)?
+  }
+
+  /// pos_embed is [1, T, C] with T = grid (no_embed_class), cls + grid (HF registers), or prefix + grid; the grid is
+  /// the configured input size over the patch size when that fits T, else the square that does.
+  mutating func readPositions(stem: Stem, prefixCount: Int, config: ConfigSources) throws(CheckpointError) -> Positions {
+    let c = stem.width, p = stem.patchSize
     let posShape = try shape("pos_embed")
     guard posShape.count == 3, posShape[0] == 1, posShape[2] == c else {
       throw .badShape(path: path, tensor: displayName("pos_embed"), expected: "[1, T, \(c)]", got: posShape)
     }
     let posTokens = posShape[1]
-    let inputFromConfig = config.inputSize(channels: cin)
+    let inputFromConfig = config.inputSize(channels: stem.channels)
     // Fuzzing: the grid maths below (negative or overflowing products) and Preprocessing (allocation) trust this size.
     if let v = inputFromConfig, !(0...16384).contains(v.value.0) || !(0...16384).contains(v.value.1) {
       throw .inconsistent(path: path, reason: "input_size \(v.value.0)x\(v.value.1) (\(v.source.rawValue)) is outside 1...16384")
     }
     var posPrefix = -1
     var grid = GridSize(rows: 0, cols: 0)
-    for candidate in Set([prefix, 1, 0]).sorted(by: >) where posTokens > candidate {
+    for candidate in Set([prefixCount, 1, 0]).sorted(by: >) where posTokens > candidate {
       let count = posTokens - candidate
       if let (h, w) = inputFromConfig?.value, h % p == 0, w % p == 0, (h / p) * (w / p) == count {
         posPrefix = candidate; grid = GridSize(rows: h / p, cols: w / p); break
@@ -150,33 +232,61 @@ struct WeightReader {
       if side * side == count { posPrefix = candidate; grid = GridSize(rows: side, cols: side); break }
     }
     guard posPrefix >= 0 else {
-      throw .inconsistent(path: path, reason: "pos_embed has \(posTokens) positions, which is not a square grid plus 0, 1 or \(prefix) prefix tokens")
+      throw .inconsistent(path: path, reason: "pos_embed has \(posTokens) positions, which is not a square grid plus 0, 1 or \(prefixCount) prefix tokens")
     }
-    let posEmbed = Matrix(rows: posTokens, cols: c, data: try floats("pos_embed", shape: posShape))
+    let embed = Matrix(rows: posTokens, cols: c, data: try floats("pos_embed", shape: posShape))
+    return Positions(embed: embed, prefix: posPrefix, grid: grid, configuredInput: inputFromConfig)
+  }
 
-    // Blocks: count them, read widths per block from shapes.
+  // MARK: Blocks
+
+  /// The LayerNorm eps that every norm of the model shares.
+  func resolveLayerNormEps(config: ConfigSources, sources: inout [String: ConfigSource]) -> Float {
+    if let v = config.layerNormEps { sources["layer_norm_eps"] = v.source; return v.value }
+    sources["layer_norm_eps"] = .scheme
+    return scheme.defaultLayerNormEps
+  }
+
+  /// The transformer blocks, with widths read per block from shapes (so structurally pruned models load).
+  mutating func readBlocks(width c: Int, eps: Float, options: LoadOptions, config: ConfigSources,
+                           sources: inout [String: ConfigSource]) throws(CheckpointError) -> [BlockWeights] {
+    let depth = try blockCount()
+    var attentionWidths: [Int] = []
+    for i in 0..<depth { attentionWidths.append(try attentionWidth(block: i, width: c)) }
+    let heads = try resolveHeads(attentionWidths: attentionWidths, options: options, config: config, sources: &sources)
+    var blocks: [BlockWeights] = []
+    for i in 0..<depth {
+      blocks.append(try readBlock(i, width: c, attentionWidth: attentionWidths[i], heads: heads[i], eps: eps))
+    }
+    if has("blocks.\(depth).mlp.fc1.weight") || has("blocks.\(depth).attn.proj.weight") {
+      throw .missingTensor(path: path, tensor: displayName("blocks.\(depth).norm1.weight"), scheme: scheme.rawValue)
+    }
+    return blocks
+  }
+
+  func blockCount() throws(CheckpointError) -> Int {
     var depth = 0
     while has("blocks.\(depth).norm1.weight") || has("blocks.\(depth).attn.qkv.weight") { depth += 1 }
     guard depth > 0 else { throw .missingTensor(path: path, tensor: displayName("blocks.0.norm1.weight"), scheme: scheme.rawValue) }
+    return depth
+  }
 
-    let eps: Float
-    if let v = config.layerNormEps { eps = v.value; sources["layer_norm_eps"] = v.source } else {
-      eps = scheme.defaultLayerNormEps; sources["layer_norm_eps"] = .scheme
+  /// A block's attention width A, from its [3A, C] qkv weight.
+  func attentionWidth(block i: Int, width c: Int) throws(CheckpointError) -> Int {
+    let qkvShape = try shape("blocks.\(i).attn.qkv.weight")
+    guard qkvShape.count == 2, qkvShape[0] % 3 == 0, qkvShape[0] > 0 else {
+      throw .badShape(path: path, tensor: displayName("blocks.\(i).attn.qkv.weight"), expected: "[3A, \(c)]", got: qkvShape)
     }
-
-    var attentionWidths: [Int] = []
-    for i in 0..<depth {
-      let qkvShape = try shape("blocks.\(i).attn.qkv.weight")
-      guard qkvShape.count == 2, qkvShape[0] % 3 == 0, qkvShape[0] > 0 else {
-        throw .badShape(path: path, tensor: displayName("blocks.\(i).attn.qkv.weight"), expected: "[3A, \(c)]", got: qkvShape)
-      }
-      guard qkvShape[1] == c else {
-        throw .inconsistent(path: path, reason: "block \(i) qkv takes \(qkvShape[1]) inputs but the embedding width is \(c) (inconsistent widths)")
-      }
-      attentionWidths.append(qkvShape[0] / 3)
+    guard qkvShape[1] == c else {
+      throw .inconsistent(path: path, reason: "block \(i) qkv takes \(qkvShape[1]) inputs but the embedding width is \(c) (inconsistent widths)")
     }
+    return qkvShape[0] / 3
+  }
 
-    // Heads: --heads, else metadata/config, else width / 64.
+  /// Heads per block: --heads, else metadata/config, else width / 64.
+  func resolveHeads(attentionWidths: [Int], options: LoadOptions, config: ConfigSources,
+                    sources: inout [String: ConfigSource]) throws(CheckpointError) -> [Int] {
+    let depth = attentionWidths.count
     var heads: [Int]
     if let forced = options.heads {
       heads = forced.count == 1 ? Array(repeating: forced[0], count: depth) : forced
@@ -200,66 +310,71 @@ struct WeightReader {
     for (i, (h, a)) in zip(heads, attentionWidths).enumerated() where h <= 0 || a % h != 0 {
       throw .inconsistent(path: path, reason: "\(h) heads do not divide the attention width \(a) of block \(i)")
     }
+    return heads
+  }
 
-    var blocks: [BlockWeights] = []
-    for i in 0..<depth {
-      let b = "blocks.\(i)."
-      let a = attentionWidths[i]
-      let fc1Shape = try shape(b + "mlp.fc1.weight")
-      guard fc1Shape.count == 2, fc1Shape[1] == c, fc1Shape[0] > 0 else {
-        throw .badShape(path: path, tensor: displayName(b + "mlp.fc1.weight"), expected: "[F, \(c)]", got: fc1Shape)
-      }
-      let f = fc1Shape[0]
-      let norm1 = LayerNormWeights(gamma: try floats(b + "norm1.weight", shape: [c]), beta: try floats(b + "norm1.bias", shape: [c]), eps: eps)
-      let qkv = LinearLayer(weight: try floats(b + "attn.qkv.weight", shape: [3 * a, c]),
-                            bias: try optionalFloats(b + "attn.qkv.bias", shape: [3 * a]), outFeatures: 3 * a, inFeatures: c)
-      let proj = LinearLayer(weight: try floats(b + "attn.proj.weight", shape: [c, a]),
-                             bias: try optionalFloats(b + "attn.proj.bias", shape: [c]), outFeatures: c, inFeatures: a)
-      let norm2 = LayerNormWeights(gamma: try floats(b + "norm2.weight", shape: [c]), beta: try floats(b + "norm2.bias", shape: [c]), eps: eps)
-      let fc1 = LinearLayer(weight: try floats(b + "mlp.fc1.weight", shape: [f, c]),
-                            bias: try optionalFloats(b + "mlp.fc1.bias", shape: [f]), outFeatures: f, inFeatures: c)
-      let fc2 = LinearLayer(weight: try floats(b + "mlp.fc2.weight", shape: [c, f]),
-                            bias: try optionalFloats(b + "mlp.fc2.bias", shape: [c]), outFeatures: c, inFeatures: f)
-      blocks.append(BlockWeights(
-        norm1: norm1, qkv: qkv, heads: heads[i], headDim: a / heads[i], proj: proj,
-        layerScale1: try optionalFloats(b + "ls1.gamma", shape: [c]), norm2: norm2, fc1: fc1, fc2: fc2,
-        layerScale2: try optionalFloats(b + "ls2.gamma", shape: [c])))
+  mutating func readBlock(_ i: Int, width c: Int, attentionWidth a: Int, heads: Int, eps: Float) throws(CheckpointError) -> BlockWeights {
+    let b = "blocks.\(i)."
+    let fc1Shape = try shape(b + "mlp.fc1.weight")
+    guard fc1Shape.count == 2, fc1Shape[1] == c, fc1Shape[0] > 0 else {
+      throw .badShape(path: path, tensor: displayName(b + "mlp.fc1.weight"), expected: "[F, \(c)]", got: fc1Shape)
     }
-    if has("blocks.\(depth).mlp.fc1.weight") || has("blocks.\(depth).attn.proj.weight") {
-      throw .missingTensor(path: path, tensor: displayName("blocks.\(depth).norm1.weight"), scheme: scheme.rawValue)
+    let f = fc1Shape[0]
+    let norm1 = try layerNorm(b + "norm1", width: c, eps: eps)
+    let qkv = try linear(b + "attn.qkv", out: 3 * a, in: c)
+    let proj = try linear(b + "attn.proj", out: c, in: a)
+    let norm2 = try layerNorm(b + "norm2", width: c, eps: eps)
+    let fc1 = try linear(b + "mlp.fc1", out: f, in: c)
+    let fc2 = try linear(b + "mlp.fc2", out: c, in: f)
+    return BlockWeights(
+      norm1: norm1, qkv: qkv, heads: heads, headDim: a / heads, proj: proj,
+      layerScale1: try optionalFloats(b + "ls1.gamma", shape: [c]), norm2: norm2, fc1: fc1, fc2: fc2,
+      layerScale2: try optionalFloats(b + "ls2.gamma", shape: [c]))
+  }
+
+  // MARK: Head
+
+  struct Head {
+    /// nil for a headless backbone (features only).
+    var classifier: LinearLayer?
+    var distillation: LinearLayer?
+    var input: HeadInput
+    var classes: Int
+  }
+
+  mutating func readHead(width c: Int, hasDistillationToken: Bool) throws(CheckpointError) -> Head {
+    var head = Head(classifier: nil, distillation: nil, input: .classToken, classes: 0)
+    guard has("head.weight") else { return head }
+    let s = try shape("head.weight")
+    guard s.count == 2, s[0] > 0, s[1] == c || (s[1] == 2 * c && scheme == .hfDinov2) else {
+      throw .badShape(path: path, tensor: displayName("head.weight"), expected: "[classes, \(c)]", got: s)
     }
-
-    let norm = LayerNormWeights(gamma: try floats("norm.weight", shape: [c]), beta: try floats("norm.bias", shape: [c]), eps: eps)
-
-    // Heads: absent means a headless backbone (features only).
-    var head: LinearLayer? = nil, headDist: LinearLayer? = nil
-    var headInput = HeadInput.classToken
-    var classes = 0
-    if has("head.weight") {
-      let s = try shape("head.weight")
-      guard s.count == 2, s[0] > 0, s[1] == c || (s[1] == 2 * c && scheme == .hfDinov2) else {
-        throw .badShape(path: path, tensor: displayName("head.weight"), expected: "[classes, \(c)]", got: s)
+    head.classes = s[0]
+    if s[1] == 2 * c { head.input = .classTokenAndPatchMean }
+    head.classifier = try linear("head", out: s[0], in: s[1])
+    if has("head_dist.weight") {
+      guard hasDistillationToken else {
+        throw .inconsistent(path: path, reason: "\(displayName("head_dist.weight")) present without a distillation token")
       }
-      classes = s[0]
-      if s[1] == 2 * c { headInput = .classTokenAndPatchMean }
-      head = LinearLayer(weight: try floats("head.weight", shape: s), bias: try optionalFloats("head.bias", shape: [classes]),
-                         outFeatures: classes, inFeatures: s[1])
-      if has("head_dist.weight") {
-        guard hasDist else {
-          throw .inconsistent(path: path, reason: "\(displayName("head_dist.weight")) present without a distillation token")
-        }
-        headDist = LinearLayer(weight: try floats("head_dist.weight", shape: [classes, c]),
-                               bias: try optionalFloats("head_dist.bias", shape: [classes]), outFeatures: classes, inFeatures: c)
-      }
+      head.distillation = try linear("head_dist", out: s[0], in: c)
     }
+    return head
+  }
 
-    let shape = ModelShape(embedDim: c, inChannels: cin, patchSize: p, grid: grid, prefixTokens: prefix, heads: heads,
-                           headDim: zip(attentionWidths, heads).map { $0 / $1 }, mlpHidden: blocks.map(\.mlpHidden),
-                           classes: classes, distilledHead: headDist != nil, headInput: headInput)
+  // MARK: Preprocessing and labels
 
-    // Preprocessing and labels.
+  struct Input {
+    /// (height, width) in pixels.
+    var size: (Int, Int)
+    var mean: [Float], std: [Float]
+  }
+
+  /// The input size, mean and std, each from the configuration or else inferred from the grid or the defaults.
+  func resolveInput(config: ConfigSources, stem: Stem, grid: GridSize, configured: (value: (Int, Int), source: ConfigSource)?,
+                    sources: inout [String: ConfigSource]) throws(CheckpointError) -> Input {
+    let cin = stem.channels, p = stem.patchSize
     let inputSize: (Int, Int)
-    if let v = inputFromConfig, v.value.0 > 0, v.value.1 > 0 { inputSize = v.value; sources["input_size"] = v.source } else {
+    if let v = configured, v.value.0 > 0, v.value.1 > 0 { inputSize = v.value; sources["input_size"] = v.source } else {
       inputSize = (grid.rows * p, grid.cols * p); sources["input_size"] = .inferred
     }
     let defaultMean: [Float] = cin == 3 ? [0.485, 0.456, 0.406] : Array(repeating: 0.5, count: cin)
@@ -276,20 +391,16 @@ struct WeightReader {
     let mean = try perChannel(config.mean, "mean", defaultMean)
     let std = try perChannel(config.std, "std", defaultStd)
     if std.contains(where: { $0 == 0 || !$0.isFinite }) { throw .inconsistent(path: path, reason: "std \(std) contains zero or a non-finite value") }
+    return Input(size: inputSize, mean: mean, std: std)
+  }
+
+  /// Class names from the configuration when they match the head, else ImageNet's for a 1000-class head.
+  func resolveLabels(config: ConfigSources, classes: Int, sources: inout [String: ConfigSource]) -> [String]? {
     var labels = config.labels?.value
     if let l = labels, l.count != classes { labels = nil }
     if labels == nil, classes == 1000 { labels = ImageNetLabels.names }
     sources["labels"] = config.labels?.source ?? (labels != nil ? .defaults : nil)
-    let info = ModelInfo(
-      path: path, scheme: scheme, layerNormEps: eps, inputSize: inputSize, mean: mean, std: std,
-      cropPct: config.cropPct?.value, interpolation: config.interpolation?.value ?? "bicubic", labels: labels,
-      sources: sources, prefixNames: prefixNames, metadata: file.metadata)
-
-    return ViTModel(
-      info: info, shape: shape,
-      patchEmbed: LinearLayer(weight: stemWeight, bias: stemBias, outFeatures: c, inFeatures: cin * p * p),
-      prefixTokens: prefixTokens, posEmbed: posEmbed, posPrefix: posPrefix, blocks: blocks, norm: norm, head: head,
-      headDist: headDist)
+    return labels
   }
 }
 

@@ -82,8 +82,30 @@ public enum NamingScheme: String, Sendable {
     }
   }
 
-  /// Tensors a scheme may carry that the engine deliberately does not use.
-  public func isIgnorable(_ name: String) -> Bool {
-    name.hasSuffix("embeddings.mask_token") || name.contains("pooler.dense.")
+  /// Tensors that checkpoints of this scheme carry and the engine leaves unread on purpose. Loading reports every other
+  /// tensor it did not read.
+  public var knownUnused: [KnownUnused] {
+    guard isHuggingFace else { return [] }  // timm's VisionTransformer holds nothing the engine skips
+    return [
+      // Replaces masked patches in masked-image pretraining; inference never masks. Every Dinov2 has one, and ViTs built
+      // with use_mask_token.
+      .suffix("embeddings.mask_token"),
+      // The tanh pooler of a bare ViTModel or DeiTModel; the classifier and the features read the normed class token.
+      .infix("pooler.dense."),
+    ]
+  }
+
+  public func isIgnorable(_ name: String) -> Bool { knownUnused.contains { $0.matches(name) } }
+}
+
+/// A pattern for tensor names that a scheme leaves unread.
+public enum KnownUnused: Sendable {
+  case suffix(String), infix(String)
+
+  public func matches(_ name: String) -> Bool {
+    switch self {
+    case .suffix(let s): return name.hasSuffix(s)
+    case .infix(let s): return name.contains(s)
+    }
   }
 }

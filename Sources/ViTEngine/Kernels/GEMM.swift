@@ -22,7 +22,6 @@ public struct PackedMatrix: Sendable {
   /// Reduction length K.
   public let k: Int
   public private(set) var panels: [Float]
-  public var panelCount: Int { (n + 15) / 16 }
 
   /// Packs W [n x k] where W[j][t] = w[j * ldw + t] (a PyTorch Linear weight has ldw = k).
   public init(rowsOf w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int) {
@@ -393,17 +392,4 @@ private func microKernel6x16(a: UnsafePointer<Float>, rows: Int, panel: UnsafePo
   }
   store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
   store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
-}
-
-/// The naive oracle: out[i][j] = bias[j] + sum_t a[i][t] * w[j][t], accumulated in Double. Tests compare against it.
-public func linearReference(_ x: Matrix, weight: [Float], bias: [Float]?, outFeatures: Int) -> Matrix {
-  var out = Matrix(rows: x.rows, cols: outFeatures)
-  for i in 0..<x.rows {
-    for j in 0..<outFeatures {
-      var s = Double(bias?[j] ?? 0)
-      for t in 0..<x.cols { s += Double(x[i, t]) * Double(weight[j * x.cols + t]) }
-      out[i, j] = Float(s)
-    }
-  }
-  return out
 }

@@ -32,16 +32,6 @@ public enum AttentionStats {
     }
     return (meanRow, classRow)
   }
-
-  /// The naive oracle (Double log per element), kept for tests.
-  public static func entropyReference(_ row: UnsafePointer<Float>, count: Int) -> Double {
-    var e = 0.0
-    for j in 0..<count where row[j] > 0 {
-      let p = Double(row[j])
-      e -= p * log(p)
-    }
-    return e
-  }
 }
 
 /// -sum p ln p over one row of `count` probabilities (zeros contribute 0).
@@ -106,9 +96,3 @@ func simdLog(_ x: SIMD8<Float>) -> SIMD8<Float> {
   y = y.addingProduct(z, SIMD8(repeating: -0.5))
   return (f + y).addingProduct(e, SIMD8(repeating: 0.693_359_375))
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -109,6 +109,9 @@ public struct ModelInfo: Sendable {
   /// The prefix tokens in sequence order: "cls", "dist", "reg0", ...
   public var prefixNames: [String]
   public var metadata: [String: String]
+  /// The checkpoint's tensors the loader did not read, in file order, less the scheme's known harmless ones: a sign the
+  /// file holds a variant this engine does not run.
+  public var unusedTensors: [String] = []
 }
 
 public final class ViTModel: Sendable {
@@ -137,7 +140,6 @@ public final class ViTModel: Sendable {
   public var embedDim: Int { shape.embedDim }
   public var depth: Int { blocks.count }
   public var prefixCount: Int { prefixTokens.count }
-  public var isHeadless: Bool { head == nil }
   public var parameterCount: Int {
     var n = patchEmbed.inFeatures * patchEmbed.outFeatures + patchEmbed.outFeatures + prefixTokens.count * embedDim
     n += posEmbed.data.count + 2 * embedDim

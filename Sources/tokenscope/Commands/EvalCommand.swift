@@ -249,16 +249,6 @@ enum MACCounterBaseline {
   static func of(_ model: ViTModel) -> Double { Double(MACCounter.baseline(model.shape, grid: model.shape.grid).total) }
 }
 
-/// Results gathered from worker threads.
-final class Tally: @unchecked Sendable {
-  private let lock = NSLock()
-  private(set) var correct = 0, images = 0
-  private(set) var macs = 0.0
-  private(set) var failure: String?
-  func add(correct ok: Bool, macs m: Int) { lock.withLock { images += 1; correct += ok ? 1 : 0; macs += Double(m) } }
-  func fail(_ message: String) { lock.withLock { if failure == nil { failure = message } } }
-}
-
 /// A progress bar on stderr, drawn only when stderr is a terminal.
 final class ProgressBar: @unchecked Sendable {
   private let lock = NSLock()

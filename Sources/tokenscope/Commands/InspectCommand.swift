@@ -5,7 +5,7 @@ import ViTEngine
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Show a checkpoint's tensors, detected naming scheme, configuration (and where each value came from) and preprocessing.")
+    abstract: "Show a checkpoint's tensors (and which ones the loader did not use), detected naming scheme, configuration (and where each value came from) and preprocessing.")
 
   @Argument(help: "A ViT checkpoint (.safetensors).")
   var model: String
@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
       options.heads = heads
       let file: SafetensorsFile
       do { file = try SafetensorsFile(path: model) } catch let e as CheckpointError { throw CLIError(e) }
-      let vit = try options.load()
+      let vit = try options.load(warnUnused: false)
       let pipeline = PreprocessMode.auto.pipeline(for: vit)
       let s = vit.shape, info = vit.info
       let macs = MACCounter.baseline(s, grid: s.grid).total
@@ -42,6 +42,7 @@ struct InspectCommand: ParsableCommand {
           ("sources", .object(info.sources.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
           ("preprocess", Report.preprocessJSON(pipeline)),
           ("metadata", .object(file.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+          ("unused_tensors", JSONValue.array(info.unusedTensors.map { .string($0) })),
           ("tensors", .array(file.names.map { n in
             let t = file.tensors[n]!
             return .object([("name", .string(n)), ("dtype", .string(t.dtype.rawValue)), ("shape", JSONValue(t.shape))])
@@ -69,11 +70,14 @@ struct InspectCommand: ParsableCommand {
         lines.append("labels      \(info.labels == nil ? "none (class indices)" : "\(info.labels!.count) (from \(source("labels")))")")
         lines.append("MACs        \(macs) (\(fixed(Double(macs) / 1e9, 3)) G at the native grid, fvcore convention)")
         lines.append("preprocess  \(pipeline.description)  (mean/std from \(source("mean")))")
+        if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below)") }
         lines.append("")
         lines.append("tensors:")
+        let unused = Set(info.unusedTensors)
         for n in file.names {
           let t = file.tensors[n]!
-          lines.append("  " + pad(t.dtype.rawValue, 4, left: true) + "  " + pad(t.shape.map(String.init).joined(separator: "x"), 16, left: true) + "  " + n)
+          lines.append("  " + pad(t.dtype.rawValue, 4, left: true) + "  " + pad(t.shape.map(String.init).joined(separator: "x"), 16, left: true) + "  " + n
+                       + (unused.contains(n) ? "  (not used)" : ""))
         }
         emit(lines.joined(separator: "\n"))
       }

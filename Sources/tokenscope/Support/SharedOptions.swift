@@ -31,10 +31,22 @@ struct ModelOptions: ParsableArguments {
     return try model ?? Samples.defaultModel()
   }
 
-  func load() throws -> ViTModel {
+  /// Loads the model. Tensors the loader did not read get one warning line on stderr unless `warnUnused` is off (for a
+  /// command that lists them itself).
+  func load(warnUnused: Bool = true) throws -> ViTModel {
     let path = try resolvedPath()
-    do { return try ModelLoader.load(path: path, options: try loadOptions()) } catch let e as CheckpointError { throw CLIError(e) }
+    let model: ViTModel
+    do { model = try ModelLoader.load(path: path, options: try loadOptions()) } catch let e as CheckpointError { throw CLIError(e) }
+    if warnUnused, let summary = unusedTensorsSummary(model.info.unusedTensors) { printError("warning: \(path): \(summary)") }
+    return model
   }
+}
+
+/// "2 tensors not used: a, b", naming at most `limit` of them; nil when the loader used every tensor.
+func unusedTensorsSummary(_ unused: [String], limit: Int = 5) -> String? {
+  guard !unused.isEmpty else { return nil }
+  let named = unused.prefix(limit).joined(separator: ", ") + (unused.count > limit ? " and \(unused.count - limit) more" : "")
+  return "\(unused.count) tensor\(unused.count == 1 ? "" : "s") not used: \(named)"
 }
 
 extension PreprocessMode {
@@ -59,17 +71,6 @@ extension PreprocessMode {
       }
       return .deit(inputSize: size, channels: channels, mean: info.mean, std: info.std, interpolation: interpolation)
     }
-  }
-}
-
-/// Loads and preprocesses an image for `model`.
-func loadInput(path: String, model: ViTModel, pipeline: Preprocessing) throws -> (PixelImage, ModelInput) {
-  do {
-    let image = try ImageLoader.load(path: path)
-    let pixels = try pipeline.apply(to: image, name: path)
-    return (image, ModelInput(channels: pipeline.channels, height: pipeline.cropHeight, width: pipeline.cropWidth, pixels: pixels))
-  } catch let e as ImageError {
-    throw CLIError(e)
   }
 }
 

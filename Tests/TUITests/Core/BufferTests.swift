@@ -118,11 +118,4 @@ import Testing
     buffer.render(Paragraph("hello"), in: Rect(x: 1, y: 0, width: 10, height: 5))
     expectLines(buffer, [" he"])
   }
-
-  @Test func clearWidgetBlanksItsArea() {
-    var buffer = Buffer(lines: ["abc", "def"])
-    buffer.render(Clear(style: Style(bg: .indexed(4))), in: Rect(x: 1, y: 0, width: 2, height: 1))
-    #expect(buffer.lines == ["a  ", "def"])
-    #expect(buffer[1, 0].style.bg == .indexed(4))
-  }
 }
