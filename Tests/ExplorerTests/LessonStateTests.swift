@@ -29,3 +29,18 @@ struct LessonStateTests {
     #expect(state.lessonPage == nil && state.methods.map(\.name) == ["tome", "idle"], "Esc leaves the lesson the same way")
   }
 }
+
+@Suite("Help overlay")
+struct HelpOverlayTests {
+  /// `?` shows the focused method's [recon] notes after the keys.
+  @Test func helpListsTheFocusedMethodsReconNotes() throws {
+    var state = try fixtureState(methods: ["clustr:clusters=4"])
+    let clustr = ExplorerScreen(state: state, appearance: .rich).helpEntries.map { "\($0.key) \($0.action)" }
+    #expect(clustr.contains { $0.hasPrefix("clustr ClusTR clustered attention") })
+    #expect(clustr.contains { $0.hasPrefix("[recon] single-scale") })
+    #expect(clustr.contains { $0.hasPrefix("[recon] layers: the paper's backbone clusters in every block") })
+    state.methods = [MethodSpec.baseline]
+    let none = ExplorerScreen(state: state, appearance: .rich).helpEntries
+    #expect(!none.contains { $0.key == "[recon]" }, "the baseline has no reconstruction notes")
+  }
+}

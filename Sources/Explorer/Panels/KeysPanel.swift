@@ -22,12 +22,19 @@ extension ExplorerScreen {
      KeyHint("c", "compare"), KeyHint("n", "image"), KeyHint("?", "help"), KeyHint("q", "quit")]
   }
 
+  /// The keys, then the focused method: its one-line help and every [recon] note (what the paper or the official code
+  /// leaves open, or what this emulation does differently).
   var helpEntries: [KeyHint] {
+    let method = state.focusedSpec.descriptor
+    return keyEntries + [KeyHint(method.name, method.summary)] + method.allReconNotes.map { KeyHint("[recon]", $0) }
+  }
+
+  var keyEntries: [KeyHint] {
     [KeyHint(ascii ? "-> l" : "→ l", "next layer"), KeyHint(ascii ? "<- h" : "← h", "previous layer"),
      KeyHint("g Home", "first layer"), KeyHint("G End", "last layer"), KeyHint("space", "play / pause stepping"),
-     KeyHint("Tab S-Tab", "cycle view: status, image, merge groups, CLS attention"),
-     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("m M", "next / previous method for the focused slot"),
-     KeyHint("+ -", "main parameter (ToMe r, keep rate)"), KeyHint("1-4", "focus a method"),
+     KeyHint("Tab S-Tab", "cycle the views: status, image, groups, attention, ..."),
+     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("m M", "next / previous method (every registered one)"),
+     KeyHint("+ -", "main parameter: r, keep, clusters, thresholds, ratio"), KeyHint("1-4", "focus a method"),
      KeyHint("c", "compare the methods side by side"), KeyHint("d", "highlight patches whose state differs from method 1"),
      KeyHint(ascii ? "Shift+arrows, click" : "Shift+arrows, click", "move the patch cursor"),
      KeyHint(ascii ? "up/down j k H L" : "↑ ↓ j k H L", "move the patch cursor (vertical; H L horizontal)"),
