@@ -18,6 +18,8 @@ public enum MethodSpecError: Error, Equatable, CustomStringConvertible {
   case gridUnavailable(spec: String, needed: GridSize, available: GridSize)
   /// Blocks named explicitly that the model does not have.
   case blocksOutOfRange(method: String, key: String, value: String, depth: Int)
+  /// A method that cannot run on this kind of model, and why.
+  case unsuitableModel(method: String, reason: String)
 
   public var description: String {
     switch self {
@@ -35,6 +37,8 @@ public enum MethodSpecError: Error, Equatable, CustomStringConvertible {
       return "\(method): \(key)=\(value): expected \(expected)"
     case .gridUnavailable(let spec, let needed, let available):
       return "\(spec) needs the image at grid \(needed); only \(available) was given"
+    case .unsuitableModel(let method, let reason):
+      return "\(method): \(reason)"
     case .blocksOutOfRange(let method, let key, let value, let depth):
       return "\(method): \(key)=\(value) names blocks the model does not have; this model has \(depth) blocks, 0-\(depth - 1) (0-based)"
     }

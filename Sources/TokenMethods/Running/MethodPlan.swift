@@ -45,6 +45,11 @@ public struct MethodPlan: Sendable {
     case .tokenPolicy(let policy):
       (self.model, self.pruning, self.policy, self.cascade) = (model, nil, policy, nil)
     case .cascade(let cascade):
+      // A stage exits on the classifier's top softmax probability; without a head there is none (it would read 0 and
+      // run every stage).
+      guard model.head != nil else {
+        throw MethodSpecError.unsuitableModel(method: spec.name, reason: "this model has no classifier head, so a stage has no confidence to exit on; use a checkpoint with a head")
+      }
       (self.model, self.pruning, self.policy, self.cascade) = (model, nil, NoReduction(), cascade)
     case .modelTransform(let transform):
       let transformed = try transform(model)

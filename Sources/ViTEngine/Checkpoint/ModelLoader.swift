@@ -18,9 +18,25 @@ public struct LoadOptions: Sendable {
 }
 
 public enum ModelLoader {
+  /// Loads a checkpoint file, or a model folder as Hugging Face's `save_pretrained` writes it (its
+  /// `model.safetensors`; the `config.json` beside it is read as for any checkpoint).
   public static func load(path: String, options: LoadOptions = LoadOptions()) throws(CheckpointError) -> ViTModel {
-    let file = try SafetensorsFile(path: path)
+    let file = try SafetensorsFile(path: try checkpointPath(path))
     return try load(file: file, options: options)
+  }
+
+  /// `path` itself, or the `model.safetensors` inside a folder.
+  public static func checkpointPath(_ path: String) throws(CheckpointError) -> String {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return path }
+    let inside = (path.hasSuffix("/") ? path : path + "/") + "model.safetensors"
+    guard access(inside, R_OK) == 0 else {
+      let sharded = access((path.hasSuffix("/") ? path : path + "/") + "model.safetensors.index.json", R_OK) == 0
+      throw .cannotOpen(path: path, reason: sharded
+        ? "a folder with a sharded checkpoint (model.safetensors.index.json); tokenscope reads one model.safetensors"
+        : "a folder without model.safetensors (give the .safetensors file, or a Hugging Face save_pretrained folder)")
+    }
+    return inside
   }
 
   public static func load(file: SafetensorsFile, options: LoadOptions = LoadOptions()) throws(CheckpointError) -> ViTModel {

@@ -110,6 +110,9 @@ public struct SafetensorsFile: Sendable {
     let path = file.path
     func fail(_ reason: String) -> CheckpointError { .malformed(path: path, reason: reason) }
     let bytes = file.bytes
+    if let other = OtherCheckpointFormat.detect(bytes, path: path) {
+      throw .unrecognized(path: path, reason: other.explanation)
+    }
     guard bytes.count >= 8 else { throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length") }
     var headerLength: UInt64 = 0
     for i in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(bytes[i]) }
@@ -224,6 +227,42 @@ public struct SafetensorsFile: Sendable {
       default: break
       }
       initialized = count
+    }
+  }
+}
+
+/// Files people pass as `--model` that are not safetensors, recognised by their first bytes, so the error says what the
+/// file is and how to convert it instead of quoting a nonsensical header length.
+enum OtherCheckpointFormat {
+  case pytorchZip, pickle, gguf, onnx, text
+
+  static func detect(_ bytes: UnsafeRawBufferPointer, path: String) -> OtherCheckpointFormat? {
+    guard bytes.count >= 4 else { return nil }
+    // A safetensors file has its JSON header's '{' right after the 8-byte length; its length bytes may look like
+    // anything below.
+    if bytes.count > 8 && bytes[8] == UInt8(ascii: "{") { return nil }
+    let head = Array(bytes.prefix(64))
+    if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .pytorchZip }  // "PK\3\4": torch.save's zip format
+    if head[0] == 0x80 && (2...5).contains(head[1]) { return .pickle }      // pickle protocol 2-5: legacy torch.save
+    if head.starts(with: Array("GGUF".utf8)) { return .gguf }
+    // ONNX is a protobuf ModelProto; its first field is ir_version (field 1, varint: tag 0x08). A safetensors file
+    // starts with its header length, whose low byte is 0x08 only for lengths that end in 8 mod 256, so the extension
+    // must agree as well.
+    if head[0] == 0x08 && path.lowercased().hasSuffix(".onnx") { return .onnx }
+    // Text: the first bytes are printable ASCII or whitespace (a safetensors header length has NUL bytes in it).
+    if head.allSatisfy({ $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || (0x20...0x7E).contains($0) }) { return .text }
+    return nil
+  }
+
+  private static let convert = "convert it in Python with safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
+
+  var explanation: String {
+    switch self {
+    case .pytorchZip: return "a PyTorch checkpoint (torch.save zip), not safetensors; \(Self.convert)"
+    case .pickle: return "a pickled PyTorch checkpoint (torch.save legacy format), not safetensors; \(Self.convert)"
+    case .gguf: return "a GGUF (llama.cpp) file, not safetensors; tokenscope reads ViT checkpoints as safetensors"
+    case .onnx: return "an ONNX model, not safetensors; tokenscope needs the weights: \(Self.convert) from the timm or transformers model"
+    case .text: return "a text file, not a safetensors checkpoint (a config.json belongs beside the .safetensors file)"
     }
   }
 }

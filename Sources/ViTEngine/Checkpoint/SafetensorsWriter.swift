@@ -57,23 +57,31 @@ public struct SafetensorsWriter {
   }
 
   /// Writes atomically: a temporary file beside `path`, then rename.
-  public func write(to path: String) throws(CheckpointError) {
+  public func write(to path: String) throws(FileWriteError) {
     try AtomicFile.write(encode(), to: path)
   }
 }
 
+/// Why a file could not be written; the description is the reason alone ("No such file or directory"), since every
+/// caller's message already names the file ("cannot write out.png: ...").
+public struct FileWriteError: Error, CustomStringConvertible, Equatable {
+  public let path: String
+  public let reason: String
+  public var description: String { reason }
+}
+
 public enum AtomicFile {
   /// Writes `bytes` to `path.tmp-PID`, flushes, then renames over `path`: an existing file is never left half-written.
-  public static func write(_ bytes: [UInt8], to path: String) throws(CheckpointError) {
+  public static func write(_ bytes: [UInt8], to path: String) throws(FileWriteError) {
     let temp = "\(path).tmp-\(getpid())"
-    guard let f = fopen(temp, "wb") else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+    guard let f = fopen(temp, "wb") else { throw FileWriteError(path: path, reason: String(cString: strerror(errno))) }
     let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, f) }
     let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
     fclose(f)
     guard written == bytes.count, flushed, rename(temp, path) == 0 else {
       let reason = String(cString: strerror(errno))
       unlink(temp)
-      throw .cannotOpen(path: path, reason: "write failed: \(reason)")
+      throw FileWriteError(path: path, reason: "write failed: \(reason)")
     }
   }
 }

@@ -124,8 +124,13 @@ struct InputSizeOption: ParsableArguments {
 
   func checked(for model: ViTModel) throws -> Int? {
     guard let inputSize else { return nil }
-    guard inputSize >= model.shape.patchSize else {
-      throw CLIError("--input-size \(inputSize) is smaller than the patch size \(model.shape.patchSize)", code: CLIError.usage)
+    let p = model.shape.patchSize
+    guard inputSize >= p else {
+      throw CLIError("--input-size \(inputSize) is smaller than the patch size \(p)", code: CLIError.usage)
+    }
+    // A size between multiples would be cropped to the grid below it while every label still said N x N.
+    guard inputSize % p == 0 else {
+      throw CLIError("--input-size \(inputSize) is not a multiple of the patch size \(p); try \(inputSize / p * p) or \((inputSize / p + 1) * p)", code: CLIError.usage)
     }
     return inputSize
   }
