@@ -13,6 +13,7 @@ public enum MethodRegistry {
     DVT.descriptor,
     UPViT.descriptor,
     PiToMe.descriptor,
+    ATC.descriptor,
   ]
 
   public static var names: [String] { all.map(\.name) }
