@@ -118,7 +118,10 @@ struct MethodInvariantTests {
     #expect(watch.log.violations.withLock { $0 } == ["block 1: prefix token 0 changed in the reduction"])
   }
 
-  @Test("identity settings reproduce the baseline bit for bit", arguments: ["tome:r=0", "tome:r=0,prop=false", "evit:keep=1", "evit:keep=0.5,layers="])
+  /// ATC at keep 1 asks vit's blocks for as many clusters as its 16 patches, so nothing merges.
+  @Test("identity settings reproduce the baseline bit for bit",
+        arguments: ["tome:r=0", "tome:r=0,prop=false", "evit:keep=1", "evit:keep=0.5,layers=", "pitome:ratio=1",
+                    "pitome:ratio=1,prop=true", "atc:layers=none", "atc:keep=1,layers=0-2,prop=false"])
   func identity(spec: String) throws {
     let model = try ModelLoader.load(path: "\(fixturesDirectory)/vit/model.safetensors")
     let input = randomInput(model, seed: 9)

@@ -9,7 +9,7 @@ import Testing
 struct MethodRegistryTests {
   @Test func namesAreUniqueAndEveryMethodIsReachable() throws {
     #expect(Set(MethodRegistry.names).count == MethodRegistry.all.count)
-    #expect(MethodRegistry.names == ["none", "tome", "evit", "idle", "mstm", "clustr", "dvt", "upvit"])
+    #expect(MethodRegistry.names == ["none", "tome", "evit", "idle", "mstm", "clustr", "dvt", "upvit", "pitome", "atc"])
     // The explorer's `m` reaches every method.
     let presetMethods = Set(try MethodRegistry.presets.map { try MethodSpec.parse($0).name })
     #expect(presetMethods == Set(MethodRegistry.names))
@@ -101,6 +101,7 @@ let countingSpecs = [
   "none", "tome:r=2", "tome:r=3,schedule=decreasing,prop=false", "evit:keep=0.5,layers=0/2", "evit:keep=0.6,layers=1-2,fuse=false",
   "idle:keep=0.5,layers=0-2", "idle:keep=0.7,layers=1/2", "mstm:keep=0.5,layers=0/2", "mstm:keep=0.7,layers=1,weight=size",
   "clustr:clusters=4,layers=0/2", "clustr:clusters=8", "dvt:thresholds=2,grids=3/4", "upvit:heads=1,mlp-ratio=2",
+  "pitome:ratio=0.6", "pitome:ratio=0.75,bsm=none,prop=true", "atc:keep=0.6,layers=0/2", "atc:keep=0.5,layers=1-2,linkage=single,prop=false",
 ]
 let countingCases = ["vit", "deit_distilled", "dinov2", "grey_p2", "vit_ls"].flatMap { fixture in
   countingSpecs.map { CountingCase(fixture: fixture, spec: $0) }

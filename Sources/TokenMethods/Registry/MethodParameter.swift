@@ -16,6 +16,8 @@ public indirect enum ParameterKind: Sendable {
   case list(ParameterKind, count: ClosedRange<Int>)
   /// "keep" (leave this part of the model as it is) or a value of the inner kind.
   case keepOr(ParameterKind)
+  /// "auto" (the method's own default, resolved per model) or a value of the inner kind.
+  case autoOr(ParameterKind)
   /// "auto" (the method finds the file) or a file path.
   case fileOrAuto
 
@@ -32,6 +34,7 @@ public indirect enum ParameterKind: Sendable {
       let n = count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) to \(count.upperBound)"
       return "\(n) values separated by /, each \(element.expected)"
     case .keepOr(let inner): return "keep or \(inner.expected)"
+    case .autoOr(let inner): return "auto or \(inner.expected)"
     case .fileOrAuto: return "auto or a file path"
     }
   }
@@ -68,6 +71,8 @@ public indirect enum ParameterKind: Sendable {
       return .list(values)
     case .keepOr(let inner):
       return text.lowercased() == "keep" ? .keep : inner.parse(text)
+    case .autoOr(let inner):
+      return text.lowercased() == "auto" ? .auto : inner.parse(text)
     case .fileOrAuto:
       return text.isEmpty || text.lowercased() == "auto" ? .auto : .file(text)
     }

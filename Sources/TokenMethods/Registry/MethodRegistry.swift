@@ -12,6 +12,8 @@ public enum MethodRegistry {
     ClusTR.descriptor,
     DVT.descriptor,
     UPViT.descriptor,
+    PiToMe.descriptor,
+    ATC.descriptor,
   ]
 
   public static var names: [String] { all.map(\.name) }

@@ -68,7 +68,7 @@ public enum MACCounter {
     var n = shape.prefixTokens + grid.count
     var blocks: [MACBreakdown.Block] = []
     for i in 0..<shape.depth {
-      let blockShape = BlockShape(shape, block: i)
+      let blockShape = BlockShape(shape, block: i, grid: grid)
       guard let counts = policy.plannedCounts(block: i, tokensIn: n, shape: blockShape) else { return nil }
       let macs = BlockMACs.block(counts, shape: blockShape, extra: policy.extraMACs(block: i, counts: counts, shape: blockShape))
       blocks.append(MACBreakdown.Block(counts: counts, macs: macs))

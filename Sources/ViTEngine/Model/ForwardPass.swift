@@ -192,7 +192,7 @@ public final class ForwardPass {
   func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
     let block = model.blocks[index]
     let shape = BlockShape(embed: model.embedDim, heads: block.heads, headDim: block.headDim, hidden: block.mlpHidden,
-                           prefix: state.prefixCount)
+                           prefix: state.prefixCount, patches: state.grid.count)
     let tokensIn = state.tokenCount
     var clock = OpClock(profile)
 

@@ -122,15 +122,19 @@ public struct BlockShape: Sendable, Equatable {
   public let hidden: Int
   /// Protected tokens at the front of the sequence (CLS, distillation, registers).
   public let prefix: Int
+  /// P₀, the patches of the input grid: schedules that compound on the original patch count (ATC's clusters) read
+  /// it in blocks whose input has already been reduced.
+  public let patches: Int
   /// A = heads x head width.
   public var attentionWidth: Int { heads * headDim }
-  public init(embed: Int, heads: Int, headDim: Int, hidden: Int, prefix: Int) {
+  public init(embed: Int, heads: Int, headDim: Int, hidden: Int, prefix: Int, patches: Int) {
     self.embed = embed; self.heads = heads; self.headDim = headDim; self.hidden = hidden; self.prefix = prefix
+    self.patches = patches
   }
-  /// Block `i` of a model of this shape.
-  public init(_ shape: ModelShape, block i: Int) {
+  /// Block `i` of a model of this shape, run on `grid`.
+  public init(_ shape: ModelShape, block i: Int, grid: GridSize) {
     self.init(embed: shape.embedDim, heads: shape.heads[i], headDim: shape.headDim[i], hidden: shape.mlpHidden[i],
-              prefix: shape.prefixTokens)
+              prefix: shape.prefixTokens, patches: grid.count)
   }
 }
 
