@@ -1,5 +1,7 @@
 // The explorer's screen as a pure function of the state: header, token map(s), the layer panel, legend and key hints,
 // drawn into a Buffer. Only the app's backend turns buffers into terminal output.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 import ViTEngine
@@ -293,7 +295,7 @@ public struct ExplorerScreen {
           let y0 = row * image.height / side, y1 = max(y0 + 1, (row + 1) * image.height / side)
           var r = 0, gg = 0, b = 0, n = 0
           for y in y0..<min(y1, image.height) {
-            for x in x0..<min(x1, image.width) { let c = image.pixels[y * image.width + x]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
+            for x in x0..<min(x1, image.width) { let c = image[x, y]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
           }
           let mean = n > 0 ? RGB(UInt8(r / n), UInt8(gg / n), UInt8(b / n)) : RGB(0, 0, 0)
           let glyph = stage == nil ? (ascii ? ".." : "··") : (ascii ? "##" : "██")
@@ -507,13 +509,7 @@ func fixed2(_ v: Double) -> String { fixedDigits(v, 2) }
 func fixed4(_ v: Double) -> String { fixedDigits(v, 4) }
 
 func fixedDigits(_ value: Double, _ digits: Int) -> String {
-  guard value.isFinite else { return "-" }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let rounded = (abs(value) * scale).rounded()
-  var frac = String(Int(rounded.truncatingRemainder(dividingBy: scale)))
-  while frac.count < digits { frac = "0" + frac }
-  return (value < 0 && rounded != 0 ? "-" : "") + "\(Int(rounded / scale))" + (digits > 0 ? ".\(frac)" : "")
+  value.isFinite ? formatFixed(value, decimals: digits) : "-"
 }
 
 func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }

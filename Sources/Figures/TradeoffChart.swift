@@ -1,6 +1,6 @@
 // The accuracy / cost trade-off chart of `eval --sweep --plot`: one line per method through its swept settings, the
 // baseline as a marked point with a dashed accuracy line, labelled axes with round ticks and a legend. SVG only.
-import TUI
+import NumberFormatting
 
 public struct TradeoffChart: Sendable {
   public struct Series: Sendable {

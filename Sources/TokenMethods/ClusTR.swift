@@ -134,4 +134,8 @@ extension ClusTRPolicy: WeightFreeCountable {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif

@@ -299,6 +299,10 @@ func logDouble(_ x: Double) -> Double { log(x) }
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The `upvit:` spec: load the importance file, choose the channels, prune the model.

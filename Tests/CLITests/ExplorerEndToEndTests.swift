@@ -2,6 +2,7 @@
 // Each test uses its own tmux server socket, so runs never interfere.
 import Foundation
 import Testing
+import TestSupport
 
 struct Tmux {
   let socket = "tokenscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -1,6 +1,7 @@
 // Properties that hold on any input: sizes are conserved (pruned patches aside), prefix tokens stay first and are
 // never merged, provenance points at live tokens, and the identity settings reproduce the baseline bit for bit.
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
 
@@ -24,7 +25,7 @@ struct MethodInvariantTests {
   @Test("invariants on random inputs", arguments: specs)
   func invariants(spec: String) throws {
     for fixture in ["grey_p2", "deit_distilled", "dinov2"] {
-      let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(fixture)/model.safetensors")
+      let model = try ModelLoader.load(path: modelFixture(fixture))
       for seed in 1...3 {
         let pass = ForwardPass(model: model, input: randomInput(model, seed: UInt64(seed)),
                                policy: try MethodSpec.parse(spec).makePolicy(depth: model.depth))
@@ -50,7 +51,7 @@ struct MethodInvariantTests {
 
   @Test("identity settings reproduce the baseline bit for bit", arguments: ["tome:r=0", "tome:r=0,prop=false", "evit:keep=1", "evit:keep=0.5,layers="])
   func identity(spec: String) throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/vit/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("vit"))
     let input = randomInput(model, seed: 9)
     let base = ForwardPass(model: model, input: input)
     let method = ForwardPass(model: model, input: input, policy: try MethodSpec.parse(spec).makePolicy(depth: model.depth))

@@ -1,5 +1,6 @@
 // fvcore's totals, digit for digit (fused attention off): methods.md §0.3, ecosystem.md §3.5.
 import Testing
+import TestSupport
 @testable import ViTEngine
 
 @Suite("MAC counting")

@@ -109,6 +109,8 @@ func simdLog(_ x: SIMD8<Float>) -> SIMD8<Float> {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif

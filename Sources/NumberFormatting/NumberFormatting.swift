@@ -1,4 +1,5 @@
-/// Number formatting for labels, without Foundation (the TUI library stays dependency-free).
+// Number formatting without Foundation, written once so that the CLI's reports, the terminal UI and the figures print
+// a number the same way.
 
 /// `value` with exactly `decimals` digits after the point, rounded half away from zero: `formatFixed(0.705, 2)`
 /// is "0.71". Non-finite values print as "nan", "inf", "-inf".
