@@ -1,17 +1,18 @@
 // swift-tools-version:6.0
 // tokenscope: a terminal explorer for Vision Transformer token reduction.
 //
-// Module graph (see README, "Development"); an arrow points at what a module uses:
-//   Pixels, NumberFormatting       pure value types (RGB, palettes, PixelImage; fixed-point text), no dependencies
-//   ViTEngine -> GEMMAVX512        the engine; the AVX-512 kernels are a module of their own, built for x86-64-v4
+// Module graph (README, "Development"); an arrow points at what a module uses:
+//   Pixels, NumberFormatting           value types (RGB, palettes, PixelImage; fixed-point text), no dependencies
+//   HostCPU -> CHostCPU                whether this CPU can run the kernels, asked before any of them runs
+//   ViTEngine -> GEMMAVX512            the engine; the AVX-512 kernels are a module of their own
 //   TokenMethods -> ViTEngine
 //   ImageIO -> CImageCodecs, Pixels
-//   ImageInput -> ImageIO, TokenMethods      ModelImage: an image as model input at any grid (CLI, explorer, figures)
-//   Figures -> TokenMethods, ImageIO, Pixels  PNG/SVG figures; no terminal code
-//   TUI -> Pixels, NumberFormatting           buffer, widgets, colours; no ncurses
-//   TUICurses -> TUI, CCurses            the ncurses backend: the only module that imports the curses shim
-//   Explorer -> TUI, Figures, ImageInput      the explorer, backend-agnostic (the backend is injected)
-//   tokenscope -> everything, TUICurses, HostCPU, ArgumentParser
+//   ImageInput -> ImageIO, TokenMethods  ModelImage, the input glue shared by the CLI and the explorer
+//   Figures -> TokenMethods, ImageIO, Pixels, NumberFormatting   PNG/SVG figures, no terminal code
+//   TUI -> Pixels, NumberFormatting    buffer, widgets, colours; no ncurses
+//   TUICurses -> TUI, CCurses          the ncurses backend, the only module that imports the curses shim
+//   Explorer -> TUI, Figures, ImageInput, TokenMethods   backend-agnostic: the executable injects the backend
+//   tokenscope -> all of them and ArgumentParser
 // The engine knows nothing of terminals, images or methods beyond the policy protocol.
 import PackageDescription
 
@@ -21,8 +22,8 @@ import PackageDescription
 // module. Kernel modules are built for x86-64-v3 (AVX2 + FMA): without it every `addingProduct` on a SIMD vector
 // lowers to a libm `fma` call per lane instead of one instruction. The executable is built without it, so its entry
 // point can check the CPU (HostCPU) before any x86-64-v3 code runs.
-// `-O` in debug: the kernels are unusably slow unoptimised (a debug `swift test` would take many minutes); the
-// modules stay testable with `@testable import`.
+// `-O` in debug: the tests run the kernels on every fixture model, and unoptimised they would make `swift test` slow;
+// the modules stay testable with `@testable import`.
 let optimizedInDebug: SwiftSetting = .unsafeFlags(["-O"], .when(configuration: .debug))
 var kernelFlags: [SwiftSetting] = [optimizedInDebug]
 var avx512Flags: [SwiftSetting] = [optimizedInDebug]
@@ -55,7 +56,8 @@ let package = Package(
     .target(name: "ViTEngine", dependencies: ["GEMMAVX512"], swiftSettings: kernelFlags),
     // ToMe, MSTM and ClusTR compute their similarities with SIMD8 dot products.
     .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
-    // PIL-exact resampling runs over every pixel of every dataset image in `eval`.
+    // Resampling auto-vectorises: DeiT's preprocessing of a 1600x1200 photo took 5.6 ms with x86-64-v3, 11 ms
+    // without (the same pixels either way).
     .target(name: "ImageIO", dependencies: ["CImageCodecs", "Pixels"], swiftSettings: kernelFlags),
     .target(name: "ImageInput", dependencies: ["ImageIO", "Pixels", "TokenMethods", "ViTEngine"]),
     .target(name: "Figures", dependencies: ["TokenMethods", "ImageIO", "Pixels", "NumberFormatting"]),

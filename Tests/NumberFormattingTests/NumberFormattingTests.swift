@@ -12,6 +12,14 @@ import Testing
     #expect(formatFixed(-.infinity, decimals: 2) == "-inf")
   }
 
+  @Test func trimmedDecimals() {
+    #expect(formatFixed(0.7, decimals: 2, trimmingZeros: true) == "0.7")
+    #expect(formatFixed(0.05, decimals: 2, trimmingZeros: true) == "0.05")
+    #expect(formatFixed(1, decimals: 2, trimmingZeros: true) == "1")
+    #expect(formatFixed(-0.001, decimals: 2, trimmingZeros: true) == "0")
+    #expect(formatFixed(120, decimals: 0, trimmingZeros: true) == "120")
+  }
+
   @Test func compactLabels() {
     #expect(formatCompact(0) == "0")
     #expect(formatCompact(0.5) == "0.5")

@@ -234,7 +234,9 @@ struct EvalCommand: ParsableCommand {
       let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
       for r in results {
         lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(formatFixed(100 * r.accuracy, decimals: 2) + "%", 8) + "  "
-                     + pad(formatFixed(r.macsMean / 1e9, decimals: 4), 6) + "  " + pad(formatFixed(100 * r.macsMean / base, decimals: 1), 6) + "  " + pad(formatFixed(r.msPerImage, decimals: 3), 8)
+                     + pad(formatFixed(r.macsMean / 1e9, decimals: 4), 6) + "  "
+                     + pad(formatFixed(100 * r.macsMean / base, decimals: 1), 6) + "  "
+                     + pad(formatFixed(r.msPerImage, decimals: 3), 8)
                      + (r.exitShares.map { "  " + $0.map { formatFixed(100 * $0, decimals: 1) + "%" }.joined(separator: " / ") } ?? ""))
       }
       return lines.joined(separator: "\n")

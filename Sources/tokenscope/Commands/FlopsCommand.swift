@@ -75,11 +75,13 @@ struct FlopsCommand: ParsableCommand {
         for (i, b) in blocks.enumerated() {
           let active = b.counts.queries < b.tokensIn && b.counts.tokensOut == b.tokensIn ? " (\(b.counts.queries) active)" : ""
           let tokens = (b.tokensIn == b.counts.tokensOut ? "\(b.tokensIn)" : "\(b.tokensIn)->\(b.counts.tokensOut)") + active
-          lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  " + pad(formatFixed(Double(b.macs.total) / 1e9, decimals: 4), 8))
+          lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  "
+                       + pad(formatFixed(Double(b.macs.total) / 1e9, decimals: 4), 8))
         }
         lines.append("head   " + pad("", 17) + pad(String(head), 12) + "  " + pad(formatFixed(Double(head) / 1e9, decimals: 4), 8))
         lines.append("total  " + pad("", 17) + pad(String(total), 12) + "  " + pad(formatFixed(Double(total) / 1e9, decimals: 4), 8)
-                     + "  (\(formatFixed(100 * Double(total) / Double(baseline), decimals: 1))% of the baseline \(formatFixed(Double(baseline) / 1e9, decimals: 4)))")
+                     + "  (\(formatFixed(100 * Double(total) / Double(baseline), decimals: 1))% of the baseline "
+                     + "\(formatFixed(Double(baseline) / 1e9, decimals: 4)))")
         emit(lines.joined(separator: "\n"))
       }
     }
@@ -105,7 +107,8 @@ struct FlopsCommand: ParsableCommand {
     var lines = ["model   \(name)", "method  \(spec.canonical)", "", "stage  grid        MACs     GMACs  exit here: GMACs  % base"]
     for (i, st) in stages.enumerated() {
       lines.append(pad(String(i), 5) + "  " + pad("\(st.grid)x\(st.grid)", 5, left: true) + pad(String(st.macs), 12) + "  "
-                   + pad(formatFixed(Double(st.macs) / 1e9, decimals: 4), 8) + "  " + pad(formatFixed(Double(st.cumulative) / 1e9, decimals: 4), 16) + "  "
+                   + pad(formatFixed(Double(st.macs) / 1e9, decimals: 4), 8) + "  "
+                   + pad(formatFixed(Double(st.cumulative) / 1e9, decimals: 4), 16) + "  "
                    + pad(formatFixed(100 * Double(st.cumulative) / Double(baseline), decimals: 1), 6))
     }
     lines.append("")

@@ -107,8 +107,10 @@ struct PruneCommand: ParsableCommand {
         "width       \(summary.embedBefore) -> \(summary.embedAfter)",
         "heads       \(Report.headsText(model.shape)) -> \(Report.headsText(pruned.shape)) (head width kept)",
         "MLP         \(model.shape.mlpHidden.map(String.init).joined(separator: "/").collapsingRepeats) -> \(pruned.shape.mlpHidden.map(String.init).joined(separator: "/").collapsingRepeats)",
-        "parameters  \(summary.parametersBefore) -> \(summary.parametersAfter) (\(formatFixed(100 * Double(summary.parametersAfter) / Double(summary.parametersBefore), decimals: 1))%)",
-        "MACs        \(formatFixed(Double(before) / 1e9, decimals: 4)) G -> \(formatFixed(Double(after) / 1e9, decimals: 4)) G (\(formatFixed(100 * Double(after) / Double(before), decimals: 1))%)",
+        "parameters  \(summary.parametersBefore) -> \(summary.parametersAfter) "
+          + "(\(formatFixed(100 * Double(summary.parametersAfter) / Double(summary.parametersBefore), decimals: 1))%)",
+        "MACs        \(formatFixed(Double(before) / 1e9, decimals: 4)) G -> \(formatFixed(Double(after) / 1e9, decimals: 4)) G "
+          + "(\(formatFixed(100 * Double(after) / Double(before), decimals: 1))%)",
       ].joined(separator: "\n"))
     }
   }

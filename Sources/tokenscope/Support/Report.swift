@@ -144,7 +144,8 @@ enum Report {
       if plan.cascade != nil {
         let threshold = plan.cascade.flatMap { i < $0.thresholds.count ? formatFixed(Double($0.thresholds[i]), decimals: 2) : nil } ?? "-"
         let exits = i == outcome.stages.count - 1 ? "exits here" : "goes on"
-        lines.append("stage \(i)  grid \(stage.grid)  confidence \(formatFixed(Double(stage.confidence), decimals: 4)) (threshold \(threshold)): \(exits)")
+        lines.append("stage \(i)  grid \(stage.grid)  confidence \(formatFixed(Double(stage.confidence), decimals: 4)) "
+                     + "(threshold \(threshold)): \(exits)")
       }
       lines.append("layer  tokens     GMACs   cum. % base  entropy  event")
       var cumulative = spent + pass.stemMACs
@@ -153,15 +154,18 @@ enum Report {
         let entropy = r.entropy.reduce(0, +) / Float(max(r.entropy.count, 1))
         let tokens = "\(r.tokensIn)->\(r.tokensOut)"
         let event = plan.pruning.map { $0.blocks[r.index].sentence } ?? r.event
-        lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  " + pad(formatFixed(Double(r.macs.total) / 1e9, decimals: 4), 7)
-                     + "  " + pad(formatFixed(100 * Double(cumulative) / baseline, decimals: 1), 11) + "  " + pad(formatFixed(Double(entropy), decimals: 3), 7)
+        lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  "
+                     + pad(formatFixed(Double(r.macs.total) / 1e9, decimals: 4), 7)
+                     + "  " + pad(formatFixed(100 * Double(cumulative) / baseline, decimals: 1), 11)
+                     + "  " + pad(formatFixed(Double(entropy), decimals: 3), 7)
                      + "  " + (event ?? "-"))
       }
       spent += pass.totalMACs
     }
     lines.append("")
     let total = Double(outcome.totalMACs)
-    lines.append("MACs    \(formatFixed(total / 1e9, decimals: 4)) G of \(formatFixed(baseline / 1e9, decimals: 4)) G baseline (\(formatFixed(100 * total / baseline, decimals: 1))%), counted the fvcore way")
+    lines.append("MACs    \(formatFixed(total / 1e9, decimals: 4)) G of \(formatFixed(baseline / 1e9, decimals: 4)) G baseline "
+                 + "(\(formatFixed(100 * total / baseline, decimals: 1))%), counted the fvcore way")
     if outcome.prediction.logits != nil {
       lines.append("top-5")
       for t in top5(outcome.prediction, labels: model.info.labels) {
