@@ -91,7 +91,7 @@ let package = Package(
       dependencies: ["Explorer", "TUI", "Pixels", "TokenMethods", "ViTEngine", "Figures", "ImageIO", "ImageInput", "TestSupport"],
       exclude: ["Snapshots"]),
     .testTarget(
-      name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "Pixels", "TestSupport"]),
+      name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "Pixels"]),
     .testTarget(name: "CLITests", dependencies: ["tokenscope", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
