@@ -4,7 +4,8 @@
 import Dispatch
 import Figures
 import Foundation
-import ImageIO
+import ImageInput
+import Pixels
 import TokenMethods
 import TUI
 import ViTEngine
@@ -55,12 +56,8 @@ public final class Worker: @unchecked Sendable {
   /// Draws the figure of `request` and writes it atomically.
   static func export(_ request: ExportRequest) -> Action {
     let image = request.image
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(image.width * image.height * 3)
-    for p in image.pixels { bytes += [p.r, p.g, p.b] }
-    let input = ImageIO.PixelImage(width: image.width, height: image.height, channels: 3, pixels: bytes)
     let grid = request.runs[0].grid  // each row is painted on its own run's grid
-    let painter = TokenMapPainter(input: input, grid: (grid.rows, grid.cols), scale: max(1, (112 + image.width - 1) / max(1, image.width)))
+    let painter = TokenMapPainter(input: image, grid: (grid.rows, grid.cols), scale: max(1, (112 + image.width - 1) / max(1, image.width)))
     let figure = TokenFigure(painter: painter, runs: request.runs, layers: [request.layer], view: request.view, title: request.title)
     do {
       try AtomicFile.write(try figure.png(), to: request.path)

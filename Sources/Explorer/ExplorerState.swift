@@ -2,6 +2,7 @@
 // by the app on a worker thread, whose results come back as actions. This keeps every screen a pure function of the
 // state, testable without a terminal.
 import Figures
+import Pixels
 import TokenMethods
 import TUI
 
@@ -27,12 +28,12 @@ public struct ExplorerContext: Sendable {
   public var modelSummary: String
   public var imageName: String
   public var preprocessing: String
-  public var image: TUI.PixelImage
+  public var image: PixelImage
   public var depth: Int
   public var grid: (rows: Int, cols: Int)
   public var heads: Int
 
-  public init(modelName: String, modelSummary: String, imageName: String, preprocessing: String, image: TUI.PixelImage,
+  public init(modelName: String, modelSummary: String, imageName: String, preprocessing: String, image: PixelImage,
               depth: Int, grid: (rows: Int, cols: Int), heads: Int) {
     self.modelName = modelName; self.modelSummary = modelSummary; self.imageName = imageName
     self.preprocessing = preprocessing; self.image = image; self.depth = depth; self.grid = grid; self.heads = heads
@@ -138,7 +139,7 @@ public struct ExportRequest: Equatable, Sendable {
   public var runs: [MethodRun]
   public var layer: Int
   public var view: FigureView
-  public var image: TUI.PixelImage
+  public var image: PixelImage
   public var title: String
 
   public static func == (a: ExportRequest, b: ExportRequest) -> Bool {

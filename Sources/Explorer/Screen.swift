@@ -1,6 +1,9 @@
 // The explorer's screen as a pure function of the state, drawn into a Buffer: this file lays out the header, token
 // map(s), layer panel, legend and key hints; Panels/ holds one file per panel. Only the app's backend turns buffers
 // into terminal output.
+import NumberFormatting
+import Pixels
+import TokenMethods
 import TUI
 
 public enum Layout {
@@ -73,13 +76,7 @@ func fixed2(_ v: Double) -> String { fixedDigits(v, 2) }
 func fixed4(_ v: Double) -> String { fixedDigits(v, 4) }
 
 func fixedDigits(_ value: Double, _ digits: Int) -> String {
-  guard value.isFinite else { return "-" }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let rounded = (abs(value) * scale).rounded()
-  var frac = String(Int(rounded.truncatingRemainder(dividingBy: scale)))
-  while frac.count < digits { frac = "0" + frac }
-  return (value < 0 && rounded != 0 ? "-" : "") + "\(Int(rounded / scale))" + (digits > 0 ? ".\(frac)" : "")
+  value.isFinite ? formatFixed(value, decimals: digits) : "-"
 }
 
 func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }

@@ -1,7 +1,6 @@
 // An RGB raster for figures: rectangles, alpha blending, 1-px lines, and text from the embedded bitmap font.
 // Shape legend: pixels are row-major, 3 bytes per pixel (R, G, B), width x height.
-import ImageIO
-import TUI
+import Pixels
 
 public struct Canvas: Sendable, Equatable {
   public let width: Int, height: Int
@@ -77,5 +76,5 @@ public struct Canvas: Sendable, Equatable {
   public static var lineHeight: Int { BitmapFont.height }
 
   /// As an 8-bit RGB image (for PNGWriter).
-  public var image: ImageIO.PixelImage { ImageIO.PixelImage(width: width, height: height, channels: 3, pixels: pixels) }
+  public var image: PixelImage { PixelImage(width: width, height: height, channels: 3, pixels: pixels) }
 }

@@ -1,8 +1,9 @@
 // A figure grid as in the papers: one row per method, one column per layer, the input image first. The same layout
 // is written as PNG (labels drawn with the embedded font) and as SVG (labels as real text, maps as embedded PNGs).
 import ImageIO
+import NumberFormatting
+import Pixels
 import TokenMethods
-import TUI
 
 public struct TokenFigure: Sendable {
   public let painter: TokenMapPainter

@@ -8,10 +8,9 @@
 //
 // Shape legend: `input` is the preprocessed image, H x W pixels (grey or RGB); the grid is rows x cols patches of
 // (H / rows) x (W / cols) pixels; a painted map is (W * scale) x (H * scale).
-import ImageIO
+import Pixels
 import TokenMethods
 import ViTEngine
-import TUI
 
 public enum FigureView: String, CaseIterable, Sendable {
   /// `clusters`: ClusTR's key/value clusters as TCFormer draws them (each cluster in its mean colour, outlined);
@@ -20,7 +19,7 @@ public enum FigureView: String, CaseIterable, Sendable {
 }
 
 public struct TokenMapPainter: Sendable {
-  public let input: ImageIO.PixelImage
+  public let input: PixelImage
   public let grid: (rows: Int, cols: Int)
   public let scale: Int
 
@@ -28,7 +27,7 @@ public struct TokenMapPainter: Sendable {
   public static let fusedTint = RGB(hex: 0xE69F00)
   public static let outline = RGB(hex: 0x202020)
 
-  public init(input: ImageIO.PixelImage, grid: (rows: Int, cols: Int), scale: Int) {
+  public init(input: PixelImage, grid: (rows: Int, cols: Int), scale: Int) {
     self.input = input; self.grid = grid; self.scale = max(1, scale)
   }
 
@@ -41,13 +40,6 @@ public struct TokenMapPainter: Sendable {
   public var height: Int { input.height * scale }
   var patchWidth: Int { input.width / max(1, grid.cols) }
   var patchHeight: Int { input.height / max(1, grid.rows) }
-
-  /// The input pixel at (x, y) as RGB.
-  func source(_ x: Int, _ y: Int) -> RGB {
-    let o = (y * input.width + x) * input.channels
-    return input.channels >= 3 ? RGB(input.pixels[o], input.pixels[o + 1], input.pixels[o + 2])
-      : RGB(input.pixels[o], input.pixels[o], input.pixels[o])
-  }
 
   /// The patch holding input pixel (x, y), row-major (pixels past the last full patch belong to the last one).
   func patch(_ x: Int, _ y: Int) -> Int {
@@ -64,7 +56,7 @@ public struct TokenMapPainter: Sendable {
     let maxAttention = max(attention.max() ?? 0, 1e-12)
     for y in 0..<input.height {
       for x in 0..<input.width {
-        var colour = source(x, y)
+        var colour = input[x, y]
         if let layer, view != .image {
           let p = patch(x, y)
           let state = layer.patchState[p]
@@ -102,7 +94,7 @@ public struct TokenMapPainter: Sendable {
       for x in 0..<input.width {
         let g = group[patch(x, y)]
         guard g >= 0 else { continue }
-        let c = source(x, y)
+        let c = input[x, y]
         let s = sums[g] ?? (0, 0, 0, 0)
         sums[g] = (s.0 + Int(c.r), s.1 + Int(c.g), s.2 + Int(c.b), s.3 + 1)
       }

@@ -1,7 +1,7 @@
 // The accuracy / cost trade-off chart of `eval --sweep --plot`: one line per method through its swept settings, the
 // baseline as a marked point with a dashed accuracy line, labelled axes with round ticks, a legend and an optional
 // caption. SVG only.
-import TUI
+import NumberFormatting
 
 public struct TradeoffChart: Sendable {
   public struct Series: Sendable {

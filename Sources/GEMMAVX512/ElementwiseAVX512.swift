@@ -6,7 +6,13 @@
 // receives one value per row. GELU works on one SIMD16 (the GEMM store) or a run of `count` floats.
 
 #if arch(x86_64)
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// e^x, Cephes-style: x = k ln2 + r, e^r by a degree-6 polynomial, 2^k by exponent bits (ViTEngine's simdExp).
 @inline(__always)

@@ -2,9 +2,14 @@
 // layout (one subfolder per class of PNG/JPEG files, classes in sorted order as torchvision assigns them).
 // Sizes read from IDX headers are checked against the real file size before anything is allocated.
 import CImageCodecs
+import Pixels
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 public struct DatasetError: Error, CustomStringConvertible, Equatable {

@@ -23,6 +23,7 @@
 // width/height in 1...maxDimension -> overflow-checked byte count -> allocate -> decode (which re-checks the header).
 
 import CImageCodecs
+import Pixels
 
 #if canImport(Glibc)
 import Glibc

@@ -5,6 +5,7 @@
 //   result       [byteCount]               a complete PNG file (libpng also writes an sRGB chunk, which readers may ignore)
 
 import CImageCodecs
+import Pixels
 
 public enum PNGWriter {
   /// Encodes an 8-bit grey (1 channel) or RGB (3 channels) image as PNG.

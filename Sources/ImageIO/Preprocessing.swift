@@ -7,6 +7,7 @@
 //   resized      [h'][w'][channels] UInt8      torchvision Resize(S): short side -> S, long = int(S * long / short)
 //   cropped      [cropH][cropW][channels]      torchvision CenterCrop (zero padding when the image is smaller)
 //   result       [channels][cropH][cropW] Float  planar CHW, (v / 255 - mean[c]) / std[c] in Float32
+import Pixels
 
 /// The preprocessing a model expects. Build one with `deit`, `timm` or `none` (the caller resolves "auto").
 public struct Preprocessing: Sendable, Equatable, CustomStringConvertible {

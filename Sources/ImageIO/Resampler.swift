@@ -15,6 +15,7 @@
 // than twice as many pixels as the width does (`horizontal_first` in ImagingResampleInner); we do the same.
 // Integer accumulation is exact, so summation order is free to differ from Pillow (the vertical pass accumulates
 // whole rows for cache locality) without changing a single output value.
+import Pixels
 
 /// The resampling filters tokenscope offers (PIL's BICUBIC, BILINEAR, NEAREST; torchvision's InterpolationMode).
 public enum Interpolation: String, Sendable, CaseIterable {

@@ -1,7 +1,7 @@
-// tokenscope: the command-line entry point. Subcommands live in Commands/, shared plumbing in Support/.
+// tokenscope: the command line. Subcommands live in Commands/, shared plumbing in Support/, the entry point in
+// main.swift.
 import ArgumentParser
 
-@main
 struct TokenScope: ParsableCommand {
   static let version = "0.1.0"
 
@@ -14,7 +14,8 @@ struct TokenScope: ParsableCommand {
       and which heads and channels a structural pruning keeps, with attention entropy and MACs counted the fvcore way. \
       Everything runs in tokenscope's own pure-Swift engine.
 
-      Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.
+      Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, \
+      69 a CPU without AVX2 and FMA, 74 I/O error.
       """,
     version: version,
     subcommands: [ExploreCommand.self, InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self, BenchCommand.self, RenderCommand.self, PruneCommand.self, LessonCommand.self],

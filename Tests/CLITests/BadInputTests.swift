@@ -3,6 +3,7 @@
 // reproduce its README row exactly (exit code and message), so the table cannot drift from what the binary says.
 import Foundation
 import Testing
+import TestSupport
 
 struct BadInput: CustomTestStringConvertible, Sendable {
   let group: String, what: String
@@ -16,7 +17,7 @@ struct BadInput: CustomTestStringConvertible, Sendable {
 
 /// The grey_p2 fixture checkpoint, its header parsed, so that variants can be made by editing it.
 nonisolated(unsafe) let validCheckpoint: (header: [String: Any], data: [UInt8]) = {
-  let bytes = [UInt8](try! Data(contentsOf: URL(fileURLWithPath: fixture("grey_p2", "model.safetensors"))))
+  let bytes = [UInt8](try! Data(contentsOf: URL(fileURLWithPath: modelFixture("grey_p2"))))
   let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
   let header = try! JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as! [String: Any]
   return (header, Array(bytes[(8 + n)...]))
@@ -41,15 +42,6 @@ func editTensor(_ name: String, _ edit: @escaping (inout [String: Any]) -> Void)
     edit(&entry)
     header[name] = entry
   }
-}
-
-func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-  var c: UInt32 = 0xFFFF_FFFF
-  for b in bytes {
-    c ^= UInt32(b)
-    for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-  }
-  return ~c
 }
 
 /// A PNG with an IHDR for width x height (8-bit grey) and one tiny IDAT, CRCs right unless `breakCRC`.
@@ -80,7 +72,7 @@ func progressiveJPEGHeader(width: UInt16, height: UInt16) -> [UInt8] {
 }
 
 let badInputs: [BadInput] = {
-  let model = fixture("grey_p2", "model.safetensors"), image = fixture("grey_p2", "input.png")
+  let model = modelFixture("grey_p2"), image = modelFixture("grey_p2", "input.png")
   func checkpoint(_ what: String, _ name: String, _ bytes: [UInt8]) -> BadInput {
     BadInput(group: "checkpoint", what: what, file: (name, bytes), arguments: ["inspect", "FILE"], code: 65)
   }

@@ -2,11 +2,12 @@
 // Speed itself is never asserted here (machines are shared and noisy); see Tests/Benchmarks.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("tokenscope bench")
 struct BenchTests {
   @Test func jsonCarriesTimingsMACsAndRuns() throws {
-    let r = try tokenscope(["bench", "--model", fixture("vit", "model.safetensors"), "--runs", "3", "--warmup", "1",
+    let r = try tokenscope(["bench", "--model", modelFixture("vit"), "--runs", "3", "--warmup", "1",
                             "--threads", "2", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let json = try #require(r.json, "bench JSON: \(r.stdout.prefix(200))")
@@ -19,7 +20,7 @@ struct BenchTests {
     let hi = try #require(json["max_ms"] as? Double)
     #expect(lo <= median && median <= hi)
     // The same MACs as `report` counts for the same model.
-    let report = try tokenscope(["report", fixture("vit", "input.png"), "--model", fixture("vit", "model.safetensors"),
+    let report = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"),
                                  "--preprocess", "none", "--format", "json"])
     let reportMACs = try #require(report.json?["macs_total"] as? Int, "report: \(report.stdout.prefix(300))")
     #expect(json["macs"] as? Int == reportMACs)
@@ -28,9 +29,9 @@ struct BenchTests {
   }
 
   @Test func methodsLowerTheMACsAndProfileListsOps() throws {
-    let base = try tokenscope(["bench", "--model", fixture("grey_p2", "model.safetensors"), "--runs", "1", "--warmup", "0",
+    let base = try tokenscope(["bench", "--model", modelFixture("grey_p2"), "--runs", "1", "--warmup", "0",
                                "--format", "json"])
-    let tome = try tokenscope(["bench", "--model", fixture("grey_p2", "model.safetensors"), "--runs", "1", "--warmup", "0",
+    let tome = try tokenscope(["bench", "--model", modelFixture("grey_p2"), "--runs", "1", "--warmup", "0",
                                "--method", "tome:r=4", "--profile", "--format", "json"])
     #expect(base.status == 0 && tome.status == 0, "\(base.stderr) \(tome.stderr)")
     let baseMACs = try #require(base.json?["macs"] as? Int), tomeMACs = try #require(tome.json?["macs"] as? Int)
@@ -41,7 +42,7 @@ struct BenchTests {
   }
 
   @Test func badOptionsAreUsageErrors() throws {
-    let r = try tokenscope(["bench", "--model", fixture("vit", "model.safetensors"), "--runs", "0"])
+    let r = try tokenscope(["bench", "--model", modelFixture("vit"), "--runs", "0"])
     #expect(r.status == 64)
     #expect(r.stderr.contains("--runs"))
     let missing = try tokenscope(["bench", "--model", "/nonexistent/m.safetensors"])

@@ -2,12 +2,7 @@
 // fvcore totals, and one-line errors with sysexits codes.
 import Foundation
 import Testing
-
-let repositoryRoot: String = {
-  var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-  parts.removeLast(3)  // Tests/CLITests/CLITests.swift
-  return parts.joined(separator: "/")
-}()
+import TestSupport
 
 /// The built binary: beside the test bundle (swift test), else in .build/debug.
 let binaryPath: String = {
@@ -44,11 +39,9 @@ func tokenscope(_ arguments: [String], environment: [String: String]? = nil) thr
                    stderr: String(decoding: errData, as: UTF8.self))
 }
 
-func fixture(_ name: String, _ file: String) -> String { "\(repositoryRoot)/Tests/Fixtures/models/\(name)/\(file)" }
-
 /// Reads float tensors from an F32 safetensors file (the expected outputs), independently of the engine.
 func expectedTensor(_ name: String, _ key: String, file: String = "expected.safetensors") throws -> [Float] {
-  let data = try Data(contentsOf: URL(fileURLWithPath: fixture(name, file)))
+  let data = try Data(contentsOf: URL(fileURLWithPath: modelFixture(name, file)))
   let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
   let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
   let entry = header[key] as! [String: Any]
@@ -83,7 +76,7 @@ struct CLITests {
 
   @Test("report --preprocess none matches the reference", arguments: ["vit", "deit_distilled", "dinov2", "grey_p2", "hf_vit", "hf_deit", "hf_dinov2", "vit_bf16"])
   func reportParity(name: String) throws {
-    let r = try tokenscope(["report", fixture(name, "input.png"), "--model", fixture(name, "model.safetensors"),
+    let r = try tokenscope(["report", modelFixture(name, "input.png"), "--model", modelFixture(name),
                             "--preprocess", "none", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let json = try #require(r.json, "report JSON: \(r.stdout.prefix(200))")
@@ -98,7 +91,7 @@ struct CLITests {
   }
 
   @Test func reportSchemaNames() throws {
-    let r = try tokenscope(["report", fixture("vit", "input.png"), "--model", fixture("vit", "model.safetensors"),
+    let r = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"),
                             "--preprocess", "none", "--format", "json"])
     let json = try #require(r.json)
     #expect(json["schema_version"] as? Int == 1)
@@ -131,7 +124,7 @@ struct CLITests {
   }
 
   @Test func reportText() throws {
-    let r = try tokenscope(["report", fixture("vit", "input.png"), "--model", fixture("vit", "model.safetensors"), "--preprocess", "none"])
+    let r = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"), "--preprocess", "none"])
     #expect(r.status == 0)
     #expect(r.stdout.contains("layer  tokens"))
     #expect(r.stdout.contains("17->17"))
@@ -139,19 +132,19 @@ struct CLITests {
   }
 
   @Test func inspectJSON() throws {
-    let r = try tokenscope(["inspect", fixture("hf_dinov2", "model.safetensors"), "--format", "json"])
+    let r = try tokenscope(["inspect", modelFixture("hf_dinov2"), "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let json = try #require(r.json)
     #expect((json["model"] as? [String: Any])?["scheme"] as? String == "hf-dinov2")
     #expect(json["layer_scale"] as? Bool == true)
     #expect(json["head_input"] as? String == "cls+patch-mean")
-    let text = try tokenscope(["inspect", fixture("deit_distilled", "model.safetensors")])
+    let text = try tokenscope(["inspect", modelFixture("deit_distilled")])
     #expect(text.stdout.contains("heads       2  (from config.json)"))
     #expect(text.stdout.contains("cls, dist"))
   }
 
   @Test func errorsAreOneLineWithExitCodes() throws {
-    let model = fixture("vit", "model.safetensors"), image = fixture("vit", "input.png")
+    let model = modelFixture("vit"), image = modelFixture("vit", "input.png")
     let cases: [([String], Int32, String)] = [
       (["report", image, "--model", "/nonexistent.safetensors"], 66, "/nonexistent.safetensors"),
       (["report", "/nonexistent.png", "--model", model, "--preprocess", "none"], 66, "/nonexistent.png"),

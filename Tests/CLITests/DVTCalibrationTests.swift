@@ -1,5 +1,6 @@
 // DVT's threshold calibration (`eval --calibrate`) on a worked example small enough to follow by hand.
 import Testing
+import TestSupport
 @testable import tokenscope
 
 @Suite("DVT threshold calibration")

@@ -4,6 +4,7 @@
 // checked against each other as well.
 import Foundation
 import Testing
+import TestSupport
 
 /// An 8-bit greyscale PNG with stored (uncompressed) deflate blocks: the smallest encoder that libpng reads.
 func greyPNG(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {

@@ -2,6 +2,7 @@
 // cascade is on it, and carries no caption otherwise.
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -16,7 +17,7 @@ struct EvalPlotCaptionTests {
     let caveat = "DVT here is one model run at three grids (the real DVT trains three models, one per resolution)."
     for (methods, captioned) in [(["dvt"], true), (["tome"], false)] {
       let plot = "\(dir)/\(methods[0]).svg"
-      let r = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--sweep",
+      let r = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2", "model.safetensors"), "--sweep",
                               "--plot", plot] + methods.flatMap { ["--method", $0] })
       #expect(r.status == 0, "\(r.stderr)")
       let svg = try String(contentsOfFile: plot, encoding: .utf8)

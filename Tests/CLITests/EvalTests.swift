@@ -1,6 +1,7 @@
 // `eval` on tiny datasets written by the test: IDX (as MNIST ships it, uncompressed here) and ImageFolder.
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -34,7 +35,7 @@ struct EvalTests {
       images.append(image)
     }
     try writeIDX(directory: dir, prefix: "t10k", images: images, side: 12, labels: (0..<12).map { UInt8($0 % 10) })
-    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--method", "none",
+    let r = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--method", "none",
                             "--method", "tome:r=2", "--method", "evit:keep=0.5,layers=1", "--format", "json", "--threads", "2"])
     #expect(r.status == 0, "\(r.stderr)")
     let results = try #require(r.json?["results"] as? [[String: Any]])
@@ -48,7 +49,7 @@ struct EvalTests {
     let macs = results.map { $0["macs_mean"] as? Double ?? 0 }
     #expect(macs[1] < macs[0] && macs[2] < macs[0], "methods cost less than the baseline: \(macs)")
     // --limit and csv
-    let csv = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--limit", "5", "--format", "csv"])
+    let csv = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--limit", "5", "--format", "csv"])
     #expect(csv.stdout.split(separator: "\n").first == "method,accuracy,macs_mean,images,ms_per_image")
     #expect(csv.stdout.contains(",5,"))
   }
@@ -59,7 +60,7 @@ struct EvalTests {
     for i in 0..<4 { images.append((0..<144).map { (p: Int) -> UInt8 in UInt8((p * 5 + i * 17) % 256) }) }
     try writeIDX(directory: dir, prefix: "t10k", images: images, side: 12, labels: [0, 1, 2, 3])
     let plot = dir + "/tradeoff.svg"
-    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--method", "tome",
+    let r = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--method", "tome",
                             "--method", "evit:layers=1", "--sweep", "--plot", plot, "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let methods = try #require(r.json?["results"] as? [[String: Any]]).compactMap { $0["method"] as? String }
@@ -71,7 +72,7 @@ struct EvalTests {
     #expect(XMLParser(data: Data(svg.utf8)).parse())
     #expect(svg.contains("mean GMACs per image") && svg.contains("top-1 accuracy (%)") && svg.contains(">baseline (none)<"))
     #expect(svg.components(separatedBy: "<polyline").count == 3, "one line per method")
-    let bad = try tokenscope(["eval", "--data", dir, "--model", fixture("grey_p2", "model.safetensors"), "--plot", dir + "/x.png"])
+    let bad = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--plot", dir + "/x.png"])
     #expect(bad.status == 64 && bad.stderr.contains("--plot"))
   }
 
@@ -80,22 +81,22 @@ struct EvalTests {
     for (i, name) in ["class 0", "class 1"].enumerated() {
       try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
       for j in 0..<2 {
-        try FileManager.default.copyItem(atPath: fixture("vit", "input.png"), toPath: "\(dir)/\(name)/\(i)-\(j).png")
+        try FileManager.default.copyItem(atPath: modelFixture("vit", "input.png"), toPath: "\(dir)/\(name)/\(i)-\(j).png")
       }
     }
-    let r = try tokenscope(["eval", "--data", dir, "--model", fixture("vit", "model.safetensors"), "--preprocess", "none", "--format", "json"])
+    let r = try tokenscope(["eval", "--data", dir, "--model", modelFixture("vit"), "--preprocess", "none", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let result = try #require((r.json?["results"] as? [[String: Any]])?.first)
     #expect(result["images"] as? Int == 4)
   }
 
   @Test func badDatasets() throws {
-    let missing = try tokenscope(["eval", "--data", "/nonexistent-dataset", "--model", fixture("vit", "model.safetensors")])
+    let missing = try tokenscope(["eval", "--data", "/nonexistent-dataset", "--model", modelFixture("vit")])
     #expect(missing.status == 66 && missing.stderr.contains("/nonexistent-dataset"))
     let dir = try temporaryDirectory("bad")
     try Data([0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]).write(to: URL(fileURLWithPath: "\(dir)/t10k-images-idx3-ubyte"))
     try Data([0, 0, 8, 1, 0, 0, 0, 100]).write(to: URL(fileURLWithPath: "\(dir)/t10k-labels-idx1-ubyte"))
-    let bad = try tokenscope(["eval", "--data", dir, "--model", fixture("vit", "model.safetensors")])
+    let bad = try tokenscope(["eval", "--data", dir, "--model", modelFixture("vit")])
     #expect(bad.status == 65, "\(bad.stderr)")
     #expect(bad.stderr.contains("header claims 100 images of 28x28 but holds 3 bytes"))
   }

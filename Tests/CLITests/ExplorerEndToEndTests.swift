@@ -2,6 +2,7 @@
 // Each test uses its own tmux server socket, so runs never interfere.
 import Foundation
 import Testing
+import TestSupport
 
 /// The first executable called `name` in a directory of PATH, as a shell would find it.
 func executableInPath(_ name: String) -> String? {

@@ -2,25 +2,26 @@
 // model without a classifier, an input size between two multiples of the patch, and files that are not safetensors.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Input validation")
 struct InputValidationTests {
   @Test func aWriteErrorSaysWrite() throws {
-    let r = try tokenscope(["render", fixture("vit", "input.png"), "--model", fixture("vit", "model.safetensors"),
+    let r = try tokenscope(["render", modelFixture("vit", "input.png"), "--model", modelFixture("vit", "model.safetensors"),
                             "--out", "/nonexistent-folder/x.png"])
     #expect(r.status == 74, "\(r.stderr)")
     #expect(r.stderr == "tokenscope: cannot write /nonexistent-folder/x.png: No such file or directory\n")
   }
 
   @Test func dvtOnAHeadlessModelIsRefused() throws {
-    let r = try tokenscope(["report", fixture("dinov2", "input.png"), "--model", fixture("dinov2", "model.safetensors"),
+    let r = try tokenscope(["report", modelFixture("dinov2", "input.png"), "--model", modelFixture("dinov2", "model.safetensors"),
                             "--method", "dvt"])
     #expect(r.status == 64, "\(r.stderr)")
     #expect(r.stderr.contains("dvt: this model has no classifier head"))
   }
 
   @Test func inputSizesBetweenPatchMultiplesAreRefused() throws {
-    let args = ["report", fixture("grey_p2", "input.png"), "--model", fixture("grey_p2", "model.safetensors")]
+    let args = ["report", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2", "model.safetensors")]
     let odd = try tokenscope(args + ["--input-size", "21"])
     #expect(odd.status == 64)
     #expect(odd.stderr.contains("--input-size 21 is not a multiple of the patch size 2; try 20 or 22"), "\(odd.stderr)")

@@ -2,6 +2,7 @@
 // forever, because the lesson's first computations were never started).
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Lesson cold start (tmux)", .enabled(if: Tmux.available), .serialized)
 struct LessonColdStartTests {

@@ -3,12 +3,13 @@
 // calibration, fvcore-style counts against the worked figures of the method articles, and the errors.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("tokenscope: DVT, ClusTR, UP-ViT")
 struct MethodsIITests {
   @Test func dvtStagesThroughThePreprocessing() throws {
     // Thresholds above 1 never exit early: every stage runs and reports its logits.
-    let r = try tokenscope(["report", fixture("grey_p2", "input.png"), "--model", fixture("grey_p2", "model.safetensors"),
+    let r = try tokenscope(["report", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2"),
                             "--preprocess", "none", "--method", "dvt:grids=3/4/6,thresholds=1.5/1.5", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let stages = try #require(r.json?["stages"] as? [[String: Any]])
@@ -24,14 +25,14 @@ struct MethodsIITests {
     #expect(stages.map { $0["cumulative_macs"] as! Int } == [macs[0], macs[0] + macs[1], macs[0] + macs[1] + macs[2]])
     #expect(r.json?["macs_total"] as? Int == macs.reduce(0, +))
     // A threshold of 0 exits at the first stage.
-    let early = try tokenscope(["report", fixture("grey_p2", "input.png"), "--model", fixture("grey_p2", "model.safetensors"),
+    let early = try tokenscope(["report", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2"),
                                 "--preprocess", "none", "--method", "dvt:grids=3/4/6,thresholds=0/0", "--format", "json"])
     #expect((early.json?["stages"] as? [Any])?.count == 1 && early.json?["exit_stage"] as? Int == 0)
     #expect((early.json?["grid"] as? [Int]) == [3, 3])
   }
 
   @Test func clustrReportsEveryPatchsCluster() throws {
-    let r = try tokenscope(["report", fixture("grey_p2", "input.png"), "--model", fixture("grey_p2", "model.safetensors"),
+    let r = try tokenscope(["report", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2"),
                             "--preprocess", "none", "--method", "clustr:clusters=12,k=5,layers=all", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let layers = try #require(r.json?["layers"] as? [[String: Any]])
@@ -46,18 +47,18 @@ struct MethodsIITests {
   @Test func pruneThenReportMatchesTheTorchSlicing() throws {
     let out = NSTemporaryDirectory() + "tokenscope-prune-\(getpid()).safetensors"
     defer { try? FileManager.default.removeItem(atPath: out) }
-    let p = try tokenscope(["prune", "--model", fixture("vit", "model.safetensors"), "--importance", fixture("vit", "upvit_importance.json"),
+    let p = try tokenscope(["prune", "--model", modelFixture("vit"), "--importance", modelFixture("vit", "upvit_importance.json"),
                             "--heads", "1", "--mlp-ratio", "2", "--embed", "24", "--out", out])
     #expect(p.status == 0, "\(p.stderr)")
     #expect(p.stdout.contains("parameters  ") && p.stdout.contains("-> 17602"), "\(p.stdout)")
-    let r = try tokenscope(["report", fixture("vit", "input.png"), "--model", out, "--preprocess", "none", "--format", "json"])
+    let r = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", out, "--preprocess", "none", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
     let logits = try #require(r.json?["logits"] as? [Double])
     let expected = try expectedTensor("vit", "heads=1,mlp-ratio=2,embed=24|logits", file: "upvit.safetensors")
     #expect(maxScaledDifference(logits, expected) < 1e-4)
     // The same pruning as a method spec reports what it kept, per block.
-    let spec = "upvit:importance=\(fixture("vit", "upvit_importance.json")),heads=1,mlp-ratio=2,embed=24"
-    let s = try tokenscope(["report", fixture("vit", "input.png"), "--model", fixture("vit", "model.safetensors"),
+    let spec = "upvit:importance=\(modelFixture("vit", "upvit_importance.json")),heads=1,mlp-ratio=2,embed=24"
+    let s = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"),
                             "--preprocess", "none", "--method", spec, "--format", "json"])
     let pruning = try #require(s.json?["pruning"] as? [String: Any])
     #expect(pruning["embed"] as? Int == 24 && pruning["parameters"] as? Int == 17602)
@@ -72,7 +73,7 @@ struct MethodsIITests {
     for i in 0..<20 { images.append((0..<144).map { UInt8(($0 * 13 + i * 29) % 256) }) }
     try writeIDX(directory: dir, prefix: "train", images: images, side: 12, labels: (0..<20).map { UInt8($0 % 10) })
     let importance = dir + "/importance.json"
-    let r = try tokenscope(["prune", "--model", fixture("grey_p2", "model.safetensors"), "--calib", dir, "--per-class", "1",
+    let r = try tokenscope(["prune", "--model", modelFixture("grey_p2"), "--calib", dir, "--per-class", "1",
                             "--importance-out", importance, "--threads", "2"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stderr.contains("scoring 512 channels on 10 calibration images"), "\(r.stderr)")
@@ -90,7 +91,7 @@ struct MethodsIITests {
     for i in 0..<30 { images.append((0..<144).map { UInt8(($0 * 7 + i * 31) % 256) }) }
     try writeIDX(directory: dir, prefix: "t10k", images: images, side: 12, labels: (0..<30).map { UInt8($0 % 10) })
     try writeIDX(directory: dir, prefix: "train", images: images.reversed(), side: 12, labels: (0..<30).map { UInt8(($0 + 3) % 10) })
-    let model = fixture("grey_p2", "model.safetensors")
+    let model = modelFixture("grey_p2")
     let r = try tokenscope(["eval", "--data", dir, "--model", model, "--method", "dvt:grids=3/4/6,thresholds=0.3/0.3",
                             "--method", "dvt:grids=3/4/6,thresholds=0/0", "--format", "json"])
     #expect(r.status == 0, "\(r.stderr)")
@@ -120,7 +121,7 @@ struct MethodsIITests {
   }
 
   @Test func badSpecsAndFilesGetOneLineErrors() throws {
-    let model = fixture("grey_p2", "model.safetensors"), image = fixture("grey_p2", "input.png")
+    let model = modelFixture("grey_p2"), image = modelFixture("grey_p2", "input.png")
     let missing = try tokenscope(["report", image, "--model", model, "--method", "upvit:importance=/nonexistent/i.json"])
     #expect(missing.status == 66 && missing.stderr.contains("/nonexistent/i.json"))
     let auto = try tokenscope(["report", image, "--model", model, "--method", "upvit"])
@@ -129,7 +130,7 @@ struct MethodsIITests {
     #expect(thresholds.status == 64 && thresholds.stderr.contains("thresholds"))
     let nothing = try tokenscope(["prune", "--model", model, "--calib", "/tmp"])
     #expect(nothing.status == 64 && nothing.stderr.contains("--out"))
-    let heads = try tokenscope(["prune", "--model", fixture("vit", "model.safetensors"), "--importance", fixture("vit", "upvit_importance.json"),
+    let heads = try tokenscope(["prune", "--model", modelFixture("vit"), "--importance", modelFixture("vit", "upvit_importance.json"),
                                 "--heads", "3", "--out", "/tmp/never-written.safetensors"])
     #expect(heads.status == 64 && heads.stderr.contains("heads=3"), "\(heads.stderr)")
     #expect(!FileManager.default.fileExists(atPath: "/tmp/never-written.safetensors"))

@@ -1,6 +1,7 @@
 // `tokenscope render`: files that decode to the reported size, SVG that parses, atomic writes, and usage errors.
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -15,7 +16,7 @@ struct RenderTests {
   }()
 
   func render(_ extra: [String]) throws -> RunResult {
-    try tokenscope(["render", fixture("grey_p2", "input.png"), "--model", fixture("grey_p2", "model.safetensors"),
+    try tokenscope(["render", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2"),
                     "--preprocess", "none"] + extra)
   }
 

@@ -2,6 +2,7 @@
 // locale, a 1x1 window, a closed stdin, and resizes while the worker computes. Never a crash, never a hang.
 import Foundation
 import Testing
+import TestSupport
 
 extension ExplorerEndToEndTests {
   /// The exit status written by `launch`, once it is there.

@@ -1,11 +1,12 @@
 // Tensors the loader does not use: one warning line on stderr when a command loads the model, and a list in `inspect`.
 import Foundation
 import Testing
+import TestSupport
 import ViTEngine
 
 /// The vit fixture with `extra` tensors added (32 zeros each), written beside the other test files.
 func checkpointWithExtras(_ name: String, extra: [String]) throws -> String {
-  let file = try SafetensorsFile(path: fixture("vit", "model.safetensors"))
+  let file = try SafetensorsFile(path: modelFixture("vit", "model.safetensors"))
   var writer = SafetensorsWriter()
   writer.metadata = file.metadata
   for n in file.names { writer.add(n, shape: file.tensors[n]!.shape, floats: try file.floats(n)) }
@@ -30,7 +31,7 @@ struct UnusedTensorsTests {
   @Test func aLongListIsCapped() throws {
     let extra = (0..<7).map { "extra.\($0)" }
     let model = try checkpointWithExtras("many.safetensors", extra: extra)
-    let r = try tokenscope(["report", fixture("vit", "input.png"), "--model", model, "--preprocess", "none"])
+    let r = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", model, "--preprocess", "none"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stderr == "tokenscope: warning: \(model): 7 tensors not used: extra.0, extra.1, extra.2, extra.3, extra.4 and 2 more\n")
   }
@@ -49,7 +50,7 @@ struct UnusedTensorsTests {
 
   @Test(arguments: ["vit", "hf_dinov2"])
   func aCleanCheckpointGetsNone(name: String) throws {
-    let model = fixture(name, "model.safetensors")
+    let model = modelFixture(name, "model.safetensors")
     let r = try tokenscope(["flops", "--model", model])
     #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
     let text = try tokenscope(["inspect", model])

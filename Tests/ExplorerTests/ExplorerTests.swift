@@ -4,25 +4,22 @@
 import Foundation
 import Testing
 import ImageIO
+import ImageInput
 @testable import Explorer
 import Figures
+import Pixels
+import TestSupport
 import TokenMethods
 import TUI
 import ViTEngine
 
-let fixtures: String = {
-  var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-  parts.removeLast(2)
-  return parts.joined(separator: "/") + "/Fixtures/models"
-}()
-
 /// The grey 6x6-patch fixture with two methods computed synchronously.
 func fixtureState(methods: [String] = ["evit:keep=0.5,layers=1/2", "tome:r=2"]) throws -> ExplorerState {
-  let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
-  let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+  let model = try ModelLoader.load(path: modelFixture("grey_p2"))
+  let expected = try SafetensorsFile(path: modelFixture("grey_p2", "expected.safetensors"))
   let pixels = try expected.floats("input")
   let input = ModelInput(channels: 1, height: 12, width: 12, pixels: pixels)
-  let image = TUI.PixelImage(width: 12, height: 12) { x, y in
+  let image = PixelImage(width: 12, height: 12) { x, y in
     let v = UInt8(max(0, min(255, (pixels[y * 12 + x] * 0.353 + 0.286) * 255)))
     return RGB(v, v, v)
   }
@@ -42,27 +39,13 @@ func screen(_ state: ExplorerState, _ width: Int, _ height: Int, ascii: Bool = f
   return buffer
 }
 
+/// The explorer's snapshots: Snapshots/NAME.txt holds the screen's rows and style runs.
+let snapshotDirectory = URL(fileURLWithPath: repositoryRoot + "/Tests/ExplorerTests/Snapshots", isDirectory: true)
+
 /// Compares lines (and style runs) with Snapshots/NAME.txt; RECORD_SNAPSHOTS=1 writes them instead.
 func assertSnapshot(_ buffer: Buffer, named name: String, sourceLocation: SourceLocation = #_sourceLocation) {
-  let path = "\(fixtures)/../../ExplorerTests/Snapshots/\(name).txt"
-  let text = (buffer.lines.map { line -> String in
-    var l = line
-    while l.hasSuffix(" ") { l.removeLast() }
-    return l
-  } + ["--- styles ---"] + buffer.styleLines).joined(separator: "\n") + "\n"
-  if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == "1" {
-    try? text.write(toFile: path, atomically: true, encoding: .utf8)
-    return
-  }
-  guard let recorded = try? String(contentsOfFile: path, encoding: .utf8) else {
-    Issue.record("missing snapshot \(name).txt; record it with RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
-    return
-  }
-  if recorded != text {
-    let a = recorded.split(separator: "\n", omittingEmptySubsequences: false), b = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let first = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }
-    Issue.record("snapshot \(name) differs at line \((first?.offset ?? min(a.count, b.count)) + 1):\n  recorded: \(first.map { String($0.element.0) } ?? "")\n  rendered: \(first.map { String($0.element.1) } ?? "")", sourceLocation: sourceLocation)
-  }
+  expectSnapshot(snapshotText(lines: buffer.lines, styleLines: buffer.styleLines), named: name, in: snapshotDirectory,
+                 sourceLocation: sourceLocation)
 }
 
 @Suite("Explorer screens")
@@ -146,8 +129,8 @@ struct ExplorerScreenTests {
     _ = update(&state, .lessonStep(1))
     #expect(state.methods.allSatisfy { state.runs[$0.canonical] != nil || state.pending.contains($0.canonical) },
             "every method of a page is computed or being computed")
-    state.runs[state.methods[0].canonical] = try MethodRun.compute(model: try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors"),
-      input: ModelInput(channels: 1, height: 12, width: 12, pixels: try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors").floats("input")),
+    state.runs[state.methods[0].canonical] = try MethodRun.compute(model: try ModelLoader.load(path: modelFixture("grey_p2")),
+      input: ModelInput(channels: 1, height: 12, width: 12, pixels: try SafetensorsFile(path: modelFixture("grey_p2", "expected.safetensors")).floats("input")),
       spec: state.methods[0])
     assertSnapshot(screen(state, 120, 40), named: "lesson-120x40")
     for _ in 0..<20 { _ = update(&state, .lessonStep(1)) }
@@ -269,9 +252,9 @@ struct ExplorerStateTests {
   }
 
   @Test func theWorkerOpensImagesInOrderWithTheComputations() throws {
-    let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
     let input = try fixtureImage()
-    let flipped = try ModelImage(image: ImageIO.PixelImage(width: 12, height: 12, channels: 1, pixels: input.image.pixels.reversed()),
+    let flipped = try ModelImage(image: PixelImage(width: 12, height: 12, channels: 1, pixels: input.image.pixels.reversed()),
                                  name: "flipped", pipeline: input.pipeline, patchSize: 2)
     let context = try fixtureState().context
     let worker = Worker(model: model, input: input) { path in
@@ -322,7 +305,7 @@ struct ExplorerStateTests {
   }
 
   @Test func runLoopOnATestBackend() throws {
-    let model = try ModelLoader.load(path: "\(fixtures)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
     var state = try fixtureState()
     state.runs = [:]
     let worker = Worker(model: model, input: try fixtureImage())
@@ -343,16 +326,16 @@ struct ExplorerStateTests {
 let stableImportancePath: String = {
   let path = "/tmp/tokenscope-snapshot-grey_p2.importance.json"
   try? FileManager.default.removeItem(atPath: path)
-  try? FileManager.default.copyItem(atPath: "\(fixtures)/grey_p2/upvit_importance.json", toPath: path)
+  try? FileManager.default.copyItem(atPath: modelFixture("grey_p2", "upvit_importance.json"), toPath: path)
   return path
 }()
 
 /// The grey_p2 fixture image as the explorer's worker holds it (preprocess-none: its tensor is the fixture's input).
 func fixtureImage() throws -> ModelImage {
-  let image = try ImageLoader.load(path: "\(fixtures)/grey_p2/input.png")
+  let image = try ImageLoader.load(path: modelFixture("grey_p2", "input.png"))
   let pipeline = Preprocessing.none(inputSize: (12, 12), channels: 1, mean: [0.2860], std: [0.3530])
   let loaded = try ModelImage(image: image, name: "input.png", pipeline: pipeline, patchSize: 2)
-  let expected = try SafetensorsFile(path: "\(fixtures)/grey_p2/expected.safetensors")
+  let expected = try SafetensorsFile(path: modelFixture("grey_p2", "expected.safetensors"))
   #expect(loaded.native.pixels == (try expected.floats("input")), "input.png preprocesses to the fixture's tensor")
   return loaded
 }

@@ -1,5 +1,6 @@
 // Lesson mode's state: starting it asks for the page's computations, and leaving it puts back the methods the user had.
 import Testing
+import TestSupport
 @testable import Explorer
 @testable import TokenMethods
 

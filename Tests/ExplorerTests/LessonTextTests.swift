@@ -2,6 +2,7 @@
 // last sentence without a sign. Every page is rendered on a 120x40 screen and read back from its box.
 import Foundation
 import Testing
+import TestSupport
 @testable import Explorer
 import TUI
 

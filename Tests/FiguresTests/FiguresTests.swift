@@ -1,11 +1,11 @@
 // Figures: known patch states and groups paint known colours; PNGs decode to the laid-out size; SVGs parse as XML
 // and carry their labels as text.
 import Foundation
+import Pixels
 import Testing
 @testable import Figures
 import ImageIO
 @testable import TokenMethods
-import TUI
 import ViTEngine
 
 #if canImport(FoundationXML)
@@ -14,7 +14,7 @@ import FoundationXML
 
 /// A 2 x 2 grid of 2 x 2-pixel patches, one flat colour per patch.
 let patchColours = [RGB(200, 40, 40), RGB(40, 200, 40), RGB(40, 40, 200), RGB(200, 200, 40)]
-let tinyInput: ImageIO.PixelImage = {
+let tinyInput: PixelImage = {
   var pixels: [UInt8] = []
   for y in 0..<4 {
     for x in 0..<4 {
@@ -22,7 +22,7 @@ let tinyInput: ImageIO.PixelImage = {
       pixels += [c.r, c.g, c.b]
     }
   }
-  return ImageIO.PixelImage(width: 4, height: 4, channels: 3, pixels: pixels)
+  return PixelImage(width: 4, height: 4, channels: 3, pixels: pixels)
 }()
 
 func layer(states: [PatchState], groups: [Int], attention: [Float] = [0.1, 0.2, 0.3, 0.4]) -> LayerView {

@@ -1,7 +1,11 @@
 // Helpers shared by the fuzz targets (compiled into each target binary by run.sh; not part of any SwiftPM target).
-// Only Glibc: files and folders in a private temporary directory, removed when the process exits.
+// The C library only, no Foundation: files and folders in a private temporary directory, removed at exit.
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A fresh directory for this process (/tmp/tokenscope-fuzz-XXXXXX), removed at exit.

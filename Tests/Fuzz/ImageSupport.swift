@@ -1,5 +1,6 @@
 // Shared by the image targets (png, jpeg, dataset): decode, then the preprocessing pipelines the CLI builds.
 import ImageIO
+import Pixels
 
 /// The pipelines `tokenscope` builds (PreprocessMode.pipeline): DeiT's 224 RGB bicubic default, timm's crop_pct with a
 /// grey model, a small nearest-neighbour DeiT, and `none` (which throws unless the image is exactly 32x32).

@@ -10,6 +10,10 @@ import ImageIO
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 let separator = Array("\n----\n".utf8)

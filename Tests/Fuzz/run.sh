@@ -10,7 +10,8 @@
 # How it builds (no SwiftPM, so it never touches .build/): every library is compiled once with
 # `swiftc -sanitize=fuzzer,address` (libFuzzer coverage + ASan) as its own module into a static archive under
 # .build-fuzz/lib, with the same -march flags as Package.swift:
-#   GEMMAVX512 (x86-64-v4) <- ViTEngine (x86-64-v3) <- TokenMethods;  CImageCodecs (clang, C) <- ImageIO (x86-64-v3).
+#   GEMMAVX512 (x86-64-v4) <- ViTEngine (x86-64-v3) <- TokenMethods;  CImageCodecs (clang, C), Pixels <- ImageIO
+#   (x86-64-v3).
 # CImageCodecs gets a generated module map in .build-fuzz/modules/CImageCodecs. Each target is Tests/Fuzz/<name>.swift,
 # linked against those archives plus libpng16, libjpeg and zlib into .build-fuzz/bin/fuzz-<name>. A library is rebuilt
 # only when one of its sources (or a library it depends on) is newer than its archive.
@@ -98,10 +99,12 @@ EOF
   swift_lib GEMMAVX512 "${MARCH4[*]}"
   swift_lib ViTEngine "${MARCH[*]}" "$OUT/lib/libGEMMAVX512.a"
   swift_lib TokenMethods "${MARCH[*]}" "$OUT/lib/libViTEngine.a"
-  swift_lib ImageIO "${MARCH[*]}" "$OUT/lib/libCImageCodecs.a" "$OUT/modules/CImageCodecs/module.modulemap"
+  swift_lib Pixels ""
+  swift_lib ImageIO "${MARCH[*]}" "$OUT/lib/libCImageCodecs.a" "$OUT/modules/CImageCodecs/module.modulemap" \
+    "$OUT/lib/libPixels.a"
 }
 
-LIBS=(-L "$OUT/lib" -lTokenMethods -lImageIO -lViTEngine -lGEMMAVX512 -lCImageCodecs -lpng16 -ljpeg -lz)
+LIBS=(-L "$OUT/lib" -lTokenMethods -lImageIO -lPixels -lViTEngine -lGEMMAVX512 -lCImageCodecs -lpng16 -ljpeg -lz)
 
 # Shared helper files per target (FuzzSupport.swift goes into every one).
 support_files() {

@@ -4,6 +4,7 @@
 
 import Foundation
 import ImageIO
+import Pixels
 import Testing
 
 @Suite struct DecodeTests {

@@ -1,5 +1,6 @@
 // Regression tests for what the fuzz targets in Tests/Fuzz found (see Tests/Fuzz/README.md).
 import ImageIO
+import Pixels
 import Testing
 
 @Suite struct FuzzRegressionTests {

@@ -3,6 +3,7 @@
 
 import ImageIO
 import Testing
+import TestSupport
 
 @Suite struct MalformedTests {
   /// Decodes and returns the error, recording an issue if decoding succeeded.
@@ -118,7 +119,7 @@ import Testing
 
   /// Random corruption of every fixture: any result is fine except a crash, a hang or an inconsistent image.
   @Test func mutationsNeverCrash() throws {
-    var random = SeededGenerator(seed: 0x7E57)
+    var random = SeededRandom(seed: 0x7E57)
     for fixture in Fixtures.manifest.decode {
       let original = try Fixtures.bytes(fixture.file)
       for round in 0..<40 {

@@ -4,6 +4,7 @@
 // Shape legend: tensors are [channels][cropH][cropW] Float32 (CHW); crops are [cropH][cropW][channels] UInt8.
 
 import ImageIO
+import Pixels
 import Testing
 
 let imagenetMean: [Float] = [0.485, 0.456, 0.406]

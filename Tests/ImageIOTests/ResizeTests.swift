@@ -3,6 +3,7 @@
 // Shape legend: sources are gen_images.py `pattern` images [h][w][c]; expected outputs are PNGs of [out_h][out_w][c].
 
 import ImageIO
+import Pixels
 import Testing
 
 @Suite struct ResizeTests {

@@ -7,6 +7,8 @@
 
 import Foundation
 import ImageIO
+import Pixels
+import TestSupport
 
 enum Fixtures {
   /// Tests/ImageIOTests/Fixtures, found from this file so the tests run from any package that links them.
@@ -112,16 +114,6 @@ func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
   return hash
 }
 
-/// CRC-32 (PNG / zlib polynomial), for crafting chunks whose only flaw is the one a test wants.
-func crc32(_ bytes: some Sequence<UInt8>) -> UInt32 {
-  var crc: UInt32 = 0xFFFF_FFFF
-  for byte in bytes {
-    crc ^= UInt32(byte)
-    for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-  }
-  return ~crc
-}
-
 func bigEndian(_ value: UInt32) -> [UInt8] {
   [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
 }
@@ -151,18 +143,6 @@ func pngChunks(_ data: [UInt8]) -> [(type: String, start: Int, end: Int)] {
     offset += 12 + length
   }
   return chunks
-}
-
-/// xorshift64*: a tiny seeded generator so mutation tests are repeatable.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-  mutating func next() -> UInt64 {
-    state ^= state >> 12
-    state ^= state << 25
-    state ^= state >> 27
-    return state &* 0x2545_F491_4F6C_DD1D
-  }
 }
 
 extension ImageError {

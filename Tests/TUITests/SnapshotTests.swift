@@ -1,5 +1,7 @@
 import Foundation
+import Pixels
 import Testing
+import TestSupport
 @testable import TUI
 
 /// Whole-screen snapshots: every widget composed the way the explorer will, at 100×30, checked as text and styles.

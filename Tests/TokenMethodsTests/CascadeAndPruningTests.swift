@@ -2,11 +2,16 @@
 // methods_reference.py and upvit_reference.py, written from the specification in the UP-ViT, DVT and ClusTR articles of TokenMethods.docc): per-stage outputs and exits, pruned
 // logits and parameter counts, the KL-ablation importance itself, and a pruned checkpoint written and read back.
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 func softmaxMax(_ logits: [Float]) -> Float {
@@ -19,8 +24,8 @@ func softmaxMax(_ logits: [Float]) -> Float {
 struct CascadeAndPruningTests {
   @Test("DVT: every stage's logits and features, and the exit", arguments: ["vit", "deit_distilled", "grey_p2"])
   func dvtStages(_ fixture: String) throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(fixture)/model.safetensors")
-    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/\(fixture)/methods.safetensors")
+    let model = try ModelLoader.load(path: modelFixture(fixture))
+    let reference = try SafetensorsFile(path: modelFixture(fixture, "methods.safetensors"))
     let key = try #require(reference.names.first { $0.hasPrefix("dvt:") && $0.hasSuffix("|stage0.logits") })
     let specText = String(key.dropLast("|stage0.logits".count))
     let plan = try MethodPlan(spec: try MethodSpec.parse(specText), model: model)
@@ -55,7 +60,7 @@ struct CascadeAndPruningTests {
 
   @Test("UP-ViT: pruned logits, features and parameters", arguments: ["vit", "deit_distilled", "vit_ls", "grey_p2"])
   func upvitSlicing(_ fixture: String) throws {
-    let dir = "\(fixturesDirectory)/\(fixture)"
+    let dir = "\(fixturesDirectory)/models/\(fixture)"
     let model = try ModelLoader.load(path: "\(dir)/model.safetensors")
     let reference = try SafetensorsFile(path: "\(dir)/upvit.safetensors")
     for target in Self.targets {
@@ -79,7 +84,7 @@ struct CascadeAndPruningTests {
 
   @Test("UP-ViT: KL-ablation importance of every channel", arguments: ["vit", "deit_distilled"])
   func upvitImportance(_ fixture: String) throws {
-    let dir = "\(fixturesDirectory)/\(fixture)"
+    let dir = "\(fixturesDirectory)/models/\(fixture)"
     let model = try ModelLoader.load(path: "\(dir)/model.safetensors")
     let reference = try SafetensorsFile(path: "\(dir)/upvit.safetensors")
     let calib = reference.tensors["calib"]!.shape
@@ -105,7 +110,7 @@ struct CascadeAndPruningTests {
   }
 
   @Test func clustrWithAClusterPerPatchIsPlainAttention() throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
     let input = try loadInput("grey_p2")
     let plain = ForwardPass(model: model, input: input).output()
     let clustered = ForwardPass(model: model, input: input, policy: ClusTR(clusters: 36, neighbours: 5, layers: nil))
@@ -115,7 +120,7 @@ struct CascadeAndPruningTests {
   }
 
   @Test func clustrMACsMatchTheWeightFreeCount() throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
     let policy = ClusTR(clusters: 12, neighbours: 5, layers: [0, 2])
     let pass = ForwardPass(model: model, input: try loadInput("grey_p2"), policy: policy)
     pass.run()
@@ -135,11 +140,11 @@ struct CascadeAndPruningTests {
   }
 
   @Test func upvitRejectsAnotherModelsImportance() throws {
-    let vit = try ModelLoader.load(path: "\(fixturesDirectory)/vit/model.safetensors")
-    let spec = try MethodSpec.parse("upvit:importance=\(fixturesDirectory)/vit/upvit_importance.json,embed=24")
+    let vit = try ModelLoader.load(path: modelFixture("vit"))
+    let spec = try MethodSpec.parse("upvit:importance=\(modelFixture("vit", "upvit_importance.json")),embed=24")
     let pruned = try MethodPlan(spec: spec, model: vit).model  // 24 wide: the file's 32 embedding scores no longer fit
     #expect(throws: UPViTError.self) { try MethodPlan(spec: spec, model: pruned) }
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
     let missing = try MethodSpec.parse("upvit:importance=/nonexistent/importance.json")
     do { _ = try MethodPlan(spec: missing, model: model); Issue.record("no error") } catch let e as UPViTError {
       #expect(e.isMissing && e.message.contains("/nonexistent/importance.json"))

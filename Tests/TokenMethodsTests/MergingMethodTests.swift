@@ -7,12 +7,13 @@
 // Then the invariants on random inputs, the token-count formulas, the DeiT figures of the articles, and the
 // clustering against a brute-force search.
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
 
 /// Every (fixture, spec) recorded in the fixtures' merging.safetensors.
 let mergingCases: [MethodCase] = allFixtures.flatMap { fixture -> [MethodCase] in
-  guard let file = try? SafetensorsFile(path: "\(fixturesDirectory)/\(fixture)/merging.safetensors") else { return [] }
+  guard let file = try? SafetensorsFile(path: "\(fixturesDirectory)/models/\(fixture)/merging.safetensors") else { return [] }
   return file.names.filter { $0.hasSuffix("|patch_token") }.map { MethodCase(fixture: fixture, spec: String($0.dropLast("|patch_token".count))) }
 }
 
@@ -27,8 +28,8 @@ struct MergingParityTests {
 
   @Test("partitions, states, sizes and outputs", arguments: mergingCases)
   func parity(_ c: MethodCase) throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(c.fixture)/model.safetensors")
-    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/\(c.fixture)/merging.safetensors")
+    let model = try ModelLoader.load(path: "\(fixturesDirectory)/models/\(c.fixture)/model.safetensors")
+    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/models/\(c.fixture)/merging.safetensors")
     func tensor(_ key: String) throws -> [Float] { try reference.floats("\(c.spec)|\(key)") }
     #expect(try tensor("margin")[0] >= 5e-6, "\(c.testDescription): recorded on a near-tie")
     let spec = try MethodSpec.parse(c.spec)
@@ -61,7 +62,7 @@ struct MergingMethodTests {
   func invariants(spec: String) throws {
     let parsed = try MethodSpec.parse(spec)
     for fixture in ["grey_p2", "deit_distilled", "dinov2"] {
-      let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(fixture)/model.safetensors")
+      let model = try ModelLoader.load(path: "\(fixturesDirectory)/models/\(fixture)/model.safetensors")
       let prefix = model.prefixCount
       for seed in 1...3 {
         let pass = ForwardPass(model: model, input: randomInput(model, seed: UInt64(seed)), policy: parsed.makePolicy(depth: model.depth))
@@ -172,7 +173,7 @@ struct MergingMethodTests {
   }
 
   @Test func eventsSayWhatHappened() throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/grey_p2/model.safetensors")
+    let model = try ModelLoader.load(path: "\(fixturesDirectory)/models/grey_p2/model.safetensors")
     let input = try loadInput("grey_p2")
     let pitome = ForwardPass(model: model, input: input, policy: try MethodSpec.parse("pitome:ratio=0.75").makePolicy(depth: 3))
     pitome.run()

@@ -3,6 +3,7 @@
 // baseline bit for bit.
 import Synchronization
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
 
@@ -85,7 +86,7 @@ struct MethodInvariantTests {
   @Test("invariants on random inputs", arguments: specs)
   func invariants(spec: String) throws {
     for fixture in ["grey_p2", "deit_distilled", "dinov2"] {
-      let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(fixture)/model.safetensors")
+      let model = try ModelLoader.load(path: modelFixture(fixture))
       for seed in 1...3 {
         let watch = PrefixWatch(inner: try MethodSpec.parse(spec).makePolicy(depth: model.depth))
         let pass = ForwardPass(model: model, input: randomInput(model, seed: UInt64(seed)), policy: watch)
@@ -112,7 +113,7 @@ struct MethodInvariantTests {
 
   @Test("the prefix watch catches a method that changes a prefix token")
   func watchCatchesATamperedPrefix() throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/deit_distilled/model.safetensors")
+    let model = try ModelLoader.load(path: "\(fixturesDirectory)/models/deit_distilled/model.safetensors")
     let watch = PrefixWatch(inner: PrefixTamperingToMe(tome: try MethodSpec.parse("tome:r=2").makePolicy(depth: model.depth)))
     ForwardPass(model: model, input: randomInput(model, seed: 1), policy: watch).run()
     #expect(watch.log.violations.withLock { $0 } == ["block 1: prefix token 0 changed in the reduction"])
@@ -123,7 +124,7 @@ struct MethodInvariantTests {
         arguments: ["tome:r=0", "tome:r=0,prop=false", "evit:keep=1", "evit:keep=0.5,layers=", "pitome:ratio=1",
                     "pitome:ratio=1,prop=true", "atc:layers=none", "atc:keep=1,layers=0-2,prop=false"])
   func identity(spec: String) throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/vit/model.safetensors")
+    let model = try ModelLoader.load(path: modelFixture("vit"))
     let input = randomInput(model, seed: 9)
     let base = ForwardPass(model: model, input: input)
     let method = ForwardPass(model: model, input: input, policy: try MethodSpec.parse(spec).makePolicy(depth: model.depth))

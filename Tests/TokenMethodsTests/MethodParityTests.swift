@@ -2,22 +2,9 @@
 // per block, the partition (which token holds each patch), the patch states and the token sizes must be equal,
 // token for token; outputs, features and logits within the foundation tolerance.
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
-
-let fixturesDirectory: String = {
-  var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-  parts.removeLast(2)
-  return parts.joined(separator: "/") + "/Fixtures/models"
-}()
-
-func expectClose(_ actual: [Float], _ expected: [Float], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-  #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
-  guard actual.count == expected.count, !expected.isEmpty else { return }
-  let scale = max(1, expected.map(abs).max()!)
-  let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
-  #expect(worst <= 1e-4 * scale, "\(what): max |a-b| = \(worst), limit \(1e-4 * scale)", sourceLocation: sourceLocation)
-}
 
 struct MethodCase: CustomTestStringConvertible, Sendable {
   let fixture: String, spec: String
@@ -28,12 +15,12 @@ let allFixtures = ["vit", "vit_f16", "vit_bf16", "deit_distilled", "dinov2", "gr
 
 /// Every (fixture, spec) recorded in the fixtures' methods.safetensors ("SPEC|patch_token" keys).
 let methodCases: [MethodCase] = allFixtures.flatMap { fixture -> [MethodCase] in
-  guard let file = try? SafetensorsFile(path: "\(fixturesDirectory)/\(fixture)/methods.safetensors") else { return [] }
+  guard let file = try? SafetensorsFile(path: modelFixture(fixture, "methods.safetensors")) else { return [] }
   return file.names.filter { $0.hasSuffix("|patch_token") }.map { MethodCase(fixture: fixture, spec: String($0.dropLast("|patch_token".count))) }
 }
 
 func loadInput(_ fixture: String) throws -> ModelInput {
-  let expected = try SafetensorsFile(path: "\(fixturesDirectory)/\(fixture)/expected.safetensors")
+  let expected = try SafetensorsFile(path: modelFixture(fixture, "expected.safetensors"))
   let s = expected.tensors["input"]!.shape
   return ModelInput(channels: s[0], height: s[1], width: s[2], pixels: try expected.floats("input"))
 }
@@ -47,11 +34,11 @@ struct MethodParityTests {
 
   @Test("partitions, states and outputs", arguments: methodCases)
   func parity(_ c: MethodCase) throws {
-    let model = try ModelLoader.load(path: "\(fixturesDirectory)/\(c.fixture)/model.safetensors")
-    let reference = try SafetensorsFile(path: "\(fixturesDirectory)/\(c.fixture)/methods.safetensors")
+    let model = try ModelLoader.load(path: modelFixture(c.fixture))
+    let reference = try SafetensorsFile(path: modelFixture(c.fixture, "methods.safetensors"))
     func tensor(_ key: String) throws -> [Float] { try reference.floats("\(c.spec)|\(key)") }
     let spec = try MethodSpec.parse(c.spec)
-    let pass = ForwardPass(model: model, input: try loadInput(c.fixture), policy: try spec.makePolicy(depth: model.depth))
+    let pass = ForwardPass(model: model, input: try loadInput(c.fixture), policy: spec.makePolicy(depth: model.depth))
     let prediction = pass.output()
     let states = PatchState.allCases
     let patches = pass.grid.count
@@ -82,4 +69,8 @@ struct MethodParityTests {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif

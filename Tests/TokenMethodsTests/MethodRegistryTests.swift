@@ -2,6 +2,7 @@
 // canonical text round-trips, the configuration acts at the declared level), parse errors name what is wrong, and the
 // MACs a forward pass counts equal the weight-free count, op by op, for every method.
 import Testing
+import TestSupport
 @testable import TokenMethods
 @testable import ViTEngine
 
@@ -133,7 +134,7 @@ struct MACAgreementTests {
 
   @Test(arguments: countingCases)
   func perOp(_ c: CountingCase) throws {
-    let directory = "\(fixturesDirectory)/\(c.fixture)"
+    let directory = "\(fixturesDirectory)/models/\(c.fixture)"
     let model = try ModelLoader.load(path: "\(directory)/model.safetensors")
     var spec = try MethodSpec.parse(c.spec)
     if spec.level == .modelTransform {

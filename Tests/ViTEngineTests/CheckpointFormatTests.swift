@@ -2,6 +2,7 @@
 // with how to convert them; a Hugging Face save_pretrained folder loads its model.safetensors.
 import Foundation
 import Testing
+import TestSupport
 @testable import ViTEngine
 
 @Suite("Checkpoint formats")

@@ -1,9 +1,14 @@
 // Malformed checkpoints: each gets a one-line error naming the file and what is wrong, never a crash, and nothing is
 // allocated from a size the file merely claims.
 import Testing
+import TestSupport
 @testable import ViTEngine
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 func temporaryPath(_ name: String) -> String {

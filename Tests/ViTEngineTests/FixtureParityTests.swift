@@ -1,6 +1,7 @@
 // Every fixture checkpoint, in every naming scheme and dtype, against the reference outputs of timm / transformers
 // (Tests/Fixtures/generate.py): per-block CLS attention and block outputs, final features, logits.
 import Testing
+import TestSupport
 @testable import ViTEngine
 
 @Suite("Parity with timm and transformers")

@@ -2,9 +2,14 @@
 // vit fixture. Each failed (overflowingInputSizeIsRefused: crashed) before its fix; plausibleInputSizesStillLoad is
 // the control that passes on both sides.
 import Testing
+import TestSupport
 @testable import ViTEngine
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 @Suite("Fuzz regressions")

@@ -1,5 +1,6 @@
 // fvcore's totals, digit for digit (fused attention off): see Sources/ViTEngine/ViTEngine.docc/MACCounting.md.
 import Testing
+import TestSupport
 @testable import ViTEngine
 
 @Suite("MAC counting")

@@ -2,6 +2,7 @@
 // back to the calling thread, and pools can be replaced while in use.
 import Synchronization
 import Testing
+import TestSupport
 @testable import ViTEngine
 
 @Suite("ThreadPool")

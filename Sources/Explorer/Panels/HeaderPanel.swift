@@ -1,4 +1,6 @@
 // The three header rows: model, image and preprocessing, and the methods on screen with the focused one underlined.
+import NumberFormatting
+import Pixels
 import TUI
 
 extension ExplorerScreen {

@@ -1,4 +1,6 @@
 // The footer row (the `o` prompt, the last message or the key hints) and the `?` help overlay's entries.
+import NumberFormatting
+import Pixels
 import TUI
 
 extension ExplorerScreen {

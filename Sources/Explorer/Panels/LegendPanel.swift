@@ -1,4 +1,6 @@
 // The legend row under the maps, one per view.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 import ViTEngine

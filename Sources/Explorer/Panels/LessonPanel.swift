@@ -1,4 +1,6 @@
 // The lesson box under the maps.
+import NumberFormatting
+import Pixels
 import TUI
 
 extension ExplorerScreen {

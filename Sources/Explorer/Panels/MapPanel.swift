@@ -1,5 +1,7 @@
 // The token maps: one per method on screen, each patch drawn by its state, merge group, key/value cluster or CLS
 // attention, with the cursor, its token and the differences from method 1 marked.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 import ViTEngine

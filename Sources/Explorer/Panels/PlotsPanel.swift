@@ -1,4 +1,6 @@
 // The plots that replace the maps on `p`.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 

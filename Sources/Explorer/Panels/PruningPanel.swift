@@ -1,4 +1,6 @@
 // The UP-ViT pruning view: what structural pruning kept of each block.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 

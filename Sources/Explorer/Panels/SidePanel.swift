@@ -1,5 +1,7 @@
 // The layer panel beside the maps: tokens, MACs, attention entropy, the block's event, the cursor's patch and what
 // the model would answer if it stopped at this layer.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 

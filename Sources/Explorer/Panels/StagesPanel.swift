@@ -1,4 +1,6 @@
 // The DVT stages view: the cascade's grids side by side.
+import NumberFormatting
+import Pixels
 import TokenMethods
 import TUI
 
@@ -27,7 +29,7 @@ extension ExplorerScreen {
           let y0 = row * image.height / side, y1 = max(y0 + 1, (row + 1) * image.height / side)
           var r = 0, gg = 0, b = 0, n = 0
           for y in y0..<min(y1, image.height) {
-            for x in x0..<min(x1, image.width) { let c = image.pixels[y * image.width + x]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
+            for x in x0..<min(x1, image.width) { let c = image[x, y]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
           }
           let mean = n > 0 ? RGB(UInt8(r / n), UInt8(gg / n), UInt8(b / n)) : RGB(0, 0, 0)
           let glyph = stage == nil ? (ascii ? ".." : "··") : (ascii ? "##" : "██")

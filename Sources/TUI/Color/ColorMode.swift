@@ -1,3 +1,5 @@
+import Pixels
+
 /// How many colours the terminal can show, from richest to poorest.
 public enum ColorMode: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
   case monochrome = 0
@@ -32,7 +34,7 @@ public enum ColorMode: Int, Comparable, CaseIterable, Sendable, CustomStringConv
     return .monochrome
   }
 
-  /// Picks the colour mode, the most explicit signal first (the order terminal programs conventionally follow):
+  /// Picks the colour mode, explicit choices first, then what the terminal declares:
   /// 1. an explicit `override` (clamped to what the terminal can address, since ncurses cannot emit more);
   /// 2. `NO_COLOR` set and non-empty means monochrome, regardless of its value (no-color.org);
   /// 3. `hasColors == false` (terminfo has no colours) means monochrome;

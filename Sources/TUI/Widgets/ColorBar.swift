@@ -1,3 +1,6 @@
+import NumberFormatting
+import Pixels
+
 /// A legend for a sequential colour scale: the gradient with its minimum and maximum labelled.
 ///
 /// Two or more rows: the gradient fills the first row and the labels (min left, optional caption centred, max

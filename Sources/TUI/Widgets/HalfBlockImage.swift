@@ -1,33 +1,4 @@
-/// An RGB pixel grid, row-major: the input of `HalfBlockImage` (an image, or a token map with a colour per token).
-public struct PixelImage: Hashable, Sendable {
-  public let width: Int
-  public let height: Int
-  /// `width * height` pixels, row by row.
-  public private(set) var pixels: [RGB]
-
-  public init(width: Int, height: Int, pixels: [RGB]) {
-    precondition(width >= 0 && height >= 0 && pixels.count == width * height,
-      "PixelImage: \(pixels.count) pixels for \(width)x\(height)")
-    self.width = width
-    self.height = height
-    self.pixels = pixels
-  }
-
-  /// An image whose pixel (x, y) is `color(x, y)`.
-  public init(width: Int, height: Int, color: (_ x: Int, _ y: Int) -> RGB) {
-    var pixels: [RGB] = []
-    pixels.reserveCapacity(width * height)
-    for y in 0..<height {
-      for x in 0..<width { pixels.append(color(x, y)) }
-    }
-    self.init(width: width, height: height, pixels: pixels)
-  }
-
-  public subscript(x: Int, y: Int) -> RGB {
-    get { pixels[y * width + x] }
-    set { pixels[y * width + x] = newValue }
-  }
-}
+import Pixels
 
 /// A pixel position in a `PixelImage`.
 public struct PixelPosition: Hashable, Sendable {

@@ -1,3 +1,5 @@
+import Pixels
+
 /// A rows × columns matrix of values drawn as coloured cells, e.g. attention entropy per layer (rows) and head
 /// (columns).
 ///

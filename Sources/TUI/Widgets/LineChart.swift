@@ -1,3 +1,6 @@
+import NumberFormatting
+import Pixels
+
 /// One curve of a `LineChart`: a value per x position (nil leaves a gap), drawn with its own marker and style.
 public struct ChartSeries: Sendable {
   public var name: String

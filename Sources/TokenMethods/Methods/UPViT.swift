@@ -299,6 +299,10 @@ func logDouble(_ x: Double) -> Double { log(x) }
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// UP-ViT's typed configuration: how far to prune, and where the channel importance comes from.

@@ -2,6 +2,8 @@
 // (norm1, qkv, attention, ...) when a profile is attached, and does nothing (one nil check per op) when not.
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif

@@ -6,6 +6,10 @@ import ViTEngine
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #endif
 
 struct BenchCommand: ParsableCommand {
@@ -167,7 +171,7 @@ struct BenchCommand: ParsableCommand {
     defer { fclose(f) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, f) != nil {
-      let s = String(cString: line)
+      let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       if s.hasPrefix("VmHWM:") {
         let digits = s.filter { $0.isNumber }
         return (Double(digits) ?? 0) / 1024

@@ -2,6 +2,7 @@ import ArgumentParser
 import Figures
 import Foundation
 import ImageIO
+import NumberFormatting
 import TokenMethods
 import ViTEngine
 
@@ -227,7 +228,7 @@ struct EvalCommand: ParsableCommand {
       ]).serialized()
     case .csv:
       return (["method,accuracy,macs_mean,images,ms_per_image"] + results.map {
-        "\"\($0.spec.canonical)\",\($0.accuracy),\(Int($0.macsMean.rounded())),\($0.images),\(fixed($0.msPerImage, 3))"
+        "\"\($0.spec.canonical)\",\($0.accuracy),\(Int($0.macsMean.rounded())),\($0.images),\(formatFixed($0.msPerImage, decimals: 3))"
       }).joined(separator: "\n")
     case .text:
       var lines = ["model  \(model.info.path)", "data   \(dataset.name), \(results.first?.images ?? 0) images", "pre    \(pipeline.description)", ""]
@@ -236,9 +237,11 @@ struct EvalCommand: ParsableCommand {
       lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image" + (cascades ? "  exits per stage" : ""))
       let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
       for r in results {
-        lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(fixed(100 * r.accuracy, 2) + "%", 8) + "  "
-                     + pad(fixed(r.macsMean / 1e9, 4), 6) + "  " + pad(fixed(100 * r.macsMean / base, 1), 6) + "  " + pad(fixed(r.msPerImage, 3), 8)
-                     + (r.exitShares.map { "  " + $0.map { fixed(100 * $0, 1) + "%" }.joined(separator: " / ") } ?? ""))
+        lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(formatFixed(100 * r.accuracy, decimals: 2) + "%", 8) + "  "
+                     + pad(formatFixed(r.macsMean / 1e9, decimals: 4), 6) + "  "
+                     + pad(formatFixed(100 * r.macsMean / base, decimals: 1), 6) + "  "
+                     + pad(formatFixed(r.msPerImage, decimals: 3), 8)
+                     + (r.exitShares.map { "  " + $0.map { formatFixed(100 * $0, decimals: 1) + "%" }.joined(separator: " / ") } ?? ""))
       }
       return lines.joined(separator: "\n")
     }

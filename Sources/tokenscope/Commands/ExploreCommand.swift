@@ -1,12 +1,19 @@
 import ArgumentParser
 import Explorer
+import ImageInput
 import ImageIO
+import Pixels
 import TokenMethods
 import TUI
+import TUICurses
 import ViTEngine
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 struct ExploreCommand: ParsableCommand {
@@ -94,19 +101,14 @@ struct ExploreOptions: ParsableArguments {
 }
 
 extension ExplorerContext {
-  init(model: ViTModel, imagePath: String, pipeline: Preprocessing, image: ImageIO.PixelImage) {
+  init(model: ViTModel, imagePath: String, pipeline: Preprocessing, image: PixelImage) {
     let s = model.shape
     let name = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
     let heads = Set(s.heads).count == 1 ? "\(s.heads[0])" : s.heads.map(String.init).joined(separator: "/")
     let summary = "\(model.info.scheme.rawValue), \(s.depth) blocks, width \(s.embedDim), \(heads) heads, patch \(s.patchSize), grid \(s.grid)"
-    let shown = pipeline.resized(image)
-    let rgb = TUI.PixelImage(width: shown.width, height: shown.height) { x, y in
-      let o = (y * shown.width + x) * shown.channels
-      return shown.channels == 1 ? RGB(shown.pixels[o], shown.pixels[o], shown.pixels[o])
-        : RGB(shown.pixels[o], shown.pixels[o + 1], shown.pixels[o + 2])
-    }
     let grid = (rows: pipeline.cropHeight / s.patchSize, cols: pipeline.cropWidth / s.patchSize)
-    self.init(modelName: name, modelSummary: summary, imageName: imagePath, preprocessing: pipeline.description, image: rgb,
+    self.init(modelName: name, modelSummary: summary, imageName: imagePath, preprocessing: pipeline.description,
+              image: pipeline.resized(image),
               depth: s.depth, grid: grid, heads: s.heads.first ?? 0)
   }
 }

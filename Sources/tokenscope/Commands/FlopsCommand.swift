@@ -1,4 +1,5 @@
 import ArgumentParser
+import NumberFormatting
 import TokenMethods
 import ViTEngine
 
@@ -72,16 +73,18 @@ struct FlopsCommand: ParsableCommand {
       case .text:
         var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens                   MACs     GMACs"]
         let (stem, head, total) = (planned.stem, planned.head, planned.total)
-        lines.append("stem   " + pad("", 17) + pad(String(stem), 12) + "  " + pad(fixed(Double(stem) / 1e9, 4), 8))
+        lines.append("stem   " + pad("", 17) + pad(String(stem), 12) + "  " + pad(formatFixed(Double(stem) / 1e9, decimals: 4), 8))
         for (i, b) in planned.blocks.enumerated() {
           let c = b.counts
           let active = c.queries < c.tokensIn && c.tokensOut == c.tokensIn ? " (\(c.queries) active)" : ""
           let tokens = (c.tokensIn == c.tokensOut ? "\(c.tokensIn)" : "\(c.tokensIn)->\(c.tokensOut)") + active
-          lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  " + pad(fixed(Double(b.macs.total) / 1e9, 4), 8))
+          lines.append(pad(String(i), 5) + "  " + pad(tokens, 17, left: true) + pad(String(b.macs.total), 12) + "  "
+                       + pad(formatFixed(Double(b.macs.total) / 1e9, decimals: 4), 8))
         }
-        lines.append("head   " + pad("", 17) + pad(String(head), 12) + "  " + pad(fixed(Double(head) / 1e9, 4), 8))
-        lines.append("total  " + pad("", 17) + pad(String(total), 12) + "  " + pad(fixed(Double(total) / 1e9, 4), 8)
-                     + "  (\(fixed(100 * Double(total) / Double(baseline), 1))% of the baseline \(fixed(Double(baseline) / 1e9, 4)))")
+        lines.append("head   " + pad("", 17) + pad(String(head), 12) + "  " + pad(formatFixed(Double(head) / 1e9, decimals: 4), 8))
+        lines.append("total  " + pad("", 17) + pad(String(total), 12) + "  " + pad(formatFixed(Double(total) / 1e9, decimals: 4), 8)
+                     + "  (\(formatFixed(100 * Double(total) / Double(baseline), decimals: 1))% of the baseline "
+                     + "\(formatFixed(Double(baseline) / 1e9, decimals: 4)))")
         emit(lines.joined(separator: "\n"))
       }
     }
@@ -108,8 +111,9 @@ struct FlopsCommand: ParsableCommand {
     var lines = ["model   \(name)", "method  \(spec.canonical)", "", "stage  grid        MACs     GMACs  exit here: GMACs  % base"]
     for (i, st) in stages.enumerated() {
       lines.append(pad(String(i), 5) + "  " + pad("\(st.grid)x\(st.grid)", 5, left: true) + pad(String(st.macs), 12) + "  "
-                   + pad(fixed(Double(st.macs) / 1e9, 4), 8) + "  " + pad(fixed(Double(st.cumulative) / 1e9, 4), 16) + "  "
-                   + pad(fixed(100 * Double(st.cumulative) / Double(baseline), 1), 6))
+                   + pad(formatFixed(Double(st.macs) / 1e9, decimals: 4), 8) + "  "
+                   + pad(formatFixed(Double(st.cumulative) / 1e9, decimals: 4), 16) + "  "
+                   + pad(formatFixed(100 * Double(st.cumulative) / Double(baseline), decimals: 1), 6))
     }
     lines.append("")
     lines.append("an image exiting at stage s costs every stage up to s; the mean depends on the exits (eval --method \(spec.name))")

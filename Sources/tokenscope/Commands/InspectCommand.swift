@@ -1,5 +1,6 @@
 import ArgumentParser
 import ImageIO
+import NumberFormatting
 import ViTEngine
 
 struct InspectCommand: ParsableCommand {
@@ -68,7 +69,7 @@ struct InspectCommand: ParsableCommand {
           : "\(s.classes) classes\(s.distilledHead ? ", distilled (head + head_dist averaged)" : "")\(s.headInput == .classTokenAndPatchMean ? ", reads [cls, mean(patches)]" : "")"
         lines.append("head        \(headText)")
         lines.append("labels      \(info.labels == nil ? "none (class indices)" : "\(info.labels!.count) (from \(source("labels")))")")
-        lines.append("MACs        \(macs) (\(fixed(Double(macs) / 1e9, 3)) G at the native grid, fvcore convention)")
+        lines.append("MACs        \(macs) (\(formatFixed(Double(macs) / 1e9, decimals: 3)) G at the native grid, fvcore convention)")
         lines.append("preprocess  \(pipeline.description)  (mean/std from \(source("mean")))")
         if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below)") }
         lines.append("")

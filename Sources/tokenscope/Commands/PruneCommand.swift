@@ -4,9 +4,11 @@
 // names.
 import ArgumentParser
 import Dispatch
-import Figures
 import Foundation
+import ImageInput
 import ImageIO
+import NumberFormatting
+import Pixels
 import TokenMethods
 import ViTEngine
 
@@ -110,8 +112,10 @@ struct PruneCommand: ParsableCommand {
         "width       \(summary.embedBefore) -> \(summary.embedAfter)",
         "heads       \(Report.headsText(model.shape)) -> \(Report.headsText(pruned.shape)) (head width kept)",
         "MLP         \(model.shape.mlpHidden.map(String.init).joined(separator: "/").collapsingRepeats) -> \(pruned.shape.mlpHidden.map(String.init).joined(separator: "/").collapsingRepeats)",
-        "parameters  \(summary.parametersBefore) -> \(summary.parametersAfter) (\(fixed(100 * Double(summary.parametersAfter) / Double(summary.parametersBefore), 1))%)",
-        "MACs        \(fixed(Double(before) / 1e9, 4)) G -> \(fixed(Double(after) / 1e9, 4)) G (\(fixed(100 * Double(after) / Double(before), 1))%)",
+        "parameters  \(summary.parametersBefore) -> \(summary.parametersAfter) "
+          + "(\(formatFixed(100 * Double(summary.parametersAfter) / Double(summary.parametersBefore), decimals: 1))%)",
+        "MACs        \(formatFixed(Double(before) / 1e9, decimals: 4)) G -> \(formatFixed(Double(after) / 1e9, decimals: 4)) G "
+          + "(\(formatFixed(100 * Double(after) / Double(before), decimals: 1))%)",
       ].joined(separator: "\n"))
     }
   }

@@ -1,6 +1,7 @@
 // `tokenscope render`: the token maps of one or more methods as a figure grid, PNG or SVG, written atomically.
 import ArgumentParser
 import Figures
+import ImageInput
 import ImageIO
 import TokenMethods
 import ViTEngine

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ImageInput
 import ImageIO
 import TokenMethods
 import ViTEngine

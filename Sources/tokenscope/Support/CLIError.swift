@@ -6,6 +6,10 @@ import ViTEngine
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #endif
 
 struct CLIError: Error, CustomStringConvertible {
@@ -13,7 +17,7 @@ struct CLIError: Error, CustomStringConvertible {
   let code: Int32
   var description: String { message }
 
-  static let usage: Int32 = 64, badData: Int32 = 65, noInput: Int32 = 66, ioError: Int32 = 74
+  static let usage: Int32 = 64, badData: Int32 = 65, noInput: Int32 = 66, unsupportedCPU: Int32 = 69, ioError: Int32 = 74
 
   init(_ message: String, code: Int32) { self.message = message; self.code = code }
 

@@ -2,8 +2,8 @@
 // each through a MethodPlan. Cascades are recorded once with every stage run (confidence, correctness, MACs and time
 // per stage and image), so any threshold setting, including the calibrated ones, is replayed without rerunning.
 import Dispatch
-import Figures
 import Foundation
+import ImageInput
 import ImageIO
 import TokenMethods
 import ViTEngine

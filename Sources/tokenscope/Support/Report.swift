@@ -1,6 +1,8 @@
 // The report: what one forward pass did, layer by layer. JSON schema_version 1 (names scripts depend on; see README)
 // and a text table. Built from the engine's records, so numbers, maps and text always agree.
 import ImageIO
+import NumberFormatting
+import Pixels
 import TokenMethods
 import ViTEngine
 
@@ -145,9 +147,10 @@ enum Report {
       let pass = stage.pass
       lines.append("")
       if plan.cascade != nil {
-        let threshold = plan.cascade.flatMap { i < $0.thresholds.count ? fixed(Double($0.thresholds[i]), 2) : nil } ?? "-"
+        let threshold = plan.cascade.flatMap { i < $0.thresholds.count ? formatFixed(Double($0.thresholds[i]), decimals: 2) : nil } ?? "-"
         let exits = i == outcome.stages.count - 1 ? "exits here" : "goes on"
-        lines.append("stage \(i)  grid \(stage.grid)  confidence \(fixed(Double(stage.confidence), 4)) (threshold \(threshold)): \(exits)")
+        lines.append("stage \(i)  grid \(stage.grid)  confidence \(formatFixed(Double(stage.confidence), decimals: 4)) "
+                     + "(threshold \(threshold)): \(exits)")
       }
       lines.append("layer  tokens     GMACs   cum. % base  entropy  event")
       var cumulative = spent + pass.stemMACs
@@ -156,19 +159,22 @@ enum Report {
         let entropy = r.entropy.reduce(0, +) / Float(max(r.entropy.count, 1))
         let tokens = "\(r.tokensIn)->\(r.tokensOut)"
         let event = plan.pruning.map { $0.blocks[r.index].sentence } ?? r.event
-        lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  " + pad(fixed(Double(r.macs.total) / 1e9, 4), 7)
-                     + "  " + pad(fixed(100 * Double(cumulative) / baseline, 1), 11) + "  " + pad(fixed(Double(entropy), 3), 7)
+        lines.append(pad(String(r.index), 5) + "  " + pad(tokens, 9, left: true) + "  "
+                     + pad(formatFixed(Double(r.macs.total) / 1e9, decimals: 4), 7)
+                     + "  " + pad(formatFixed(100 * Double(cumulative) / baseline, decimals: 1), 11)
+                     + "  " + pad(formatFixed(Double(entropy), decimals: 3), 7)
                      + "  " + (event ?? "-"))
       }
       spent += pass.totalMACs
     }
     lines.append("")
     let total = Double(outcome.totalMACs)
-    lines.append("MACs    \(fixed(total / 1e9, 4)) G of \(fixed(baseline / 1e9, 4)) G baseline (\(fixed(100 * total / baseline, 1))%), counted the fvcore way")
+    lines.append("MACs    \(formatFixed(total / 1e9, decimals: 4)) G of \(formatFixed(baseline / 1e9, decimals: 4)) G baseline "
+                 + "(\(formatFixed(100 * total / baseline, decimals: 1))%), counted the fvcore way")
     if outcome.prediction.logits != nil {
       lines.append("top-5")
       for t in top5(outcome.prediction, labels: model.info.labels) {
-        lines.append("  " + pad(fixed(Double(t.probability) * 100, 2) + "%", 8) + "  \(t.index)  \(t.label)")
+        lines.append("  " + pad(formatFixed(Double(t.probability) * 100, decimals: 2) + "%", 8) + "  \(t.index)  \(t.label)")
       }
     } else {
       lines.append("headless model: cls_features only (\(outcome.prediction.classFeatures.count) values; use --format json)")
@@ -187,19 +193,6 @@ extension String {
     let parts = split(separator: "/")
     return Set(parts).count == 1 ? String(parts[0]) : self
   }
-}
-
-/// Fixed-point formatting without Foundation.
-func fixed(_ value: Double, _ digits: Int) -> String {
-  guard value.isFinite else { return "\(value)" }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let rounded = (abs(value) * scale).rounded()
-  let intPart = Int(rounded / scale)
-  var frac = String(Int(rounded.truncatingRemainder(dividingBy: scale)))
-  while frac.count < digits { frac = "0" + frac }
-  let sign = value < 0 && rounded != 0 ? "-" : ""
-  return digits == 0 ? "\(sign)\(intPart)" : "\(sign)\(intPart).\(frac)"
 }
 
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {

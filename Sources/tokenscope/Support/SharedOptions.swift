@@ -1,7 +1,8 @@
 // Options shared by several subcommands, and the code that turns them into a model, an image and a method.
 import ArgumentParser
-import Figures
+import ImageInput
 import ImageIO
+import Pixels
 import TokenMethods
 import ViTEngine
 
@@ -78,15 +79,15 @@ extension PreprocessMode {
 func loadModelImage(path: String, model: ViTModel, pipeline: Preprocessing) throws -> ModelImage {
   do {
     return try ModelImage(image: try ImageLoader.load(path: path), name: path, pipeline: pipeline, patchSize: model.shape.patchSize)
-  } catch let e as ImageError {
-    throw CLIError(e)
+  } catch {
+    throw CLIError(error)
   }
 }
 
 /// An image already decoded (a dataset's), preprocessed for `model`.
 func loadedModelImage(_ image: PixelImage, name: String, model: ViTModel, pipeline: Preprocessing) throws -> ModelImage {
-  do { return try ModelImage(image: image, name: name, pipeline: pipeline, patchSize: model.shape.patchSize) } catch let e as ImageError {
-    throw CLIError(e)
+  do { return try ModelImage(image: image, name: name, pipeline: pipeline, patchSize: model.shape.patchSize) } catch {
+    throw CLIError(error)
   }
 }
 
@@ -105,7 +106,7 @@ func runPlan(_ plan: MethodPlan, on image: ModelImage, allStages: Bool = false) 
 }
 
 func parseMethod(_ text: String) throws -> MethodSpec {
-  do { return try MethodSpec.parse(text) } catch let e as MethodSpecError { throw CLIError(e) }
+  do { return try MethodSpec.parse(text) } catch { throw CLIError(error) }
 }
 
 let methodHelp = ArgumentHelp("A token-reduction method spec, e.g. none.", discussion: "Methods:\n" + MethodRegistry.helpText,

@@ -1,9 +1,15 @@
+import Pixels
 import Testing
 @testable import TUI
 
 @Suite struct HalfBlockImageTests {
   let red = RGB(255, 0, 0), green = RGB(0, 255, 0), blue = RGB(0, 0, 255), white = RGB(255, 255, 255)
-  var quad: PixelImage { PixelImage(width: 2, height: 2, pixels: [red, green, blue, white]) }
+  var quad: PixelImage { rgbImage(width: 2, height: 2, [red, green, blue, white]) }
+
+  /// An RGB image of `colours`, row by row.
+  func rgbImage(width: Int, height: Int, _ colours: [RGB]) -> PixelImage {
+    PixelImage(width: width, height: height) { x, y in colours[y * width + x] }
+  }
 
   @Test func upperPixelIsForegroundLowerPixelIsBackground() {
     let buffer = rendered(HalfBlockImage(image: quad, maxScale: 1), width: 2, height: 1)
@@ -36,20 +42,20 @@ import Testing
     let buffer = rendered(widget, width: 2, height: 1)
     #expect(buffer[0, 0].style == Style(fg: .rgb(0, 0, 0), bg: .rgb(0, 0, 0)))
     #expect(buffer[1, 0].style == Style(fg: .rgb(200, 100, 50), bg: .rgb(200, 100, 50)))
-    let mixed = PixelImage(width: 2, height: 2, pixels: [RGB(0, 0, 0), RGB(100, 0, 0), RGB(0, 50, 0), RGB(0, 0, 20)])
+    let mixed = rgbImage(width: 2, height: 2, [RGB(0, 0, 0), RGB(100, 0, 0), RGB(0, 50, 0), RGB(0, 0, 20)])
     let averaged = rendered(HalfBlockImage(image: mixed), width: 1, height: 1)
     #expect(averaged[0, 0].style.fg == .rgb(25, 12, 5))
   }
 
   @Test func oddHeightLeavesTheLastLowerHalfOnTheDefaultBackground() {
-    let image = PixelImage(width: 1, height: 3, pixels: [red, green, blue])
+    let image = rgbImage(width: 1, height: 3, [red, green, blue])
     let buffer = rendered(HalfBlockImage(image: image, maxScale: 1), width: 1, height: 3)
     expectLines(buffer, ["▀", "▀", " "])
     #expect(buffer[0, 1].style == Style(fg: blue.color, bg: .default))
   }
 
   @Test func monochromeFallbackUsesLuminance() {
-    let image = PixelImage(width: 3, height: 2, pixels: [RGB(0, 0, 0), RGB(128, 128, 128), white, RGB(0, 0, 0), RGB(128, 128, 128), white])
+    let image = rgbImage(width: 3, height: 2, [RGB(0, 0, 0), RGB(128, 128, 128), white, RGB(0, 0, 0), RGB(128, 128, 128), white])
     let widget = HalfBlockImage(image: image, maxScale: 1, appearance: .asciiMonochrome)
     let buffer = rendered(widget, width: 3, height: 1)
     expectLines(buffer, [" +@"])
@@ -76,8 +82,14 @@ import Testing
   }
 
   @Test func emptyImagesAndAreasDrawNothing() {
-    let empty = PixelImage(width: 0, height: 0, pixels: [])
+    let empty = PixelImage(width: 0, height: 0, channels: 3)
     expectLines(rendered(HalfBlockImage(image: empty), width: 2, height: 1), ["  "])
     #expect(HalfBlockImage(image: quad).placement(in: Rect(x: 0, y: 0, width: 0, height: 0)).cells.isEmpty)
+  }
+
+  @Test func greyImagesDrawAsTheirRGBEquivalent() {
+    let grey = PixelImage(width: 2, height: 2, channels: 1, pixels: [0, 90, 180, 255])
+    let rgb = rgbImage(width: 2, height: 2, [RGB(0, 0, 0), RGB(90, 90, 90), RGB(180, 180, 180), RGB(255, 255, 255)])
+    #expect(rendered(HalfBlockImage(image: grey), width: 4, height: 2) == rendered(HalfBlockImage(image: rgb), width: 4, height: 2))
   }
 }

@@ -1,3 +1,4 @@
+import NumberFormatting
 import Testing
 @testable import TUI
 

@@ -1,10 +1,15 @@
-// The one file that talks to ncurses. Everything else in the TUI library is pure Swift and draws into `Buffer`s.
+// The terminal backend over ncurses, in a module of its own so that the TUI library (pure Swift, drawing into
+// `Buffer`s) and everything built on it neither link nor import ncurses.
 //
 // ncurses is not thread-safe: create the backend, draw and read events from one thread only.
 import CCurses
+import Pixels
+import TUI
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -33,7 +38,7 @@ public enum TerminalError: Error, CustomStringConvertible, Equatable {
 /// The ncurses terminal backend: full-screen drawing with changed-cell flushing, colour pairs beyond 255, and
 /// decoded keyboard and mouse input.
 ///
-/// Setup follows ecosystem.md §2.5: `setlocale(LC_ALL, "")` before `newterm`, raw mode (so Ctrl-C arrives as a key),
+/// Setup: `setlocale(LC_ALL, "")` before `newterm` (else wide characters do not draw), raw mode (so Ctrl-C arrives as a key),
 /// `noecho`, `keypad`, `nonl`, `set_escdelay(25)`, invisible cursor, `start_color` + `use_default_colors` only when
 /// colour is used, and click + wheel mouse reporting unless disabled.
 ///

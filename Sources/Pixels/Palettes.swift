@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -24,14 +26,6 @@ public enum SequentialPalette: String, CaseIterable, Sendable {
     let position = clamped * Double(stops.count - 1)
     let lower = min(Int(position), stops.count - 2)
     return stops[lower].mixed(with: stops[lower + 1], by: position - Double(lower))
-  }
-
-  /// The colour at `t` as a `Color`.
-  public func color(at t: Double) -> Color { rgb(at: t).color }
-
-  /// The colour for `value` on the scale `range` (a degenerate range maps everything to the middle).
-  public func color(for value: Double, in range: ClosedRange<Double>) -> Color {
-    color(at: normalized(value, in: range))
   }
 
   var stops: [RGB] {
@@ -83,9 +77,6 @@ public enum CategoricalPalette {
     let lightness = [0.72, 0.58, 0.82][Int(step) % 3]
     return oklchToRGB(lightness: lightness, chroma: 0.13, hueDegrees: hue)
   }
-
-  /// The colour for category `index` as a `Color`.
-  public static func color(for index: Int) -> Color { rgb(for: index).color }
 }
 
 /// OKLCH → sRGB (Björn Ottosson's Oklab, 2020), clipping out-of-gamut channels. Used to spread categorical hues

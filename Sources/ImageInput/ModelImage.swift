@@ -1,7 +1,8 @@
 // An image ready for a model at any token grid. Most methods need one input, at the pipeline's size; DVT's cascade
 // asks for the same image at several grids, each preprocessed as timm would for a model of that input size
-// (Preprocessing.atInputSize). Shared by the CLI, figures and the explorer, so every caller feeds cascades alike.
+// (Preprocessing.atInputSize). Shared by the CLI and the explorer, so every caller feeds cascades alike.
 import ImageIO
+import Pixels
 import TokenMethods
 import ViTEngine
 

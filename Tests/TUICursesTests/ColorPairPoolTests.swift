@@ -1,5 +1,5 @@
 import Testing
-@testable import TUI
+@testable import TUICurses
 
 /// The colour-pair bookkeeping behind `CursesBackend`, with a fake terminal pool in place of ncurses.
 @Suite struct ColorPairPoolTests {

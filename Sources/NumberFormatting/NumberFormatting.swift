@@ -1,8 +1,15 @@
-/// Number formatting for labels, without Foundation (the TUI library stays dependency-free).
+// Number formatting without Foundation, written once so that the CLI's reports, the terminal UI and the figures print
+// a number the same way.
 
 /// `value` with exactly `decimals` digits after the point, rounded half away from zero: `formatFixed(0.705, 2)`
-/// is "0.71". Non-finite values print as "nan", "inf", "-inf".
-public func formatFixed(_ value: Double, decimals: Int) -> String {
+/// is "0.71". With `trimmingZeros`, trailing zeros and a bare point go ("0.70" → "0.7", "1.00" → "1"), for values
+/// typed back as method parameters. Non-finite values print as "nan", "inf", "-inf".
+public func formatFixed(_ value: Double, decimals: Int, trimmingZeros: Bool = false) -> String {
+  let text = fixedPoint(value, decimals: decimals)
+  return trimmingZeros ? trimmedZeros(text) : text
+}
+
+private func fixedPoint(_ value: Double, decimals: Int) -> String {
   guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
   let decimals = min(max(decimals, 0), 9)
   var scale = 1.0
@@ -30,10 +37,10 @@ public func formatCompact(_ value: Double) -> String {
     (1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"),
   ]
   for (threshold, scale, suffix) in suffixes where magnitude >= threshold {
-    return trimmedZeros(formatFixed(value / scale, decimals: magnitude / scale >= 100 ? 0 : 1)) + suffix
+    return formatFixed(value / scale, decimals: magnitude / scale >= 100 ? 0 : 1, trimmingZeros: true) + suffix
   }
   let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3
-  return trimmedZeros(formatFixed(value, decimals: decimals))
+  return formatFixed(value, decimals: decimals, trimmingZeros: true)
 }
 
 /// "0.500" → "0.5", "2.00" → "2"; integers are untouched.

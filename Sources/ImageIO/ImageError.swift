@@ -1,34 +1,3 @@
-// PixelImage and ImageError: the values every other file in ImageIO produces or throws.
-//
-// Shape legend:
-//   pixels [height][width][channels] UInt8, row-major, interleaved (HWC); channels 1 = grey (PIL "L"), 3 = RGB
-
-/// An 8-bit image as Pillow holds it after `convert("L")` or `convert("RGB")`.
-public struct PixelImage: Sendable, Equatable {
-  public let width: Int
-  public let height: Int
-  /// 1 (grey) or 3 (RGB).
-  public let channels: Int
-  /// Row-major, interleaved (HWC); `count == width * height * channels`.
-  public var pixels: [UInt8]
-
-  public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
-    precondition(width >= 0 && height >= 0 && channels >= 1, "PixelImage: bad shape \(width)x\(height)x\(channels)")
-    precondition(pixels.count == width * height * channels,
-                 "PixelImage: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
-    self.width = width
-    self.height = height
-    self.channels = channels
-    self.pixels = pixels
-  }
-
-  /// A zero-filled (black) image.
-  public init(width: Int, height: Int, channels: Int) {
-    self.init(width: width, height: height, channels: channels,
-              pixels: [UInt8](repeating: 0, count: width * height * channels))
-  }
-}
-
 /// Every way loading, decoding, encoding or preprocessing an image can fail. Each `description` is one line that names
 /// the file and says what was expected, so the CLI can print it as is.
 public enum ImageError: Error, CustomStringConvertible, Equatable {
