@@ -5,7 +5,7 @@
 //   Pixels, NumberFormatting           value types (RGB, palettes, PixelImage; fixed-point text), no dependencies
 //   HostCPU -> CHostCPU                whether this CPU can run the kernels, asked before any of them runs
 //   ViTEngine -> GEMMAVX512            the engine; the AVX-512 kernels are a module of their own
-//   TokenMethods -> ViTEngine
+//   TokenMethods -> ViTEngine, NumberFormatting   method registry, policies, plans
 //   ImageIO -> CImageCodecs, Pixels
 //   ImageInput -> ImageIO, TokenMethods  ModelImage, the input glue shared by the CLI and the explorer
 //   Figures -> TokenMethods, ImageIO, Pixels, NumberFormatting   PNG/SVG figures, no terminal code
@@ -13,7 +13,7 @@
 //   TUICurses -> TUI, CCurses          the ncurses backend, the only module that imports the curses shim
 //   Explorer -> TUI, Figures, ImageInput, TokenMethods   backend-agnostic: the executable injects the backend
 //   tokenscope -> all of them and ArgumentParser
-// The engine knows nothing of terminals, images or methods beyond the policy protocol.
+// The engine knows nothing of terminals, images or methods beyond the phase protocol.
 import PackageDescription
 
 // Compiler flags go only on the modules whose hot loops need them.
@@ -55,7 +55,7 @@ let package = Package(
     .target(name: "GEMMAVX512", swiftSettings: avx512Flags),
     .target(name: "ViTEngine", dependencies: ["GEMMAVX512"], swiftSettings: kernelFlags),
     // ToMe, MSTM and ClusTR compute their similarities with SIMD8 dot products.
-    .target(name: "TokenMethods", dependencies: ["ViTEngine"], swiftSettings: kernelFlags),
+    .target(name: "TokenMethods", dependencies: ["ViTEngine", "NumberFormatting"], swiftSettings: kernelFlags),
     // Resampling auto-vectorises: DeiT's preprocessing of a 1600x1200 photo took 5.6 ms with x86-64-v3, 11 ms
     // without (the same pixels either way).
     .target(name: "ImageIO", dependencies: ["CImageCodecs", "Pixels"], swiftSettings: kernelFlags),

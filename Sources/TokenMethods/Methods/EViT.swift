@@ -5,6 +5,7 @@
 // (post-softmax, averaged over heads), keep the top k = ceil(keep * (N - prefix)) in descending score order, and (with
 // fusion) add one token that is the attention-weighted sum (not normalised) of the others. New sequence:
 // [prefix tokens, kept tokens by score, fused token]. A fused token from an earlier block is an ordinary token later.
+import NumberFormatting
 import ViTEngine
 
 /// EViT's typed configuration (also the policy: it needs nothing of the model).
@@ -82,15 +83,9 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
     }
     state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
     let what = fuse
-      ? "fused \(dropped.count) into one token (attention mass \(formatPercent(fusedMass)))"
+      ? "fused \(dropped.count) into one token (attention mass \(formatFixed(Double(fusedMass) * 100, decimals: 1))%)"
       : "pruned \(dropped.count)"
     return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens by CLS attention; \(what)")
   }
 }
 
-
-/// "12.3%": one decimal, as every report prints shares.
-private func formatPercent(_ v: Float) -> String {
-  let p = (Double(v) * 1000).rounded() / 10
-  return "\(p)%"
-}
