@@ -33,6 +33,8 @@ public struct LayerView: Sendable {
   public let cluster: [Int]?
   /// What structural pruning kept in this block (UP-ViT); nil otherwise.
   public let pruning: PruningSummary.Block?
+  /// What the method annotated in this block (scores, roles, merge distances), mapped to patches; nil when nothing.
+  public var annotations: PatchAnnotations? = nil
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -42,6 +44,38 @@ public struct LayerView: Sendable {
     }
     return classAttention[head]
   }
+}
+
+/// A block's annotations (TokenAnnotations) as views read them: per-token values mapped to the patches the tokens
+/// held when the phase ran, the way the CLS attention is mapped.
+public struct PatchAnnotations: Sendable, Equatable {
+  /// The score with one value per patch (NaN where the patch's token had none).
+  public var score: TokenScore?
+  /// Per patch: its token's role (`.ordinary` where none was given).
+  public var roles: [TokenRole]?
+  public var mergeLevels: MergeLevels?
+  public var reference: TokenCountReference?
+
+  /// Maps the phases' annotations of one block to patches; a later phase's part replaces an earlier one's.
+  public init?(_ recorded: [RecordedAnnotations]) {
+    guard !recorded.isEmpty else { return nil }
+    for r in recorded {
+      let a = r.annotations
+      func perPatch<T>(_ values: [T], _ none: T) -> [T] {
+        r.patchToken.map { t in t >= 0 && Int(t) < values.count ? values[Int(t)] : none }
+      }
+      if var score = a.score {
+        score.values = perPatch(score.values, .nan)
+        self.score = score
+      }
+      if let roles = a.roles { self.roles = perPatch(roles, .ordinary) }
+      if let levels = a.mergeLevels { mergeLevels = levels }
+      if let reference = a.reference { self.reference = reference }
+    }
+  }
+
+  /// Whether any patch has one of `roles`.
+  public func has(_ wanted: Set<TokenRole>) -> Bool { roles?.contains { wanted.contains($0) } ?? false }
 }
 
 /// One stage of a cascade (DVT) as views show it.
@@ -137,7 +171,7 @@ public struct MethodRun: Sendable {
         event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
-        cluster: cluster, pruning: pruning?.blocks[r.index]))
+        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations)))
     }
     return layers
   }

@@ -37,6 +37,8 @@ public struct BlockRecord: Sendable {
   /// Mean row entropy and CLS-row entropy per head, in nats.
   public let entropy: [Float], classEntropy: [Float]
   public let event: String?
+  /// What the policy's phases annotated for the views, in phase order (empty for most blocks).
+  public let annotations: [RecordedAnnotations]
 
   /// CLS attention over the keys for one head, or averaged over heads when `head` is nil.
   public func classAttention(head: Int? = nil) -> [Float] {
@@ -237,6 +239,7 @@ public final class ForwardPass {
                                                          queries: queries)
     clock.lap("residual+keys+stats")
 
+    let patchTokenBeforeReduce = state.patchToken  // the map the reduce phase's annotations index (only P numbers)
     let outcome = attention.output.probabilities.withUnsafeBufferPointer { probs in
       attention.keyVectors.data.withUnsafeBufferPointer { keys in
         policy.reduce(block: index, state: &state,
@@ -245,6 +248,15 @@ public final class ForwardPass {
       }
     }
     if let event = outcome.event { events.append(event) }
+    var annotations: [RecordedAnnotations] = []
+    if let notes = outcome.annotations {
+      // The phase saw the selection when one runs: its token j is the selection's j-th token.
+      var position = [Int32](repeating: -1, count: blockInput?.tokenCount ?? tokensIn)
+      if let selected = attention.selection { for (j, t) in selected.enumerated() { position[t] = Int32(j) } } else {
+        for t in position.indices { position[t] = Int32(t) }
+      }
+      annotations.append(RecordedAnnotations(annotations: notes, patchToken: patchTokenBeforeReduce.map { $0 >= 0 ? position[Int($0)] : -1 }))
+    }
     clock.lap("policy")
 
     // MLP: x + ls2 * fc2(gelu(fc1(norm2(x)))) on the tokens that remain.
@@ -272,7 +284,8 @@ public final class ForwardPass {
                        headDim: shape.headDim, queries: queries, keys: attention.keyCount,
                        probabilities: attention.output.probabilities, keyVectors: attention.keyVectors,
                        activeTokens: attention.selection, keyGroups: attention.groups, counts: counts, macs: macs,
-                       entropy: entropy, classEntropy: classEntropy, event: events.isEmpty ? nil : events.joined(separator: "; "))
+                       entropy: entropy, classEntropy: classEntropy, event: events.isEmpty ? nil : events.joined(separator: "; "),
+                       annotations: annotations)
   }
 
   /// A block's attention, with what the policy's phases decided about its rows and columns.

@@ -110,7 +110,12 @@ public enum AttentionBias: Sendable, Equatable {
 public struct PolicyOutcome: Sendable {
   /// One human sentence on what the method did here ("kept 138 of 196 patches by CLS attention; ...").
   public var event: String?
-  public init(event: String? = nil) { self.event = event }
+  /// What the views may draw of the decision (scores, roles, merge distances), indexed by the tokens the phase
+  /// received; nil when the method has nothing to show beyond the token state.
+  public var annotations: TokenAnnotations?
+  public init(event: String? = nil, annotations: TokenAnnotations? = nil) {
+    self.event = event; self.annotations = annotations
+  }
 }
 
 /// The widths of one block, as a policy's MAC arithmetic needs them.
