@@ -118,7 +118,10 @@ public struct ATC: MethodConfiguration, TokenPolicy, Hashable {
     let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { proportionalAttention ? state.size[$0] : 1 }
     state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
     let cut = tree.merges.last.map { ", last merge at distance \(twoDecimals($0.height))" } ?? ""
-    return PolicyOutcome(event: "\(t) tokens -> \(k) clusters, \(tree.merges.count) merges, \(linkage.rawValue) linkage\(cut)")
+    let levels = MergeLevels(name: "\(linkage.rawValue)-linkage cosine distance", heights: tree.merges.map(\.height),
+                             next: tree.next, clusters: k)
+    return PolicyOutcome(event: "\(t) tokens -> \(k) clusters, \(tree.merges.count) merges, \(linkage.rawValue) linkage\(cut)",
+                         annotations: TokenAnnotations(mergeLevels: levels))
   }
 
   /// Cosine distances between the non-prefix tokens, in double for the clustering.
@@ -163,6 +166,8 @@ public enum AgglomerativeClustering {
     public let labels: [Int]
     /// The T - K merges in the order they were made (non-decreasing heights).
     public let merges: [Merge]
+    /// The height of the merge that would come next (the one the cut at K clusters refuses); nil at K = 1.
+    public let next: Double?
   }
 
   /// Clusters `count` points into `clusters` clusters. `distances` is count x count row-major, read and updated in
@@ -229,6 +234,9 @@ public enum AgglomerativeClustering {
         for c in (i + 1)..<j where live[c] && nearest[c] == j { rescan(c) }
       }
     }
+    // The closest live pair left: read for views only, nothing is merged.
+    var refused: Double? = nil
+    for c in 0..<n where live[c] && nearest[c] >= 0 { refused = min(refused ?? .infinity, nearestDistance[c]) }
     // Each point's root is its cluster's lowest member; number the roots in ascending order.
     var label = [Int](repeating: -1, count: n)
     var next = 0
@@ -239,7 +247,7 @@ public enum AgglomerativeClustering {
       if label[root] < 0 { label[root] = next; next += 1 }
       labels[p] = label[root]
     }
-    return Result(labels: labels, merges: merges)
+    return Result(labels: labels, merges: merges, next: refused)
   }
 }
 

@@ -169,7 +169,14 @@ public struct PiToMePolicy: TokenPolicy {
       event += " (" + [bsmBlocks.isEmpty ? nil : "BSM in \(blocks(bsmBlocks))",
                        protect.isEmpty ? nil : "protect in \(blocks(protect))"].compactMap { $0 }.joined(separator: ", ") + ")"
     }
-    return PolicyOutcome(event: event)
+    // For the views: every non-prefix token's energy, and the tokens the protect variant kept out of the pairing.
+    var values = [Float](repeating: .nan, count: n)
+    for i in 0..<t { values[prefix + i] = energy[i] }
+    var roles = [TokenRole](repeating: .ordinary, count: n)
+    if !bsm { for i in rank[paired...] { roles[prefix + i] = .protected } }
+    let score = TokenScore(name: "energy", meaning: "high: redundant, paired to merge; low: distinctive, protected",
+                           values: values)
+    return PolicyOutcome(event: event, annotations: TokenAnnotations(score: score, roles: roles))
   }
 
   /// The similarities and energies of the non-prefix tokens.
