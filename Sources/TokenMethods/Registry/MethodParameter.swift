@@ -18,6 +18,8 @@ public indirect enum ParameterKind: Sendable {
   case keepOr(ParameterKind)
   /// "auto" (the method finds the file) or a file path.
   case fileOrAuto
+  /// "auto", a value of the inner kind, or else a file path (DToMe's thresholds: auto, one per block, or a file).
+  case autoValueOrFile(ParameterKind)
 
   /// What a value must look like, for error messages and help.
   public var expected: String {
@@ -33,6 +35,7 @@ public indirect enum ParameterKind: Sendable {
       return "\(n) values separated by /, each \(element.expected)"
     case .keepOr(let inner): return "keep or \(inner.expected)"
     case .fileOrAuto: return "auto or a file path"
+    case .autoValueOrFile(let inner): return "auto, \(inner.expected), or a file path"
     }
   }
 
@@ -70,6 +73,9 @@ public indirect enum ParameterKind: Sendable {
       return text.lowercased() == "keep" ? .keep : inner.parse(text)
     case .fileOrAuto:
       return text.isEmpty || text.lowercased() == "auto" ? .auto : .file(text)
+    case .autoValueOrFile(let inner):
+      if text.isEmpty || text.lowercased() == "auto" { return .auto }
+      return inner.parse(text) ?? .file(text)
     }
   }
 }

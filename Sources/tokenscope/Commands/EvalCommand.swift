@@ -109,6 +109,9 @@ struct EvalCommand: ParsableCommand {
           FileHandle.standardError.write(Data("skipping \(spec.name) in the sweep: \(e.message)\n".utf8))
           continue
         }
+        // Every image runs at the pipeline's grid: a budget that does not fit it is a usage error, found once here.
+        try plan.validate(native: GridSize(rows: pipeline.cropHeight / model.shape.patchSize,
+                                           cols: pipeline.cropWidth / model.shape.patchSize))
         if let cascade = plan.cascade {
           if cascades[cascade.grids] == nil { cascades[cascade.grids] = try context.cascadeRecords(plan, indices: indices) }
           let records = cascades[cascade.grids]!

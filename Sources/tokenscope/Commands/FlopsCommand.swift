@@ -48,6 +48,7 @@ struct FlopsCommand: ParsableCommand {
         name = plan.model.info.path
         policy = plan.policy
       }
+      try spec.configuration.validate(grid: shape.grid, prefix: shape.prefixTokens, depth: shape.depth)
       if let cascade = spec.cascade {
         emit(FlopsCommand.cascadeTable(shape: shape, name: name, spec: spec, cascade: cascade, json: format == .json))
         return

@@ -89,9 +89,11 @@ func loadedModelImage(_ image: PixelImage, name: String, model: ViTModel, pipeli
   }
 }
 
-/// Prepares a method for a model (UP-ViT reads its importance file and prunes here).
+/// Prepares a method for a model (UP-ViT reads its importance file and prunes here; DToMe reads its thresholds).
 func makePlan(_ spec: MethodSpec, model: ViTModel) throws -> MethodPlan {
   do { return try MethodPlan(spec: spec, model: model) } catch let e as UPViTError {
+    throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+  } catch let e as MethodFileError {
     throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
   } catch let e as MethodSpecError {
     throw CLIError(e)
