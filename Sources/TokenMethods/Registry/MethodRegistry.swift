@@ -12,6 +12,7 @@ public enum MethodRegistry {
     ClusTR.descriptor,
     DVT.descriptor,
     UPViT.descriptor,
+    VisionZip.descriptor,
   ]
 
   public static var names: [String] { all.map(\.name) }
