@@ -13,6 +13,7 @@ public enum MethodRegistry {
     DVT.descriptor,
     UPViT.descriptor,
     VisionZip.descriptor,
+    DToMe.descriptor,
   ]
 
   public static var names: [String] { all.map(\.name) }
