@@ -17,7 +17,7 @@ struct TokenScope: ParsableCommand {
       Exit codes: 0 success, 64 usage error, 65 bad data (malformed checkpoint or image), 66 missing input, 74 I/O error.
       """,
     version: version,
-    subcommands: [ExploreCommand.self, InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self, BenchCommand.self, RenderCommand.self, PruneCommand.self, LessonCommand.self],
+    subcommands: [ExploreCommand.self, InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self, BenchCommand.self, RenderCommand.self, PruneCommand.self, CalibrateCommand.self, LessonCommand.self],
     defaultSubcommand: ExploreCommand.self
   )
 }

@@ -32,14 +32,7 @@ struct EvalCommand: ParsableCommand {
   @Option(name: .customLong("method"), help: methodHelp)
   var methods: [String] = []
 
-  @Option(help: "Evaluate only the first N images (after --sample).")
-  var limit: Int?
-
-  @Option(help: "Evaluate a seeded random sample of N images instead of the first ones.")
-  var sample: Int?
-
-  @Option(help: "Seed for --sample.")
-  var seed: UInt64 = 0
+  @OptionGroup var selection: ImageSelectionOptions
 
   @Option(help: "Preprocessing mode (see report --help).")
   var preprocess: PreprocessMode = .auto
@@ -72,8 +65,6 @@ struct EvalCommand: ParsableCommand {
 
   func validate() throws {
     guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test") }
-    if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-    if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
     if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
     if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
@@ -90,13 +81,7 @@ struct EvalCommand: ParsableCommand {
       do { dataset = try Dataset.open(path: data, split: split) } catch let e as DatasetError {
         throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
       }
-      var indices = Array(0..<dataset.count)
-      if let sample, sample < indices.count {
-        var rng = SplitMix(seed: seed)
-        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        indices = Array(indices.prefix(sample))
-      }
-      if let limit { indices = Array(indices.prefix(limit)) }
+      let indices = selection.indices(count: dataset.count).indices
       let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
       let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
       let context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
@@ -205,7 +190,7 @@ struct EvalCommand: ParsableCommand {
       throw CLIError(error.message, code: error.isMissing ? CLIError.noInput : CLIError.badData)
     }
     var indices = Array(0..<held.count)
-    var rng = SplitMix(seed: seed &+ 1)
+    var rng = SplitMix(seed: selection.seed &+ 1)
     for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
     indices = Array(indices.prefix(calibLimit))
     let context = EvalContext(model: model, dataset: held, labelMap: labelMap, pipeline: pipeline, threads: threads)

@@ -131,3 +131,38 @@ struct InputSizeOption: ParsableArguments {
     return inputSize
   }
 }
+
+/// `--limit`, `--sample` and `--seed`: which images of a dataset `eval` and `calibrate` run on.
+struct ImageSelectionOptions: ParsableArguments {
+  @Option(help: "Use only the first N images (after --sample).")
+  var limit: Int?
+
+  @Option(help: "Use a seeded random sample of N images instead of the first ones.")
+  var sample: Int?
+
+  @Option(help: "Seed for --sample.")
+  var seed: UInt64 = 0
+
+  func validate() throws {
+    if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+    if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
+  }
+
+  /// The chosen indices of a dataset of `count` images (a seeded shuffle's first `sample`, then the first `limit`),
+  /// and a phrase saying which.
+  func indices(count: Int) -> (indices: [Int], description: String) {
+    var indices = Array(0..<count)
+    var description = "every image in order"
+    if let sample, sample < indices.count {
+      var rng = SplitMix(seed: seed)
+      for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+      indices = Array(indices.prefix(sample))
+      description = "a seeded sample of \(sample) (seed \(seed))"
+    }
+    if let limit, limit < indices.count {
+      indices = Array(indices.prefix(limit))
+      description = sample == nil ? "the first \(limit)" : description + ", the first \(limit) of it"
+    }
+    return (indices, description)
+  }
+}
