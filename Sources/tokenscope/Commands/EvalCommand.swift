@@ -15,7 +15,8 @@ struct EvalCommand: ParsableCommand {
       parallel on --threads threads; ms_per_image is wall time divided by images.
 
       --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
-      0.9..0.4 for EViT, IdleViT and MSTM, after the baseline. --plot FILE.svg draws accuracy against mean GMACs \
+      0.9..0.4 for EViT, IdleViT and MSTM, VisionZip dominant = 40..4, after the baseline. DToMe is not swept: each \
+      budget is its own calibration (calibrate --r-total N --out FILE, then --method dymu:thresholds=FILE). --plot FILE.svg draws accuracy against mean GMACs \
       (or, with --plot-time, against ms per image), one line per method, the baseline marked.
       """)
 
