@@ -159,6 +159,7 @@ public struct VisionZipPolicy: TokenPolicy {
     for t in 0..<prefix { newIndex[t] = t }
     for (i, t) in dominant.enumerated() { newIndex[t] = prefix + i }
     let kept = prefix + k
+    // The prefix and dominant rows copied to their new places. x: (kept + contextual) x C.
     var x = Matrix(rows: kept + contextual, cols: c)
     var size = [Float](repeating: 0, count: kept + contextual)
     for t in 0..<n where newIndex[t] >= 0 {
@@ -199,6 +200,7 @@ public struct VisionZipPolicy: TokenPolicy {
       }
     }
     // contextual_j = x_target + (Σ x of the tokens that joined j) / max(1, their count), summed in list order.
+    // state.x: n x C; sums: contextual x C; x: (kept + contextual) x C, rows kept... are the contextual tokens.
     var sums = Matrix(rows: contextual, cols: c)
     var joined = [Float](repeating: 0, count: contextual)
     for t in remaining {
