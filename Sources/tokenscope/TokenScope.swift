@@ -18,7 +18,7 @@ struct TokenScope: ParsableCommand {
       69 a CPU without AVX2 and FMA, 74 I/O error.
       """,
     version: version,
-    subcommands: [ExploreCommand.self, InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self, BenchCommand.self, RenderCommand.self, PruneCommand.self, LessonCommand.self],
+    subcommands: [ExploreCommand.self, InspectCommand.self, ReportCommand.self, FlopsCommand.self, EvalCommand.self, BenchCommand.self, RenderCommand.self, PruneCommand.self, CalibrateCommand.self, LessonCommand.self],
     defaultSubcommand: ExploreCommand.self
   )
 }

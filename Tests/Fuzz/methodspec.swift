@@ -59,11 +59,17 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   do { plan = try MethodPlan(spec: planned, model: toyModel) } catch let e as UPViTError {
     note("plan refused: \(e)")  // e.g. more heads than the toy model has: a clean error
     return 0
+  } catch let e as MethodFileError {
+    note("plan refused: \(e)")  // dymu:thresholds=auto (or a path): the toy model has no thresholds file
+    return 0
   } catch {
     finding("MethodPlan failed for \(planned): \(error)")
   }
   let run: MethodRun
-  do { run = try MethodRun.compute(plan: plan, native: toyModel.shape.grid) { toyInput($0) } } catch {
+  do { run = try MethodRun.compute(plan: plan, native: toyModel.shape.grid) { toyInput($0) } } catch let e as MethodSpecError {
+    note("run refused: \(e)")  // a VisionZip budget or DToMe list that does not fit the toy model: a usage error
+    return 0
+  } catch {
     finding("MethodRun.compute failed for \(planned): \(error)")
   }
   guard run.layers.count == 12, run.layers.allSatisfy({ $0.tokensOut >= 1 && $0.tokensOut <= $0.tokensIn }) else {

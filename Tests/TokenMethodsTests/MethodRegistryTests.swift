@@ -10,7 +10,7 @@ import TestSupport
 struct MethodRegistryTests {
   @Test func namesAreUniqueAndEveryMethodIsReachable() throws {
     #expect(Set(MethodRegistry.names).count == MethodRegistry.all.count)
-    #expect(MethodRegistry.names == ["none", "tome", "evit", "idle", "mstm", "clustr", "dvt", "upvit", "pitome", "atc"])
+    #expect(MethodRegistry.names == ["none", "tome", "evit", "idle", "mstm", "clustr", "dvt", "upvit", "pitome", "atc", "visionzip", "dymu"])
     // The explorer's `m` reaches every method.
     let presetMethods = Set(try MethodRegistry.presets.map { try MethodSpec.parse($0).name })
     #expect(presetMethods == Set(MethodRegistry.names))
@@ -60,6 +60,10 @@ struct MethodRegistryTests {
     #expect(dvt.cascade == Cascade(grids: [10, 14], thresholds: [0.9]))
     let upvit = try #require(try MethodSpec.parse("upvit:heads=4/4/2,embed=96,importance=x.json").configuration as? UPViT)
     #expect(upvit.targets == PruningTargets(heads: [4, 4, 2], mlpRatio: 3, embed: 96) && upvit.importancePath == "x.json")
+    let zip = try #require(try MethodSpec.parse("visionzip:dominant=20,layer=3,score=mean").configuration as? VisionZip)
+    #expect(zip == VisionZip(dominant: 20, contextual: 10, layer: 3, score: .mean))
+    let dymu = try #require(try MethodSpec.parse("dymu:thresholds=0.9/1/0.5,prop=false").configuration as? DToMe)
+    #expect(dymu == DToMe(thresholds: .values([0.9, 1, 0.5]), proportionalAttention: false))
   }
 
   @Test func parseErrorsNameWhatIsWrong() {
@@ -103,6 +107,8 @@ let countingSpecs = [
   "idle:keep=0.5,layers=0-2", "idle:keep=0.7,layers=1/2", "mstm:keep=0.5,layers=0/2", "mstm:keep=0.7,layers=1,weight=size",
   "clustr:clusters=4,layers=0/2", "clustr:clusters=8", "dvt:thresholds=2,grids=3/4", "upvit:heads=1,mlp-ratio=2",
   "pitome:ratio=0.6", "pitome:ratio=0.75,bsm=none,prop=true", "atc:keep=0.6,layers=0/2", "atc:keep=0.5,layers=1-2,linkage=single,prop=false",
+  "visionzip:dominant=5,contextual=2", "visionzip:dominant=6,contextual=0,layer=0,score=mean",
+  "dymu:thresholds=0.5/0.9/0.2", "dymu:thresholds=1/0.3/0.6,prop=false",
 ]
 let countingCases = ["vit", "deit_distilled", "dinov2", "grey_p2", "vit_ls"].flatMap { fixture in
   countingSpecs.map { CountingCase(fixture: fixture, spec: $0) }
@@ -155,7 +161,11 @@ struct MACAgreementTests {
                         pixels: (0..<count).map { Float(($0 * 7919) % 255) / 127 - 1 })
     }
     for stage in outcome.stages {
-      let counted = try #require(MACCounter.planned(plan.model.shape, grid: stage.grid, policy: plan.policy), "\(c)")
+      // DToMe's counts depend on the image: the weight-free count runs at the counts the pass saw (as flops does at
+      // a calibration's mean counts), which still checks the stem, the head and the method's extra MACs.
+      let policy = MACCounter.planned(plan.model.shape, grid: stage.grid, policy: plan.policy) == nil
+        ? RecordedCounts(policy: plan.policy, counts: stage.pass.records.map(\.counts)) : plan.policy
+      let counted = try #require(MACCounter.planned(plan.model.shape, grid: stage.grid, policy: policy), "\(c)")
       let pass = stage.pass
       #expect(counted.stem == pass.stemMACs && counted.head == pass.headMACs, "\(c)")
       for (record, block) in zip(pass.records, counted.blocks) {
@@ -164,6 +174,18 @@ struct MACAgreementTests {
       }
       #expect(counted.total == pass.totalMACs, "\(c)")
     }
+  }
+}
+
+/// A policy's extra MACs at token counts recorded by a forward pass.
+struct RecordedCounts: TokenPolicy {
+  let policy: any TokenPolicy
+  let counts: [BlockTokenCounts]
+  func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? {
+    counts[block].tokensIn == tokensIn ? counts[block] : nil
+  }
+  func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
+    policy.extraMACs(block: block, counts: counts, shape: shape)
   }
 }
 

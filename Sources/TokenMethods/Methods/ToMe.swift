@@ -79,16 +79,34 @@ public struct ToMePolicy: TokenPolicy {
     let requested = block < schedule.count ? schedule[block] : 0
     let r = merges(block: block, tokensIn: n, prefix: prefix)
     guard r > 0 else { return PolicyOutcome(event: requested > 0 ? "nothing left to merge" : nil) }
+    let match = BipartiteMatch(attention: attention, tokens: n, prefix: prefix)
+    match.merge(Array(match.ranked.prefix(r)), state: &state)
+    return PolicyOutcome(event: "merged \(r) of \(n) tokens into their most similar partners by key similarity; \(n - r) remain")
+  }
+}
 
+/// ToMe's bipartite matching over the n tokens entering a block (DToMe and its calibration share it): set A holds the
+/// tokens at even positions, set B those at odd positions, and every A token that is not a prefix token finds its most
+/// similar B token that is not one either, by cosine similarity of the keys averaged over heads.
+struct BipartiteMatch {
+  /// A token ai is token 2·ai; B token bi is token 2·bi + 1.
+  let tokens: Int, prefix: Int
+  /// Per A token: the best similarity (−∞ for prefix tokens, which neither merge nor receive).
+  let best: [Float]
+  /// Per A token: the B index of that partner (the first maximum, as torch.max).
+  let partner: [Int]
+
+  init(attention: AttentionView, tokens n: Int, prefix: Int) {
+    self.tokens = n; self.prefix = prefix
     // Metric: keys averaged over heads, L2-normalised per token.
     var metric = attention.meanKeys()
     let d = metric.cols
-    let setA = Array(stride(from: 0, to: n, by: 2)), setB = Array(stride(from: 1, to: n, by: 2))
-    // Best B partner for every A token; protected tokens neither merge (A rows) nor receive (B columns).
+    let countA = (n + 1) / 2, countB = n / 2
+    var best = [Float](repeating: -.infinity, count: countA)
+    var partner = [Int](repeating: 0, count: countA)
     // Pointer loops with SIMD dot products (the scalar version cost about 2 ms per DeiT-S image, 4% of a ToMe pass).
-    var best = [Float](repeating: -.infinity, count: setA.count)
-    var partner = [Int](repeating: 0, count: setA.count)
     // A rows are split over the pool (each writes only its own best and partner; the same sums as serially).
+    // metric: n x d row-major; best, partner: countA.
     metric.data.withUnsafeMutableBufferPointer { mp in
       let m = mp.baseAddress!
       for t in 0..<n { normalizeRow(m + t &* d, count: d) }
@@ -96,10 +114,9 @@ public struct ToMePolicy: TokenPolicy {
         partner.withUnsafeMutableBufferPointer { partnerP in
           let metricP = SendablePointer(m), bestQ = SendablePointer(bestP.baseAddress!)
           let partnerQ = SendablePointer(partnerP.baseAddress!)
-          let countA = setA.count, countB = setB.count  // setA[ai] = 2 ai, setB[bi] = 2 bi + 1
           ThreadPool.shared.parallelRanges(countA, minChunk: 16, chunksPerThread: 2) { range in
             for ai in range where 2 &* ai >= prefix {
-              let pa = metricP.p + 2 &* ai &* d
+              let pa = metricP.p + 2 &* ai &* d  // seek to A token ai's metric row
               var bestS = bestQ.p[ai], bestB = partnerQ.p[ai]
               for bi in 0..<countB where 2 &* bi &+ 1 >= prefix {
                 let s = dotProduct(pa, metricP.p + (2 &* bi &+ 1) &* d, count: d)
@@ -111,23 +128,29 @@ public struct ToMePolicy: TokenPolicy {
         }
       }
     }
-    // The r most similar A tokens merge (stable descending sort, so ties keep the lower index).
-    let order = setA.indices.sorted { best[$0] > best[$1] || (best[$0] == best[$1] && $0 < $1) }
-    let sources = Set(order.prefix(r))
+    self.best = best; self.partner = partner
+  }
 
-    // New order: prefix tokens, unmerged A tokens (original order), then all B tokens (original order).
+  /// The non-prefix A tokens by best similarity, descending; the sort is stable, so ties keep the lower index.
+  var ranked: [Int] {
+    (0..<best.count).filter { 2 * $0 >= prefix }.sorted { best[$0] > best[$1] || (best[$0] == best[$1] && $0 < $1) }
+  }
+
+  /// Merges the A tokens `sources` (indices into A) into their partners with size-weighted averages (merge_wavg:
+  /// x' = Σ σx / (Σ σ + epsilon), σ' = Σ σ; DToMe's calibration divides by Σ σ + 1e-4). New order: prefix tokens,
+  /// unmerged A tokens (original order), then all B tokens (original order).
+  func merge(_ sources: [Int], state: inout TokenState, epsilon: Float = 0) {
+    let n = tokens
+    let merging = Set(sources)
     var newIndex = [Int](repeating: -1, count: n)
     var fate = [TokenFate](repeating: .stays, count: n)
     var next = 0
     for t in 0..<prefix { newIndex[t] = next; next += 1 }
-    for (ai, a) in setA.enumerated() where a >= prefix && !sources.contains(ai) { newIndex[a] = next; next += 1 }
-    for b in setB where b >= prefix { newIndex[b] = next; next += 1 }
-    for ai in sources { newIndex[setA[ai]] = newIndex[setB[partner[ai]]]; fate[setA[ai]] = .merged }
-    let newCount = n - r
-    // Size-weighted average (merge_wavg): x' = sum(size * x) / sum(size), size' = sum(size).
-    let (weighted, newSize) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { state.size[$0] }
+    for a in stride(from: 0, to: n, by: 2) where a >= prefix && !merging.contains(a / 2) { newIndex[a] = next; next += 1 }
+    for b in stride(from: 1, to: n, by: 2) where b >= prefix { newIndex[b] = next; next += 1 }
+    for ai in sources { newIndex[2 * ai] = newIndex[2 * partner[ai] + 1]; fate[2 * ai] = .merged }
+    let (weighted, newSize) = state.x.weightedMeans(into: n - sources.count, newIndex: newIndex, epsilon: epsilon) { state.size[$0] }
     state.reorganize(x: weighted, size: newSize, newIndex: newIndex, fate: fate)
-    return PolicyOutcome(event: "merged \(r) of \(n) tokens into their most similar partners by key similarity; \(newCount) remain")
   }
 }
 

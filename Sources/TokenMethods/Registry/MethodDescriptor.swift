@@ -39,6 +39,26 @@ public enum MethodAction: Sendable {
 public protocol MethodConfiguration: Sendable {
   /// What the method does to a model of `depth` blocks; its case matches the descriptor's level.
   func action(depth: Int) -> MethodAction
+  /// What the method does to `model` itself: a method whose settings live in a file beside the checkpoint (DToMe's
+  /// calibrated thresholds) reads it here. The default is `action(depth:)`.
+  func action(for model: ViTModel) throws -> MethodAction
+  /// Checks the values against a model of `depth` blocks with `prefix` prefix tokens, run on `grid`, where the spec
+  /// alone cannot tell whether they fit (VisionZip's token budget needs the patch count). The default accepts all.
+  func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError)
+}
+
+extension MethodConfiguration {
+  public func action(for model: ViTModel) throws -> MethodAction { action(depth: model.depth) }
+  public func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError) {}
+}
+
+/// A file a method reads beside the checkpoint or from its spec (DToMe's thresholds) is missing or unusable.
+public struct MethodFileError: Error, Equatable, CustomStringConvertible {
+  public let message: String
+  /// The file does not exist (exit 66 rather than 65).
+  public let isMissing: Bool
+  public init(_ message: String, isMissing: Bool = false) { self.message = message; self.isMissing = isMissing }
+  public var description: String { message }
 }
 
 /// How the explorer's `+`/`-` move a method's main parameter.

@@ -20,6 +20,8 @@ public indirect enum ParameterKind: Sendable {
   case autoOr(ParameterKind)
   /// "auto" (the method finds the file) or a file path.
   case fileOrAuto
+  /// "auto", a value of the inner kind, or else a file path (DToMe's thresholds: auto, one per block, or a file).
+  case autoValueOrFile(ParameterKind)
 
   /// What a value must look like, for error messages and help.
   public var expected: String {
@@ -36,6 +38,7 @@ public indirect enum ParameterKind: Sendable {
     case .keepOr(let inner): return "keep or \(inner.expected)"
     case .autoOr(let inner): return "auto or \(inner.expected)"
     case .fileOrAuto: return "auto or a file path"
+    case .autoValueOrFile(let inner): return "auto, \(inner.expected), or a file path"
     }
   }
 
@@ -75,6 +78,9 @@ public indirect enum ParameterKind: Sendable {
       return text.lowercased() == "auto" ? .auto : inner.parse(text)
     case .fileOrAuto:
       return text.isEmpty || text.lowercased() == "auto" ? .auto : .file(text)
+    case .autoValueOrFile(let inner):
+      if text.isEmpty || text.lowercased() == "auto" { return .auto }
+      return inner.parse(text) ?? .file(text)
     }
   }
 }

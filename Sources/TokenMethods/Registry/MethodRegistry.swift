@@ -14,6 +14,8 @@ public enum MethodRegistry {
     UPViT.descriptor,
     PiToMe.descriptor,
     ATC.descriptor,
+    VisionZip.descriptor,
+    DToMe.descriptor,
   ]
 
   public static var names: [String] { all.map(\.name) }

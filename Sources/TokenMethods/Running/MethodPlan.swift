@@ -41,7 +41,7 @@ public struct MethodPlan: Sendable {
     try spec.validate(depth: model.depth)
     self.spec = spec
     self.baselineShape = model.shape
-    switch spec.action(depth: model.depth) {
+    switch try spec.configuration.action(for: model) {
     case .tokenPolicy(let policy):
       (self.model, self.pruning, self.policy, self.cascade) = (model, nil, policy, nil)
     case .cascade(let cascade):
@@ -62,11 +62,20 @@ public struct MethodPlan: Sendable {
     cascade?.grids.map { GridSize(rows: $0, cols: $0) } ?? [native]
   }
 
+  /// Checks the spec against the model at every grid the plan runs at for `native` (see
+  /// `MethodConfiguration.validate`); commands call it before a dataset run so that a bad budget is a usage error.
+  public func validate(native: GridSize) throws(MethodSpecError) {
+    for grid in grids(native: native) {
+      try spec.configuration.validate(grid: grid, prefix: model.prefixCount, depth: model.depth)
+    }
+  }
+
   /// Runs the plan on one image. `input` makes the model input for a grid (the image preprocessed at grid x patch
   /// pixels); it is asked for `native` alone unless the plan is a cascade. `allStages` runs every cascade stage
   /// whatever the thresholds say (calibration and threshold sweeps then decide exits offline); the outcome still
   /// ends at the stage the thresholds choose.
   public func run(native: GridSize, allStages: Bool = false, input: (GridSize) throws -> ModelInput) throws -> MethodOutcome {
+    try validate(native: native)
     var stages: [StageOutcome] = []
     for grid in grids(native: native) {
       let pass = ForwardPass(model: model, input: try input(grid), policy: policy)

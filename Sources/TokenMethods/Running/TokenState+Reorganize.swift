@@ -39,8 +39,10 @@ extension TokenState {
 extension Matrix {
   /// Weighted means of this matrix's rows into `count` groups: row t joins group newIndex[t] (skipped when -1) with
   /// weight `weight(t)`; returns the group means (count x cols) and each group's weight sum. Rows are summed in order,
-  /// then divided once.
-  func weightedMeans(into count: Int, newIndex: [Int], weight: (Int) -> Float) -> (means: Matrix, weightSums: [Float]) {
+  /// then divided once, by the weight sum plus `epsilon` (0 except in DToMe's calibration, which reproduces the
+  /// official batch path's 1e-4).
+  func weightedMeans(into count: Int, newIndex: [Int], epsilon: Float = 0,
+                     weight: (Int) -> Float) -> (means: Matrix, weightSums: [Float]) {
     let c = cols
     var means = Matrix(rows: count, cols: c)
     var sums = [Float](repeating: 0, count: count)
@@ -53,7 +55,7 @@ extension Matrix {
           for j in 0..<c { out[j] += w * src[j] }
         }
         for g in 0..<count {
-          let out = op.baseAddress! + g &* c, total = sums[g]
+          let out = op.baseAddress! + g &* c, total = sums[g] + epsilon
           for j in 0..<c { out[j] /= total }
         }
       }

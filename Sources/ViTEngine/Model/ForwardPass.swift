@@ -89,18 +89,21 @@ public final class ForwardPass {
   }
 
   /// A pass that starts from a recorded state instead of an image (see `resume`).
-  private init(model: ViTModel, state: TokenState) {
+  private init(model: ViTModel, state: TokenState, policy: any TokenPolicy) {
     self.model = model
-    self.policy = NoReduction()
+    self.policy = policy
     grid = state.grid
     embedded = state
     current = state
   }
 
-  /// Runs blocks `block..<depth` without a token method on `state` (the input of block `block`, as recorded by an
-  /// earlier pass) and classifies: UP-ViT's ablation scoring reruns only the blocks from the ablated one on.
-  public static func resume(model: ViTModel, state: TokenState, fromBlock block: Int) -> Prediction {
-    let pass = ForwardPass(model: model, state: state)
+  /// Runs blocks `block..<depth` on `state` (the input of block `block`, as recorded by an earlier pass) and
+  /// classifies, keeping no block records: UP-ViT's ablation scoring reruns only the blocks from the ablated one on
+  /// (without a token method), and DToMe's calibration runs many images at once, where a whole batch of records
+  /// (every block's attention probabilities) would not fit in memory.
+  public static func resume(model: ViTModel, state: TokenState, fromBlock block: Int,
+                            policy: any TokenPolicy = NoReduction()) -> Prediction {
+    let pass = ForwardPass(model: model, state: state, policy: policy)
     var s = state
     for i in block..<model.depth { _ = pass.runBlock(i, state: &s) }
     return classify(model: model, state: s)
@@ -190,7 +193,7 @@ public final class ForwardPass {
 
   /// Runs block `index` on `state`, calling the policy's phases in order (see TokenPolicy): keyValues, then (with
   /// one key per token) the projections, select and attentionBias; attention and its residual; reduce; the MLP on the
-  /// tokens that remain; idle tokens scattered back.
+  /// tokens that remain; idle tokens scattered back; reduceOutput.
   func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
     let block = model.blocks[index]
     let shape = BlockShape(embed: model.embedDim, heads: block.heads, headDim: block.headDim, hidden: block.mlpHidden,
@@ -240,13 +243,16 @@ public final class ForwardPass {
     clock.lap("residual+keys+stats")
 
     let patchTokenBeforeReduce = state.patchToken  // the map the reduce phase's annotations index (only P numbers)
-    let outcome = attention.output.probabilities.withUnsafeBufferPointer { probs in
-      attention.keyVectors.data.withUnsafeBufferPointer { keys in
-        policy.reduce(block: index, state: &state,
-                      attention: AttentionView(heads: shape.heads, headDim: shape.headDim, queries: queries,
-                                               keys: attention.keyCount, probabilities: probs, keyVectors: keys))
+    // What the reduce phases see: this block's probabilities actually used and its keys.
+    func withAttentionView(_ body: (AttentionView) -> PolicyOutcome) -> PolicyOutcome {
+      attention.output.probabilities.withUnsafeBufferPointer { probs in
+        attention.keyVectors.data.withUnsafeBufferPointer { keys in
+          body(AttentionView(heads: shape.heads, headDim: shape.headDim, queries: queries, keys: attention.keyCount,
+                             probabilities: probs, keyVectors: keys))
+        }
       }
     }
+    let outcome = withAttentionView { policy.reduce(block: index, state: &state, attention: $0) }
     if let event = outcome.event { events.append(event) }
     var annotations: [RecordedAnnotations] = []
     if let notes = outcome.annotations {
@@ -276,6 +282,14 @@ public final class ForwardPass {
       state.clearIdle()
     }
     clock.lap("residual+scatter")
+
+    let patchTokenBeforeOutput = state.patchToken
+    let compressed = withAttentionView { policy.reduceOutput(block: index, state: &state, attention: $0) }
+    if let event = compressed.event { events.append(event) }
+    if let notes = compressed.annotations {
+      annotations.append(RecordedAnnotations(annotations: notes, patchToken: patchTokenBeforeOutput))
+    }
+    clock.lap("policy")
 
     let counts = BlockTokenCounts(tokensIn: tokensIn, queries: queries, keys: attention.keyCount, mlpTokens: mlpTokens,
                                   tokensOut: state.tokenCount)

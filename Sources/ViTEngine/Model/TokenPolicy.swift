@@ -1,10 +1,12 @@
 // The token method's side of a block. The block owns the maths of attention and MLP; a policy only decides what
-// happens to the token sequence, at four named phases the block calls in this order:
+// happens to the token sequence, at five named phases the block calls in this order:
 //
 //   keyValues   before the projections: group tokens into shared keys and values (ClusTR). Every token still queries.
 //   select      after the projections: the tokens that take part in this block; the others idle (IdleViT).
 //   attentionBias  what is added to every row of attention logits (proportional attention: log of each key's size).
 //   reduce      between the attention residual and the MLP: merge, fuse or drop tokens (ToMe, EViT, MSTM).
+//   reduceOutput   after the MLP residual: replace the block's output sequence (VisionZip compresses one layer's
+//               output, as a VLM's projector would receive it, so the MLP must have run on every token first).
 //
 // Every phase has a default that does nothing, so a method implements only the phases it uses. `keyValues` and
 // `select` are alternatives for one block: a block attends either over grouped keys or over a subset of tokens.
@@ -151,6 +153,7 @@ public struct BlockTokenCounts: Sendable, Equatable {
   public var queries: Int, keys: Int
   /// Tokens through the MLP (after the reduction).
   public var mlpTokens: Int
+  /// Tokens leaving the block (fewer than mlpTokens when the output itself is reduced).
   public var tokensOut: Int
   public init(tokensIn: Int, queries: Int, keys: Int, mlpTokens: Int, tokensOut: Int) {
     self.tokensIn = tokensIn; self.queries = queries; self.keys = keys; self.mlpTokens = mlpTokens
@@ -174,6 +177,9 @@ public protocol TokenPolicy: Sendable {
   func attentionBias(block: Int, state: TokenState) -> AttentionBias
   /// Phase `reduce`: after the attention residual and before the MLP; may shrink or merge the sequence.
   func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome
+  /// Phase `reduceOutput`: after the MLP residual, on the block's output; may shrink or merge the sequence. `attention`
+  /// is the same block's attention (its rows and columns are the block's input tokens, not `state`'s).
+  func reduceOutput(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome
   /// The method's own work in `block` (matching scores, clustering, ...), counted the fvcore way from the token
   /// counts the block saw. One formula for the forward pass and for weight-free counting.
   func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int
@@ -187,6 +193,7 @@ extension TokenPolicy {
   public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? { nil }
   public func attentionBias(block: Int, state: TokenState) -> AttentionBias { .none }
   public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
+  public func reduceOutput(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
   public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int { 0 }
   public func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? { nil }
 }

@@ -60,6 +60,8 @@ struct BenchCommand: ParsableCommand {
       let threadCount = threads ?? ThreadPool.defaultThreadCount
       ThreadPool.setThreadCount(threadCount)
       let input = BenchCommand.syntheticInput(model: model)
+      // The passes below run the policy directly, so the budget is checked here (VisionZip's needs the grid).
+      try plan.validate(native: GridSize(rows: input.height / model.shape.patchSize, cols: input.width / model.shape.patchSize))
 
       let profiler = profile ? OpProfile() : nil
       var times: [Double] = []

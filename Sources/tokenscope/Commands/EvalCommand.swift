@@ -16,7 +16,8 @@ struct EvalCommand: ParsableCommand {
       parallel on --threads threads; ms_per_image is wall time divided by images.
 
       --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
-      0.9..0.4 for EViT, IdleViT and MSTM, after the baseline. --plot FILE.svg draws accuracy against mean GMACs \
+      0.9..0.4 for EViT, IdleViT and MSTM, VisionZip dominant = 40..4, after the baseline. DToMe is not swept: each \
+      budget is its own calibration (calibrate --r-total N --out FILE, then --method dymu:thresholds=FILE). --plot FILE.svg draws accuracy against mean GMACs \
       (or, with --plot-time, against ms per image), one line per method, the baseline marked. \(dvtCaveat).
       """)
 
@@ -36,14 +37,7 @@ struct EvalCommand: ParsableCommand {
   @Option(name: .customLong("method"), help: methodHelp)
   var methods: [String] = []
 
-  @Option(help: "Evaluate only the first N images (after --sample).")
-  var limit: Int?
-
-  @Option(help: "Evaluate a seeded random sample of N images instead of the first ones.")
-  var sample: Int?
-
-  @Option(help: "Seed for --sample.")
-  var seed: UInt64 = 0
+  @OptionGroup var selection: ImageSelectionOptions
 
   @Option(help: "Preprocessing mode (see report --help).")
   var preprocess: PreprocessMode = .auto
@@ -76,8 +70,6 @@ struct EvalCommand: ParsableCommand {
 
   func validate() throws {
     guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test") }
-    if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-    if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
     if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
     if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
@@ -94,13 +86,7 @@ struct EvalCommand: ParsableCommand {
       do { dataset = try Dataset.open(path: data, split: split) } catch let e as DatasetError {
         throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
       }
-      var indices = Array(0..<dataset.count)
-      if let sample, sample < indices.count {
-        var rng = SplitMix(seed: seed)
-        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        indices = Array(indices.prefix(sample))
-      }
-      if let limit { indices = Array(indices.prefix(limit)) }
+      let indices = selection.indices(count: dataset.count).indices
       let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
       let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
       let context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
@@ -113,6 +99,9 @@ struct EvalCommand: ParsableCommand {
           FileHandle.standardError.write(Data("skipping \(spec.name) in the sweep: \(e.message)\n".utf8))
           continue
         }
+        // Every image runs at the pipeline's grid: a budget that does not fit it is a usage error, found once here.
+        try plan.validate(native: GridSize(rows: pipeline.cropHeight / model.shape.patchSize,
+                                           cols: pipeline.cropWidth / model.shape.patchSize))
         if let cascade = plan.cascade {
           if cascades[cascade.grids] == nil { cascades[cascade.grids] = try context.cascadeRecords(plan, indices: indices) }
           let records = cascades[cascade.grids]!
@@ -207,7 +196,7 @@ struct EvalCommand: ParsableCommand {
       throw CLIError(error.message, code: error.isMissing ? CLIError.noInput : CLIError.badData)
     }
     var indices = Array(0..<held.count)
-    var rng = SplitMix(seed: seed &+ 1)
+    var rng = SplitMix(seed: selection.seed &+ 1)
     for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
     indices = Array(indices.prefix(calibLimit))
     let context = EvalContext(model: model, dataset: held, labelMap: labelMap, pipeline: pipeline, threads: threads)

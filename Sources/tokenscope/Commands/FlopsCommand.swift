@@ -50,12 +50,23 @@ struct FlopsCommand: ParsableCommand {
         name = plan.model.info.path
         policy = plan.policy
       }
+      try spec.configuration.validate(grid: shape.grid, prefix: shape.prefixTokens, depth: shape.depth)
       if let cascade = spec.cascade {
         emit(FlopsCommand.cascadeTable(shape: shape, name: name, spec: spec, cascade: cascade, json: format == .json))
         return
       }
+      // DToMe's counts depend on the image; with a thresholds file the calibration's mean counts stand in for them.
+      var average: DToMeThresholdsFile? = nil
+      if let dymu = policy as? DToMePolicy, let calibration = dymu.calibration {
+        policy = CalibrationAverage(policy: dymu, meanTokens: calibration.meanTokens)
+        average = calibration
+      }
       guard let planned = MACCounter.planned(shape, policy: policy) else {
-        throw CLIError("flops --method \(spec.canonical): this method's token counts depend on the image; use `report IMAGE --method ...`", code: CLIError.usage)
+        let hint = spec.name == "dymu" ? " (with --model and its thresholds file, flops counts the calibration's average tokens)" : ""
+        throw CLIError("flops --method \(spec.canonical): this method's token counts depend on the image; use `report IMAGE --method ...`\(hint)", code: CLIError.usage)
+      }
+      let averageNote = average.map {
+        "token counts: the calibration's mean per block, rounded (\($0.images) images of \($0.data) (\($0.split))); each image has its own (report IMAGE)"
       }
       let baseline = MACCounter.baseline(baselineShape, grid: shape.grid).total
       switch format {
@@ -63,6 +74,7 @@ struct FlopsCommand: ParsableCommand {
         emit(JSONValue.object([
           ("schema_version", 1), ("model", .string(name)), ("method", .string(spec.canonical)),
           ("grid", JSONValue([shape.grid.rows, shape.grid.cols])),
+          ("token_counts", .string(average == nil ? "planned" : "calibration average")),
           ("layers", .array(planned.blocks.enumerated().map { i, b in
             .object([("index", JSONValue(i)), ("tokens_in", JSONValue(b.counts.tokensIn)), ("tokens_active", JSONValue(b.counts.queries)), ("tokens_out", JSONValue(b.counts.tokensOut)),
                      ("macs", Report.macsJSON(b.macs))])
@@ -71,7 +83,8 @@ struct FlopsCommand: ParsableCommand {
           ("macs_total", JSONValue(planned.total)), ("macs_baseline", JSONValue(baseline)),
         ]).serialized())
       case .text:
-        var lines = ["model   \(name)", "method  \(spec.canonical)", "", "layer  tokens                   MACs     GMACs"]
+        var lines = ["model   \(name)", "method  \(spec.canonical)"] + (averageNote.map { ["note    \($0)"] } ?? [])
+        lines += ["", "layer  tokens                   MACs     GMACs"]
         let (stem, head, total) = (planned.stem, planned.head, planned.total)
         lines.append("stem   " + pad("", 17) + pad(String(stem), 12) + "  " + pad(formatFixed(Double(stem) / 1e9, decimals: 4), 8))
         for (i, b) in planned.blocks.enumerated() {
@@ -121,3 +134,19 @@ struct FlopsCommand: ParsableCommand {
   }
 }
 
+/// DToMe at its calibration's mean token counts (rounded), for `flops` without an image: the counts per block come
+/// from the thresholds file, the matching's MACs from the policy at those counts.
+struct CalibrationAverage: TokenPolicy {
+  let policy: DToMePolicy
+  /// Mean tokens leaving each block.
+  let meanTokens: [Double]
+
+  func plannedCounts(block: Int, tokensIn n: Int, shape: BlockShape) -> BlockTokenCounts? {
+    let out = block < meanTokens.count ? Int(meanTokens[block].rounded()) : n
+    return BlockTokenCounts(tokensIn: n, queries: n, keys: n, mlpTokens: out, tokensOut: out)
+  }
+
+  func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
+    policy.extraMACs(block: block, counts: counts, shape: shape)
+  }
+}

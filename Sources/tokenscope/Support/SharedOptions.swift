@@ -91,9 +91,11 @@ func loadedModelImage(_ image: PixelImage, name: String, model: ViTModel, pipeli
   }
 }
 
-/// Prepares a method for a model (UP-ViT reads its importance file and prunes here).
+/// Prepares a method for a model (UP-ViT reads its importance file and prunes here; DToMe reads its thresholds).
 func makePlan(_ spec: MethodSpec, model: ViTModel) throws -> MethodPlan {
   do { return try MethodPlan(spec: spec, model: model) } catch let e as UPViTError {
+    throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
+  } catch let e as MethodFileError {
     throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
   } catch let e as MethodSpecError {
     throw CLIError(e)
@@ -134,5 +136,40 @@ struct InputSizeOption: ParsableArguments {
       throw CLIError("--input-size \(inputSize) is not a multiple of the patch size \(p); try \(inputSize / p * p) or \((inputSize / p + 1) * p)", code: CLIError.usage)
     }
     return inputSize
+  }
+}
+
+/// `--limit`, `--sample` and `--seed`: which images of a dataset `eval` and `calibrate` run on.
+struct ImageSelectionOptions: ParsableArguments {
+  @Option(help: "Use only the first N images (after --sample).")
+  var limit: Int?
+
+  @Option(help: "Use a seeded random sample of N images instead of the first ones.")
+  var sample: Int?
+
+  @Option(help: "Seed for --sample.")
+  var seed: UInt64 = 0
+
+  func validate() throws {
+    if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+    if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
+  }
+
+  /// The chosen indices of a dataset of `count` images (a seeded shuffle's first `sample`, then the first `limit`),
+  /// and a phrase saying which.
+  func indices(count: Int) -> (indices: [Int], description: String) {
+    var indices = Array(0..<count)
+    var description = "every image in order"
+    if let sample, sample < indices.count {
+      var rng = SplitMix(seed: seed)
+      for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+      indices = Array(indices.prefix(sample))
+      description = "a seeded sample of \(sample) (seed \(seed))"
+    }
+    if let limit, limit < indices.count {
+      indices = Array(indices.prefix(limit))
+      description = sample == nil ? "the first \(limit)" : description + ", the first \(limit) of it"
+    }
+    return (indices, description)
   }
 }
