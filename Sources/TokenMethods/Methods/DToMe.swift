@@ -132,8 +132,11 @@ public struct DToMePolicy: TokenPolicy {
 
   public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome {
     let n = state.tokenCount, prefix = state.prefixCount
+    // For the views: what an average calibration image kept after this block, when the thresholds came from a file.
+    let reference = calibration.flatMap { block < $0.meanTokens.count ? TokenCountReference(name: "calibration mean", tokensOut: $0.meanTokens[block]) : nil }
     guard matches(block: block, tokensIn: n, prefix: prefix) else {
-      return PolicyOutcome(event: threshold(block) < 1 ? "nothing left to merge" : nil)
+      return PolicyOutcome(event: threshold(block) < 1 ? "nothing left to merge" : nil,
+                           annotations: reference.map { TokenAnnotations(reference: $0) })
     }
     let tau = threshold(block), cap = (n - prefix) / 2
     let match = BipartiteMatch(attention: attention, tokens: n, prefix: prefix)
@@ -148,7 +151,11 @@ public struct DToMePolicy: TokenPolicy {
       let before = block == 0 ? Double(state.patchToken.count + prefix) : mean[block - 1]
       event += "; calibration average \(rounded(before - mean[block])) merged, \(rounded(mean[block])) left"
     }
-    return PolicyOutcome(event: event + "; \(n - r) remain")
+    // Each A token's best similarity (A token ai is token 2ai); B tokens are only matched to, so they have none.
+    var values = [Float](repeating: .nan, count: n)
+    for ai in ranked { values[2 * ai] = match.best[ai] }
+    let score = TokenScore(name: "best-match similarity", meaning: "A tokens above the threshold merge", values: values, threshold: tau)
+    return PolicyOutcome(event: event + "; \(n - r) remain", annotations: TokenAnnotations(score: score, reference: reference))
   }
 }
 

@@ -171,10 +171,21 @@ public struct VisionZipPolicy: TokenPolicy {
                                                  : "by mean attention received (\(percent(mass)) of it)"
     let prefixText = prefix == 1 ? "CLS" : "\(prefix) prefix tokens"
     let head = "kept \(k) of \(n - prefix) patches + \(prefixText) \(sourceText)"
+    // For the views: the ranking score of every patch, and which tokens are dominant (contextual ones added below).
+    var values = score
+    for t in 0..<prefix { values[t] = .nan }
+    var roles = [TokenRole](repeating: .ordinary, count: n)
+    for t in dominant { roles[t] = .dominant }
+    func annotations() -> TokenAnnotations {
+      TokenAnnotations(score: TokenScore(name: configuration.score == .cls ? "CLS attention (summed over heads)" : "mean attention received",
+                                         meaning: "the highest are kept as dominant tokens", values: values),
+                       roles: roles)
+    }
     guard contextual > 0 else {
       for t in remaining { fate[t] = .pruned }
       state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
-      return PolicyOutcome(event: "\(head); dropped the other \(remainingCount) (contextual=0); \(kept) tokens remain")
+      return PolicyOutcome(event: "\(head); dropped the other \(remainingCount) (contextual=0); \(kept) tokens remain",
+                           annotations: annotations())
     }
 
     // Targets: uniformly spaced over the list of remaining tokens. Every other remaining token joins the target with
@@ -218,7 +229,9 @@ public struct VisionZipPolicy: TokenPolicy {
     }
     state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
     let spacing = step == 1 ? "every remaining patch" : "every \(ordinal(step)) remaining patch"
-    return PolicyOutcome(event: "\(head); merged the other \(remainingCount) into \(contextual) contextual tokens (targets: \(spacing)); \(kept + contextual) tokens remain")
+    for t in targets { roles[t] = .contextual }
+    return PolicyOutcome(event: "\(head); merged the other \(remainingCount) into \(contextual) contextual tokens (targets: \(spacing)); \(kept + contextual) tokens remain",
+                         annotations: annotations())
   }
 }
 
