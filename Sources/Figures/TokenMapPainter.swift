@@ -5,6 +5,10 @@
 //              fused ones tinted orange; merged ones outlined by group
 //   groups     every merge group filled with its mean colour and outlined (ToMe's vis.py); pruned faded
 //   attention  the CLS attention to each patch's token as a viridis heat map over the greyed image
+//   score      the method's per-token score (PiToMe's energy, ...) as a viridis heat map over the greyed image,
+//              protected patches framed, patches past the method's threshold crossed
+//   roles      dominant patches as they are, each contextual token's patches in their mean colour and outlined (its
+//              own patch dotted), the rest faded
 //
 // Shape legend: `input` is the preprocessed image, H x W pixels (grey or RGB); the grid is rows x cols patches of
 // (H / rows) x (W / cols) pixels; a painted map is (W * scale) x (H * scale).
@@ -16,6 +20,9 @@ public enum FigureView: String, CaseIterable, Sendable {
   /// `clusters`: ClusTR's key/value clusters as TCFormer draws them (each cluster in its mean colour, outlined);
   /// layers without clusters are drawn as `status`.
   case image, status, groups, attention, clusters
+  /// `score` and `roles`: what the method annotated in the block (PatchAnnotations); layers without it are drawn as
+  /// `status`. `clusters` also draws the clusters a clustering block made into tokens (its merge groups).
+  case score, roles
 }
 
 public struct TokenMapPainter: Sendable {
@@ -49,11 +56,22 @@ public struct TokenMapPainter: Sendable {
   /// Paints `view` for one layer (nil: the input alone).
   public func paint(_ view: FigureView, layer: LayerView?) -> Canvas {
     var canvas = Canvas(width: width, height: height)
-    let clusters = view == .clusters ? layer?.cluster : nil
-    let view = view == .clusters && clusters == nil ? .status : view
+    let notes = layer?.annotations
+    let clusters = view == .clusters ? layer?.cluster ?? (notes?.mergeLevels != nil ? layer?.group : nil) : nil
+    let score = view == .score ? notes?.score : nil
+    let roles = view == .roles && notes?.has([.protected, .dominant, .contextual]) == true ? notes?.roles : nil
+    let view: FigureView = switch view {
+    case .clusters where clusters == nil, .score where score == nil, .roles where roles == nil: .status
+    default: view
+    }
     let meanColour = layer.map { groupMeans(clusters ?? $0.group) } ?? [:]
     let attention = layer?.attention(head: nil) ?? []
     let maxAttention = max(attention.max() ?? 0, 1e-12)
+    let finite = score?.values.filter(\.isFinite) ?? []
+    let low = finite.min() ?? 0, high = finite.max() ?? 1
+    // The output groups holding a contextual token: their patches were gathered into it.
+    var contextualGroups = Set<Int>()
+    if let roles, let layer { for p in roles.indices where roles[p] == .contextual { contextualGroups.insert(layer.group[p]) } }
     for y in 0..<input.height {
       for x in 0..<input.width {
         var colour = input[x, y]
@@ -76,6 +94,18 @@ public struct TokenMapPainter: Sendable {
           case .attention:
             let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)
             colour = grey.mixed(with: SequentialPalette.viridis.rgb(at: Double(attention[p] / maxAttention)), by: 0.75)
+          case .score:
+            let v = score!.values[p]
+            let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)
+            colour = v.isFinite ? grey.mixed(with: SequentialPalette.viridis.rgb(at: high > low ? Double((v - low) / (high - low)) : 1), by: 0.75)
+              : colour.mixed(with: RGB(255, 255, 255), by: 0.85)
+          case .roles:
+            switch roles![p] {
+            case .dominant, .protected: break
+            case .contextual, .ordinary:
+              colour = contextualGroups.contains(layer.group[p]) ? meanColour[layer.group[p]] ?? colour
+                : colour.mixed(with: RGB(255, 255, 255), by: 0.85)
+            }
           }
         }
         canvas.fill(x: x * scale, y: y * scale, width: scale, height: scale, color: colour)
@@ -84,7 +114,38 @@ public struct TokenMapPainter: Sendable {
     if let layer, view == .groups || view == .status || view == .clusters {
       drawGroupOutlines(clusters ?? layer.group, on: &canvas, mergedOnly: view == .status)
     }
+    if let layer, view == .roles, let roles {
+      drawGroupOutlines(layer.group.map { contextualGroups.contains($0) ? $0 : -1 }, on: &canvas, mergedOnly: false)
+      for p in roles.indices where roles[p] == .contextual { mark(p, on: &canvas, color: Self.outline, frame: false) }
+      for p in roles.indices where roles[p] == .protected { mark(p, on: &canvas, color: Self.protectedFrame, frame: true) }
+    }
+    if view == .score, let score {
+      for p in score.values.indices where notes?.roles?[p] == .protected { mark(p, on: &canvas, color: Self.protectedFrame, frame: true) }
+      if let threshold = score.threshold {
+        for p in score.values.indices where score.values[p] > threshold { mark(p, on: &canvas, color: Self.outline, frame: false) }
+      }
+    }
     return canvas
+  }
+
+  /// Protected patches' frame colour.
+  public static let protectedFrame = RGB(hex: 0xF0E442)
+
+  /// Marks patch `p`: a frame inside its edges (a sixth of the patch wide, at least a pixel), or a dot a third of
+  /// its size at its centre.
+  func mark(_ p: Int, on canvas: inout Canvas, color: RGB, frame: Bool) {
+    let pw = patchWidth * scale, ph = patchHeight * scale
+    let x0 = (p % grid.cols) * pw, y0 = (p / grid.cols) * ph
+    if frame {
+      let w = max(1, min(pw, ph) / 6)
+      canvas.fill(x: x0, y: y0, width: pw, height: w, color: color)
+      canvas.fill(x: x0, y: y0 + ph - w, width: pw, height: w, color: color)
+      canvas.fill(x: x0, y: y0, width: w, height: ph, color: color)
+      canvas.fill(x: x0 + pw - w, y: y0, width: w, height: ph, color: color)
+    } else {
+      let w = max(1, pw / 3), h = max(1, ph / 3)
+      canvas.fill(x: x0 + (pw - w) / 2, y: y0 + (ph - h) / 2, width: w, height: h, color: color)
+    }
   }
 
   /// Mean input colour of every group (keyed by the group id, per patch; -1: none).

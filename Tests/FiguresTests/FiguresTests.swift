@@ -65,6 +65,65 @@ struct FiguresTests {
     #expect(map[10, 10] == top, "the most attended patch gets the top of the scale")
   }
 
+  /// A layer carrying annotations, as MethodRun maps them: one value or role per patch.
+  func annotated(states: [PatchState], groups: [Int], _ notes: PatchAnnotations) -> LayerView {
+    var l = layer(states: states, groups: groups)
+    l.annotations = notes
+    return l
+  }
+
+  func notes(score: TokenScore? = nil, roles: [TokenRole]? = nil, levels: MergeLevels? = nil) -> PatchAnnotations {
+    var n = PatchAnnotations([RecordedAnnotations(annotations: TokenAnnotations(), patchToken: [0, 1, 2, 3])])!
+    n.score = score; n.roles = roles; n.mergeLevels = levels
+    return n
+  }
+
+  @Test func scoreViewIsViridisWithProtectedFramedAndThresholdDotted() {
+    let score = TokenScore(name: "energy", meaning: "", values: [0.1, .nan, 0.3, 0.5], threshold: 0.4)
+    let l = annotated(states: [.kept, .kept, .kept, .merged], groups: [0, 1, 2, 3],
+                      notes(score: score, roles: [.protected, .ordinary, .ordinary, .ordinary]))
+    let map = painter.paint(.score, layer: l)
+    func heat(_ p: Int, _ t: Double) -> RGB {
+      patchColours[p].mixed(with: RGB(128, 128, 128), by: 0.5).mixed(with: SequentialPalette.viridis.rgb(at: t), by: 0.75)
+    }
+    #expect(map[4, 4] == heat(0, 0), "the lowest score is the bottom of the scale (patch centre, inside its frame)")
+    #expect(map[0, 0] == TokenMapPainter.protectedFrame && map[5, 3] == TokenMapPainter.protectedFrame, "protected patches are framed")
+    #expect(map[10, 4] == patchColours[1].mixed(with: RGB(255, 255, 255), by: 0.85), "a patch without a score is faded")
+    let middle = Double((Float(0.3) - 0.1) / (Float(0.5) - 0.1))  // the painter's float32 scaling of 0.3
+    #expect(map[2, 8] == heat(2, middle) && map[0, 11] == heat(2, middle), "mid-scale, no frame, no dot")
+    // Patch 3 spans pixels 6-11: its dot is the middle third, 8-9.
+    #expect(map[8, 8] == TokenMapPainter.outline && map[7, 10] == heat(3, 1), "past the threshold: a dot at the centre")
+    // A layer without a score is drawn as the status view.
+    #expect(painter.paint(.score, layer: layer(states: [.kept, .pruned, .kept, .kept], groups: [0, -1, 2, 3]))[10, 4]
+            == patchColours[1].mixed(with: RGB(255, 255, 255), by: 0.85))
+  }
+
+  @Test func rolesViewKeepsDominantAndFillsContextualGroups() {
+    // Patch 0 dominant; patch 1 a contextual token that gathered patch 3; patch 2 dropped.
+    let l = annotated(states: [.kept, .merged, .pruned, .merged], groups: [0, 1, -1, 1],
+                      notes(roles: [.dominant, .contextual, .ordinary, .ordinary]))
+    let map = painter.paint(.roles, layer: l)
+    let mean = RGB(120, 200, 40)  // (40 + 200) / 2, (200 + 200) / 2, (40 + 40) / 2
+    #expect(map[4, 4] == patchColours[0], "dominant as it is")
+    #expect(map[10, 10] == mean && map[9, 7] == mean, "gathered into the contextual token: the group's mean colour")
+    #expect(map[8, 2] == TokenMapPainter.outline, "the contextual token's own patch is dotted")
+    #expect(map[8, 4] == mean, "no dot away from the centre")
+    #expect(map[4, 10] == patchColours[2].mixed(with: RGB(255, 255, 255), by: 0.85), "the rest is faded")
+    #expect(map[6, 3] == TokenMapPainter.outline && map[6, 8] == TokenMapPainter.outline, "the contextual group is outlined")
+    #expect(map[9, 6] == mean, "no line inside the group")
+  }
+
+  @Test func clustersViewDrawsAClusteringBlocksGroups() {
+    let levels = MergeLevels(name: "d", heights: [0.1], next: 0.2, clusters: 3)
+    let l = annotated(states: [.kept, .merged, .kept, .merged], groups: [0, 0, 2, 0], notes(levels: levels))
+    let map = painter.paint(.clusters, layer: l)
+    let mean = RGB(146, 146, 40)  // (200 + 40 + 200) / 3, (40 + 200 + 200) / 3, (40 + 40 + 40) / 3
+    #expect(map[4, 4] == mean && map[10, 10] == mean, "the cluster's mean colour")
+    #expect(map[4, 10] == patchColours[2])
+    // Without a clustering (or key/value clusters) the layer is drawn as status: no mean colours.
+    #expect(painter.paint(.clusters, layer: layer(states: [.kept, .merged, .kept, .merged], groups: [0, 0, 2, 0]))[4, 4] == patchColours[0])
+  }
+
   func figure() throws -> TokenFigure {
     let l = layer(states: [.merged, .merged, .kept, .pruned], groups: [0, 0, 2, -1])
     let run = MethodRun(spec: try MethodSpec.parse("tome:r=1"), layers: [l, l], stemMACs: 50, totalMACs: 250,
