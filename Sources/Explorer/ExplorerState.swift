@@ -7,7 +7,8 @@ import TokenMethods
 import TUI
 
 public enum TokenMapView: String, CaseIterable, Sendable {
-  case status, image, groups, attention, clusters, stages, pruning
+  // score, roles and counts draw what a method annotated (TokenAnnotations); each says so where there is nothing.
+  case status, image, groups, attention, clusters, stages, pruning, score, roles, counts
 
   public var title: String {
     switch self {
@@ -18,6 +19,9 @@ public enum TokenMapView: String, CaseIterable, Sendable {
     case .clusters: return "key/value clusters"
     case .stages: return "cascade stages"
     case .pruning: return "heads and MLP kept"
+    case .score: return "per-token score"
+    case .roles: return "token roles"
+    case .counts: return "tokens against the reference"
     }
   }
 }
@@ -239,9 +243,11 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let shown = state.compare ? state.methods : [state.focusedSpec]
     let runs = shown.compactMap { state.runs[$0.canonical] }
     guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; break }
-    // The stage and pruning panels are not token maps: they export as the status map.
+    // The stage, pruning and counts panels are not token maps: they export as the status map.
     let view: FigureView = switch state.view {
-    case .status, .stages, .pruning: .status
+    case .status, .stages, .pruning, .counts: .status
+    case .score: .score
+    case .roles: .roles
     case .image: .image
     case .groups: .groups
     case .attention: .attention

@@ -14,8 +14,8 @@ import TUI
 import ViTEngine
 
 /// The grey 6x6-patch fixture with two methods computed synchronously.
-func fixtureState(methods: [String] = ["evit:keep=0.5,layers=1/2", "tome:r=2"]) throws -> ExplorerState {
-  let model = try ModelLoader.load(path: modelFixture("grey_p2"))
+func fixtureState(methods: [String] = ["evit:keep=0.5,layers=1/2", "tome:r=2"], model path: String = modelFixture("grey_p2")) throws -> ExplorerState {
+  let model = try ModelLoader.load(path: path)
   let expected = try SafetensorsFile(path: modelFixture("grey_p2", "expected.safetensors"))
   let pixels = try expected.floats("input")
   let input = ModelInput(channels: 1, height: 12, width: 12, pixels: pixels)
@@ -56,17 +56,83 @@ struct ExplorerScreenTests {
     case .clusters: return ["clustr:clusters=8,k=5,layers=all", "tome:r=2"]
     case .stages: return ["dvt:grids=3/4/6,thresholds=0.5/0.6", "tome:r=2"]
     case .pruning: return ["upvit:importance=\(stableImportancePath),heads=1,mlp-ratio=2", "tome:r=2"]
+    case .score: return ["pitome:ratio=0.7,bsm=0", "tome:r=2"]
+    case .roles: return ["visionzip:dominant=9,contextual=3,layer=1", "tome:r=2"]
+    case .counts: return ["dymu", "tome:r=2"]
     default: return ["evit:keep=0.5,layers=1/2", "tome:r=2"]
     }
   }
 
+  /// A copy of the grey_p2 checkpoint beside a DToMe thresholds file, so that `dymu` (thresholds=auto) finds a
+  /// calibration with its mean token counts. The numbers are made up for the screen, not calibrated.
+  static func calibratedModel() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokenscope-explorer-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let model = dir + "/grey.safetensors"
+    if !FileManager.default.fileExists(atPath: model) { try FileManager.default.copyItem(atPath: modelFixture("grey_p2"), toPath: model) }
+    let file = DToMeThresholdsFile(modelPath: model, modelSHA256: "", data: "made up", split: "train", images: 8, batchSize: 4,
+                                   batches: 2, rTotal: 9, schedule: .constant, r: [3, 3, 3], thresholds: [0.5, 0.4, 0.3],
+                                   meanTokens: [34.5, 31.25, 28])
+    try file.json().serialized().write(toFile: DToMe.defaultThresholdsPath(forModel: model), atomically: true, encoding: .utf8)
+    return model
+  }
+
+  static func state(for view: TokenMapView) throws -> ExplorerState {
+    view == .counts ? try fixtureState(methods: methods(for: view), model: try calibratedModel())
+      : try fixtureState(methods: methods(for: view))
+  }
+
   @Test(arguments: TokenMapView.allCases)
   func views(view: TokenMapView) throws {
-    var state = try fixtureState(methods: Self.methods(for: view))
+    var state = try Self.state(for: view)
     state.layer = 1
     state.view = view
     assertSnapshot(screen(state, 120, 40), named: "view-\(view.rawValue)-120x40")
     assertSnapshot(screen(state, 80, 24), named: "view-\(view.rawValue)-80x24")
+  }
+
+  /// The annotation views say why they are empty where the method recorded nothing, and name the layers that have it.
+  @Test func annotationViewsExplainWhereTheyAreEmpty() throws {
+    var state = try fixtureState(methods: ["tome:r=2", "visionzip:dominant=9,contextual=3,layer=1"])
+    func map() -> String { screen(state, 120, 40).lines.joined(separator: "\n") }
+    state.view = .score
+    #expect(map().contains("tome records no per-token score"))
+    state.view = .roles
+    #expect(map().contains("tome gives its tokens no particular roles"))
+    state.view = .counts
+    #expect(map().contains("tome records no reference token count"))
+    state.focus = 1
+    state.layer = 0
+    state.view = .roles
+    #expect(map().contains("visionzip gives its tokens roles in layer 2; step to one"))
+    state.view = .clusters
+    #expect(map().contains("visionzip does not cluster keys and values"))
+  }
+
+  /// ATC's clusters in the clusters view, and the dendrogram strip of its latest clustering in the side panel.
+  @Test func clusteringBlocksShowTheirClustersAndCut() throws {
+    var state = try fixtureState(methods: ["atc:keep=0.6,layers=1"])
+    state.view = .clusters
+    state.layer = 0
+    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("atc clusters its tokens in layer 2; step to one"))
+    state.layer = 1
+    let buffer = screen(state, 120, 40)
+    assertSnapshot(buffer, named: "view-clusters-atc-120x40")
+    let text = buffer.lines.joined(separator: "\n")
+    let layer = try #require(state.focusedRun?.layers[1])
+    let levels = try #require(layer.annotations?.mergeLevels)
+    #expect(text.contains("layer 2: \(levels.heights.count) merges → \(levels.clusters) clusters"))
+    #expect(text.contains("cut between \(fixed2(levels.heights.last!)) and \(fixed2(levels.next!))"))
+    // The strip stays on the later layers (the latest clustering so far).
+    state.layer = 2
+    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("layer 2: \(levels.heights.count) merges"))
+    // The cursor reads the score and role of its patch where the method recorded them.
+    state = try fixtureState(methods: ["pitome:ratio=0.7,bsm=0"])
+    state.view = .score
+    state.layer = 1
+    _ = update(&state, .clickPatch(row: 2, col: 3))
+    let energy = try #require(state.focusedRun?.layers[1].annotations?.score?.values[2 * 6 + 3])
+    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("energy \(fixed4(Double(energy)))"))
   }
 
   @Test func compareHelpAndTooSmall() throws {

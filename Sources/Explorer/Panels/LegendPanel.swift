@@ -24,7 +24,31 @@ extension ExplorerScreen {
       _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
     case .clusters:
-      _ = buffer.set(string: "colour = the patch's key/value cluster in this block (ClusTR); glyph = state; cursor underlines its cluster",
+      let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
+      let text = layer?.cluster == nil && layer?.annotations?.mergeLevels != nil
+        ? "colour = the cluster this block made into one token; glyph = state; cursor underlines its cluster"
+        : "colour = the patch's key/value cluster in this block (ClusTR); glyph = state; cursor underlines its cluster"
+      _ = buffer.set(string: text, x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    case .score:
+      let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
+      guard let score = layer?.annotations?.score else {
+        _ = buffer.set(string: "a score the method decided by, per patch, when it records one", x: area.x, y: area.y, style: dim, maxWidth: area.width)
+        break
+      }
+      // One row: the scale's two ends as coloured glyphs, then what the score means and the marks.
+      let low = LegendEntry(glyph: glyphs.shades[1] + glyphs.shades[1], style: Style(fg: SequentialPalette.viridis.color(at: 0)), label: "lowest")
+      let high = LegendEntry(glyph: glyphs.fullBlock + glyphs.fullBlock, style: Style(fg: SequentialPalette.viridis.color(at: 1)), label: "highest \(score.name) in the layer")
+      let marks = [layer?.annotations?.has([.protected]) == true
+                     ? LegendEntry(glyph: ascii ? RoleLook.protected.ascii : RoleLook.protected.glyph, style: Style(fg: RoleLook.protected.color.color), label: "protected") : nil,
+                   score.threshold.map { LegendEntry(glyph: ascii ? "^^" : "▲▲", label: "above \(fixed4(Double($0)))") }].compactMap { $0 }
+      buffer.render(Legend(entries: [low, high] + marks + [LegendEntry(glyph: "", label: "(\(score.meaning))")], glyphs: glyphs), in: area)
+    case .roles:
+      let entries = [RoleLook.dominant, .contextual, .gathered, .protected].map {
+        LegendEntry(glyph: ascii ? $0.ascii : $0.glyph, style: Style(fg: $0.color.color), label: $0.label)
+      }
+      buffer.render(Legend(entries: entries + [LegendEntry(glyph: "", label: "(contextual colours: one per token)")], glyphs: glyphs), in: area)
+    case .counts:
+      _ = buffer.set(string: "tokens leaving each layer for this image against the method's reference count",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
     case .stages:
       _ = buffer.set(string: "each stage sees the image at its grid; bar = top softmax probability against the stage's threshold",

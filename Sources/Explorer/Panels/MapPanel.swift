@@ -27,7 +27,10 @@ extension ExplorerScreen {
     for (slot, index) in shown.enumerated() {
       let spec = state.methods[index]
       let run = state.runs[spec.canonical]
-      let title = state.compare ? "\(index + 1) \(spec.name)" : "\(state.view.title): \(spec.canonical)"
+      // The clusters view names what it shows: key/value clusters, or the clusters a block made into tokens.
+      let made = state.view == .clusters && run.map { state.layer < $0.layers.count && $0.layers[state.layer].cluster == nil
+        && $0.layers[state.layer].annotations?.mergeLevels != nil } == true
+      let title = state.compare ? "\(index + 1) \(spec.name)" : "\(made ? "token clusters" : state.view.title): \(spec.canonical)"
       let block = Block(title: Line(" \(title) ", style: index == state.focus ? bold : .plain), borderKind: .rounded, glyphs: glyphs)
       buffer.render(block, in: columns[slot])
       let inner = block.inner(columns[slot])
@@ -67,10 +70,21 @@ extension ExplorerScreen {
     case .pruning:
       renderPruning(run: run, in: area, buffer: &buffer)
       return
-    case .clusters where layer.cluster == nil:
-      let why = run.spec.name == "clustr" ? "this block attends without clusters" : "\(run.spec.name) does not cluster keys and values (clustr does)"
+    case .clusters where layer.cluster == nil && layer.annotations?.mergeLevels == nil:
+      let clustering = ExplorerScreen.blocks(of: run) { $0.annotations?.mergeLevels != nil }
+      let why = run.spec.name == "clustr" ? "this block attends without clusters"
+        : !clustering.isEmpty ? "\(run.spec.name) clusters its tokens in \(clustering); step to one"
+        : "\(run.spec.name) does not cluster keys and values (clustr does)"
       buffer.render(Paragraph(why, style: dim), in: area.inset(by: 1))
       return
+    case .counts:
+      renderCounts(run: run, in: area, buffer: &buffer)
+      return
+    case .score, .roles:
+      if let why = annotationGap(run: run, layer: layer) {
+        buffer.render(Paragraph(why, style: dim), in: area.inset(by: 1))
+        return
+      }
     default: break
     }
     let geometry = ExplorerScreen.patchGeometry(grid: (g.rows, g.cols), in: area)
@@ -81,7 +95,7 @@ extension ExplorerScreen {
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
     let cursorPatch = state.cursorPatch(in: run)
     let cursorToken = cursorPatch.map { layer.patchToken[$0] } ?? -1
-    let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] } ?? -1
+    let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] ?? layer.group[$0] } ?? -1
     for row in 0..<g.rows {
       for col in 0..<g.cols {
         let p = row * g.cols + col
@@ -95,9 +109,12 @@ extension ExplorerScreen {
           let group = layer.group[p]
           color = group < 0 ? look.color : CategoricalPalette.rgb(for: group)
         case .clusters:
-          let cluster = layer.cluster?[p] ?? -1
+          // Key/value clusters (ClusTR), or the clusters a clustering block turned into tokens (its merge groups).
+          let cluster = layer.cluster?[p] ?? layer.group[p]
           color = cluster < 0 ? look.color : CategoricalPalette.rgb(for: cluster)
-        case .stages, .pruning: break
+        case .score: (glyph, color) = scoreLook(layer: layer, patch: p, fallback: (glyph, look.color))
+        case .roles: (glyph, color) = roleLook(layer: layer, patch: p, fallback: (glyph, look.color))
+        case .stages, .pruning, .counts: break
         case .attention:
           let t = Double(attention[p] / maxAttention)
           color = SequentialPalette.viridis.rgb(at: t)
@@ -110,7 +127,7 @@ extension ExplorerScreen {
         if let cursor = state.cursor {
           if cursor.row == row, cursor.col == col {
             style = style.reversed().bolded()
-          } else if state.view == .clusters ? (cursorCluster >= 0 && layer.cluster?[p] == cursorCluster)
+          } else if state.view == .clusters ? (cursorCluster >= 0 && (layer.cluster?[p] ?? layer.group[p]) == cursorCluster)
                       : (cursorToken >= 0 && layer.patchToken[p] == cursorToken) {
             style = style.underlined().bolded()  // the other patches of the cursor's token (or cluster)
           }

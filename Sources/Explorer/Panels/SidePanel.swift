@@ -36,7 +36,8 @@ extension ExplorerScreen {
     line("attention entropy (nats)", dim)
     let maxEntropy = Double(max(layer.entropy.max() ?? 1, layer.classEntropy.max() ?? 1, 1e-6))
     let barWidth = max(4, inner.width - 14)
-    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 9 {
+    let strip = mergeLevelRows(run: run)  // the latest clustering's dendrogram strip, when there is one
+    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 9 - strip {
       _ = buffer.set(string: "h\(h + 1)", x: inner.x, y: y, style: state.head == h ? bold : dim)
       buffer.render(Gauge(ratio: Double(e) / maxEntropy, label: fixed2(Double(e)), labelPlacement: .trailing, barStyle: Style(fg: .rgb(0x56, 0xB4, 0xE9)), glyphs: glyphs),
                     in: Rect(x: inner.x + 4, y: y, width: barWidth + 6, height: 1))
@@ -53,6 +54,10 @@ extension ExplorerScreen {
       line("no token change in this block", dim)
       y += 1
     }
+    if strip > 0 && y + strip <= inner.bottom {
+      renderMergeLevels(run: run, in: Rect(x: inner.x, y: y, width: inner.width, height: strip - 1), buffer: &buffer)
+      y += strip
+    }
     if let cursor = state.cursor, let p = state.cursorPatch(in: run) {
       let t = layer.patchToken[p]
       line("patch (\(cursor.row),\(cursor.col)): \(layer.patchState[p].rawValue)", accent)
@@ -61,6 +66,12 @@ extension ExplorerScreen {
         line("token \(t)" + (held > 1 ? " holds \(held) patches (underlined)" : ""), dim)
       }
       line("CLS attention \(fixed4(Double(layer.attention(head: state.head)[p])))", dim)
+      if let notes = layer.annotations {
+        let role = notes.roles.map { $0[p] }.flatMap { $0 == .ordinary ? nil : $0.rawValue }
+        let score = notes.score.flatMap { $0.values[p].isFinite ? "\($0.name) \(fixed4(Double($0.values[p])))" : nil }
+        let text = [score, role].compactMap { $0 }.joined(separator: ", ")
+        if !text.isEmpty { line(text, dim) }
+      }
       // One letter per layer so far: k kept, m merged, f fused, p pruned, i idle.
       let history = run.layers.prefix(state.layer + 1).map { String($0.patchState[p].rawValue.prefix(1)) }.joined()
       line("by layer: \(history)", dim)
