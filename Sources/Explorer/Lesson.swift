@@ -109,6 +109,46 @@ public enum Lesson {
         """,
       methods: ["upvit:heads=2,mlp-ratio=2"], layer: 0, view: .pruning),
     LessonPage(
+      title: "Protecting distinctive tokens: PiToMe",
+      text: """
+        PiToMe merges like ToMe but first asks which tokens are redundant. A token's energy measures how much it \
+        resembles all the others (cosine similarity of keys, past a margin): high energy means many look alike, like \
+        flat background. From block 7 on only the highest-energy tokens are paired and merged; the lowest-energy ones, \
+        the distinctive details, are protected (the diamonds). This map colours each patch by its token's energy; \
+        move the cursor to read one.
+        """,
+      methods: ["pitome"], layer: 8, view: .score),
+    LessonPage(
+      title: "Clustering tokens: ATC",
+      text: """
+        ATC clusters instead of pairing. In blocks 4, 7 and 10 it builds a tree bottom-up: the two closest tokens \
+        (cosine distance of their keys) join, then the closest pair of clusters, and so on, until a set number is left \
+        (keep 0.7 compounds: 137, 96 and 67 of 196 patches). Each cluster becomes one token, one colour here. The \
+        strip in the side panel shows the merge distances in order and the cut where the tree stopped; the refused \
+        merge pokes through it.
+        """,
+      methods: ["atc"], layer: 3, view: .clusters),
+    LessonPage(
+      title: "Dominant and contextual tokens: VisionZip",
+      text: """
+        VisionZip was designed for the vision tower of a vision-language model, which hands the output of its \
+        second-to-last block to a language model. There it keeps the dominant tokens, the ones CLS attends to most \
+        (54 with CLS), and gathers the rest into 10 contextual tokens: evenly spaced targets, each joined by the \
+        tokens most like it (each colour is one). On a classifier only the last block gets cheaper: here it shows \
+        what such a tower would hand on, not a speed-up.
+        """,
+      methods: ["visionzip"], layer: 10, view: .roles),
+    LessonPage(
+      title: "A threshold instead of a count: DToMe",
+      text: """
+        DToMe, from DyMU, was also designed for vision-language towers. It matches tokens as ToMe does, but merges \
+        every pair more similar than the block's threshold instead of a fixed number, so a plain image loses more \
+        tokens than a busy one. The thresholds need calibration data: tokenscope calibrate runs a training set so \
+        that an average image merges a chosen number per block. The chart compares this image's token count with \
+        that calibration mean, layer by layer.
+        """,
+      methods: ["dymu"], layer: 11, view: .counts),
+    LessonPage(
       title: "Comparing at equal cost",
       text: """
         Papers compare methods at the same cost. These four use about 60 to 65% of the baseline's MACs on the bundled \

@@ -30,3 +30,21 @@ struct LessonTextTests {
     #expect(page.text.contains("training-free emulation") && page.text.contains("unmodified model"), "\(page.title)")
   }
 }
+
+@Suite("Lesson texts: where a method comes from")
+struct LessonOriginTests {
+  /// VisionZip and DToMe were made for the vision towers of vision-language models; their pages say so, and DToMe's
+  /// that it needs calibration data.
+  @Test(arguments: ["visionzip", "dymu"])
+  func vlmMethodsSaySo(method: String) throws {
+    let page = try #require(Lesson.pages.first { $0.methods == [method] })
+    #expect(page.text.contains("designed for") && page.text.contains("vision-language"), "\(page.title)")
+    if method == "dymu" { #expect(page.text.contains("calibration data")) }
+  }
+
+  /// Each new method's page opens on the view that shows its decision.
+  @Test func newMethodPagesOpenOnTheirViews() throws {
+    let views = Dictionary(uniqueKeysWithValues: Lesson.pages.filter { $0.methods.count == 1 }.map { ($0.methods[0], $0.view) })
+    #expect(views["pitome"] == .score && views["atc"] == .clusters && views["visionzip"] == .roles && views["dymu"] == .counts)
+  }
+}
