@@ -42,6 +42,16 @@ struct RenderTests {
     #expect(leftovers.isEmpty, "no temporary files left behind")
   }
 
+  /// The annotation views end to end: each method's decision drawn where it was made, the title naming the view.
+  @Test(arguments: [("pitome:ratio=0.7,bsm=none", "score"), ("visionzip:dominant=9,contextual=3,layer=1", "roles"),
+                    ("atc:keep=0.6,layers=1", "clusters")])
+  func annotationViews(method: String, view: String) throws {
+    let out = directory + "/\(view).png"
+    let r = try render(["--method", method, "--layers", "1", "--view", view, "--out", out])
+    #expect(r.status == 0 && r.stdout.contains("\(view) view"), "\(r.stderr)")
+    #expect(FileManager.default.fileExists(atPath: out))
+  }
+
   @Test func badRequestsAreUsageErrors() throws {
     let out = directory + "/x.png"
     for (args, needle) in [(["--layers", "7", "--out", out], "block 7"), (["--layers", "a", "--out", out], "--layers"),
