@@ -44,7 +44,7 @@ struct LessonOriginTests {
 
   /// Each new method's page opens on the view that shows its decision.
   @Test func newMethodPagesOpenOnTheirViews() throws {
-    let views = Dictionary(uniqueKeysWithValues: Lesson.pages.filter { $0.methods.count == 1 }.map { ($0.methods[0], $0.view) })
-    #expect(views["pitome"] == .score && views["atc"] == .clusters && views["visionzip"] == .roles && views["dymu"] == .counts)
+    func view(_ method: String) -> TokenMapView? { Lesson.pages.first { $0.methods == [method] }?.view }
+    #expect(view("pitome") == .score && view("atc") == .clusters && view("visionzip") == .roles && view("dymu") == .counts)
   }
 }
