@@ -40,12 +40,26 @@ extension ExplorerScreen {
     }
   }
 
+  /// What the score and roles looks need of the whole layer, computed once per map.
+  struct AnnotationContext {
+    /// The layer's lowest and highest finite score.
+    let low: Float, high: Float
+    /// The output groups that hold a contextual token: their patches were gathered into it.
+    let contextualGroups: Set<Int>
+
+    init(_ layer: LayerView) {
+      let finite = layer.annotations?.score?.values.filter(\.isFinite) ?? []
+      low = finite.min() ?? 0; high = finite.max() ?? 1
+      let roles = layer.annotations?.roles ?? []
+      contextualGroups = Set(roles.indices.filter { roles[$0] == .contextual }.map { layer.group[$0] })
+    }
+  }
+
   /// The score of a patch as a viridis colour scaled to the layer's range, its shade as the glyph; protected patches
   /// and those past the method's threshold get their own glyphs. Patches without a score keep their state's look.
-  func scoreLook(layer: LayerView, patch p: Int, fallback: (String, RGB)) -> (String, RGB) {
+  func scoreLook(layer: LayerView, patch p: Int, context: AnnotationContext, fallback: (String, RGB)) -> (String, RGB) {
     guard let score = layer.annotations?.score, score.values[p].isFinite else { return fallback }
-    let finite = score.values.filter(\.isFinite)
-    let lo = finite.min() ?? 0, hi = finite.max() ?? 1
+    let lo = context.low, hi = context.high
     let t = hi > lo ? Double((score.values[p] - lo) / (hi - lo)) : 1
     let color = SequentialPalette.viridis.rgb(at: t)
     if layer.annotations?.roles?[p] == .protected { return (ascii ? RoleLook.protected.ascii : RoleLook.protected.glyph, color) }
@@ -56,7 +70,7 @@ extension ExplorerScreen {
 
   /// Dominant patches in one colour; each contextual token's patch and the patches gathered into it (the patches its
   /// output token holds) in the token's categorical colour; protected patches marked; the rest as their state.
-  func roleLook(layer: LayerView, patch p: Int, fallback: (String, RGB)) -> (String, RGB) {
+  func roleLook(layer: LayerView, patch p: Int, context: AnnotationContext, fallback: (String, RGB)) -> (String, RGB) {
     guard let roles = layer.annotations?.roles else { return fallback }
     func look(_ r: RoleLook, _ color: RGB? = nil) -> (String, RGB) { (ascii ? r.ascii : r.glyph, color ?? r.color) }
     switch roles[p] {
@@ -65,8 +79,7 @@ extension ExplorerScreen {
     case .contextual: return look(.contextual, CategoricalPalette.rgb(for: layer.group[p]))
     case .ordinary:
       let group = layer.group[p]
-      let gathered = group >= 0 && roles.indices.contains { roles[$0] == .contextual && layer.group[$0] == group }
-      return gathered ? look(.gathered, CategoricalPalette.rgb(for: group)) : fallback
+      return group >= 0 && context.contextualGroups.contains(group) ? look(.gathered, CategoricalPalette.rgb(for: group)) : fallback
     }
   }
 

@@ -93,6 +93,7 @@ extension ExplorerScreen {
     let maxAttention = max(attention.max() ?? 0, 1e-12)
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
+    let annotationContext = AnnotationContext(layer)
     let cursorPatch = state.cursorPatch(in: run)
     let cursorToken = cursorPatch.map { layer.patchToken[$0] } ?? -1
     let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] ?? layer.group[$0] } ?? -1
@@ -112,8 +113,8 @@ extension ExplorerScreen {
           // Key/value clusters (ClusTR), or the clusters a clustering block turned into tokens (its merge groups).
           let cluster = layer.cluster?[p] ?? layer.group[p]
           color = cluster < 0 ? look.color : CategoricalPalette.rgb(for: cluster)
-        case .score: (glyph, color) = scoreLook(layer: layer, patch: p, fallback: (glyph, look.color))
-        case .roles: (glyph, color) = roleLook(layer: layer, patch: p, fallback: (glyph, look.color))
+        case .score: (glyph, color) = scoreLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
+        case .roles: (glyph, color) = roleLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .stages, .pruning, .counts: break
         case .attention:
           let t = Double(attention[p] / maxAttention)
