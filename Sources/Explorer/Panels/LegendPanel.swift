@@ -37,11 +37,12 @@ extension ExplorerScreen {
       }
       // One row: the scale's two ends as coloured glyphs, then what the score means and the marks.
       let low = LegendEntry(glyph: glyphs.shades[1] + glyphs.shades[1], style: Style(fg: SequentialPalette.viridis.color(at: 0)), label: "lowest")
-      let high = LegendEntry(glyph: glyphs.fullBlock + glyphs.fullBlock, style: Style(fg: SequentialPalette.viridis.color(at: 1)), label: "highest \(score.name) in the layer")
+      let high = LegendEntry(glyph: glyphs.fullBlock + glyphs.fullBlock, style: Style(fg: SequentialPalette.viridis.color(at: 1)), label: "highest")
       let marks = [layer?.annotations?.has([.protected]) == true
                      ? LegendEntry(glyph: ascii ? RoleLook.protected.ascii : RoleLook.protected.glyph, style: Style(fg: RoleLook.protected.color.color), label: "protected") : nil,
                    score.threshold.map { LegendEntry(glyph: ascii ? "^^" : "▲▲", label: "above \(fixed4(Double($0)))") }].compactMap { $0 }
-      buffer.render(Legend(entries: [low, high] + marks + [LegendEntry(glyph: "", label: "(\(score.meaning))")], glyphs: glyphs), in: area)
+      buffer.render(Legend(entries: [LegendEntry(glyph: "", label: "\(score.name):"), low, high] + marks
+                             + [LegendEntry(glyph: "", label: "(\(score.meaning))")], glyphs: glyphs), in: area)
     case .roles:
       let entries = [RoleLook.dominant, .contextual, .gathered, .protected].map {
         LegendEntry(glyph: ascii ? $0.ascii : $0.glyph, style: Style(fg: $0.color.color), label: $0.label)

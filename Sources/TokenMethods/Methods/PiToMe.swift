@@ -174,7 +174,7 @@ public struct PiToMePolicy: TokenPolicy {
     for i in 0..<t { values[prefix + i] = energy[i] }
     var roles = [TokenRole](repeating: .ordinary, count: n)
     if !bsm { for i in rank[paired...] { roles[prefix + i] = .protected } }
-    let score = TokenScore(name: "energy", meaning: "high: redundant, paired to merge; low: distinctive, protected",
+    let score = TokenScore(name: "energy", meaning: "high: redundant, merged; low: distinctive",
                            values: values)
     return PolicyOutcome(event: event, annotations: TokenAnnotations(score: score, roles: roles))
   }
