@@ -215,6 +215,23 @@ struct ExplorerScreenTests {
     #expect(text.contains("%%") && text.contains("##"), "fused and kept patches have their own glyphs")
   }
 
+  /// The annotation views and the dendrogram strip draw in ASCII when the terminal has no Unicode, and mark their
+  /// patches with their own glyphs (protected, contextual, gathered).
+  @Test(arguments: [TokenMapView.score, .roles, .counts, .clusters])
+  func annotationViewsReadInASCII(view: TokenMapView) throws {
+    var state = view == .clusters ? try fixtureState(methods: ["atc:keep=0.6,layers=1"]) : try Self.state(for: view)
+    state.layer = 1
+    state.view = view
+    let text = screen(state, 120, 40, ascii: true).lines.joined(separator: "\n")
+    #expect(text.allSatisfy { $0.isASCII }, "\(view)")
+    switch view {
+    case .score: #expect(text.contains("<>"), "protected patches")
+    case .roles: #expect(text.contains("@@") && text.contains("%%"), "contextual tokens and the patches they gathered")
+    case .clusters: #expect(text.contains("-^") && text.contains("(^ refused)"), "the cut and the refused merge")
+    default: #expect(text.contains("calibration mean"))
+    }
+  }
+
   @Test func sidePanelShowsTheLayer() throws {
     var state = try fixtureState()
     let text = screen(state, 120, 40).lines.joined(separator: "\n")

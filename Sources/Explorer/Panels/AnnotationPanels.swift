@@ -135,7 +135,8 @@ extension ExplorerScreen {
     guard let (l, levels) = latestMergeLevels(run: run), area.width >= 8 else { return }
     let heights = levels.heights
     var y = area.y
-    _ = buffer.set(string: "layer \(l + 1): \(heights.count) merges → \(levels.clusters) clusters", x: area.x, y: y,
+    let title = "layer \(l + 1): \(heights.count) merges → \(levels.clusters) clusters"
+    _ = buffer.set(string: ascii ? title.replacingArrow() : title, x: area.x, y: y,
                    style: bold, maxWidth: area.width)
     y += 1
     let barRows = 3

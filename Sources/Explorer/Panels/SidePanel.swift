@@ -45,7 +45,7 @@ extension ExplorerScreen {
     }
     line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)
     y += 1
-    if let event = layer.event {
+    if let event = layer.event.map({ ascii ? $0.replacingArrow() : $0 }) {
       // The event gets up to three rows; predictions take what is left.
       let rows = min(Paragraph(event, style: .plain).rowCount(width: inner.width), 3, max(0, inner.bottom - y))
       buffer.render(Paragraph(event, style: .plain), in: Rect(x: inner.x, y: y, width: inner.width, height: rows))
