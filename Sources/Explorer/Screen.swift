@@ -81,21 +81,13 @@ func fixedDigits(_ value: Double, _ digits: Int) -> String {
 
 func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
 
+private let asciiSpellings: [Character: String] = ["→": "->", "…": "...", "τ": "tau", "≥": ">=", "≤": "<=", "×": "x"]
+
 extension String {
   /// The text for an ASCII terminal: arrows, ellipses and the few symbols method events use, spelled out.
   func replacingArrow() -> String {
     var out = ""
-    for ch in self {
-      switch ch {
-      case "→": out += "->"
-      case "…": out += "..."
-      case "τ": out += "tau"
-      case "≥": out += ">="
-      case "≤": out += "<="
-      case "×": out += "x"
-      default: out.append(ch)
-      }
-    }
+    for ch in self { if let spelled = asciiSpellings[ch] { out += spelled } else { out.append(ch) } }
     return out
   }
 }
