@@ -110,7 +110,7 @@ extension ExplorerScreen {
     }
     if let score = layer.annotations?.score, let threshold = score.threshold {
       let above = score.values.filter { $0.isFinite && $0 > threshold }.count
-      lines.append("threshold \(fixed4(Double(threshold))) on the \(score.name): \(above) patches' tokens above it")
+      lines.append("threshold \(fixed4(Double(threshold))) on the \(score.name): \(above) patches above it")
     }
     for (i, text) in lines.enumerated() where i < rows[2].height {
       _ = buffer.set(string: text, x: rows[2].x, y: rows[2].y + i, style: i == 0 ? bold : dim, maxWidth: rows[2].width)
@@ -166,7 +166,11 @@ extension ExplorerScreen {
       drawBar(next, x: area.x + columns, style: refused)
     }
     y += 1 + barRows
-    let range = levels.next.map { "cut between \(fixed2(last)) and \(fixed2($0)) (\(ascii ? "^" : "▲") refused)" } ?? "nothing left to merge"
+    // Enough decimals to tell the two heights apart (up to five): close heights are common, 0.03 and 0.03 say nothing.
+    let range = levels.next.map { next in
+      let digits = (2...5).first { fixedDigits(last, $0) != fixedDigits(next, $0) } ?? 5
+      return "cut between \(fixedDigits(last, digits)) and \(fixedDigits(next, digits)) (\(ascii ? "^" : "▲") refused)"
+    } ?? "nothing left to merge"
     _ = buffer.set(string: range, x: area.x, y: y, style: dim, maxWidth: area.width)
     _ = buffer.set(string: levels.name, x: area.x, y: y + 1, style: dim, maxWidth: area.width)
   }
