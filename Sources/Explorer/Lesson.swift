@@ -1,6 +1,6 @@
 // Lesson mode (`t`, or `tokenscope lesson`): a guided tour, one idea per page. Each page sets up the screen (methods,
 // layer, view, compare, plots) and explains what is on it; the user can still step, switch views and change methods.
-// Blocks in `layer` are 0-based like everywhere in the code (the screen shows layer + 1); on a shallower model the
+// Blocks in `layer` are 0-based, as in specs, reports, figures and on screen ("block 3 of 0-11"); on a shallower model the
 // page clamps to the last block.
 import TokenMethods
 
@@ -46,7 +46,7 @@ public enum Lesson {
     LessonPage(
       title: "Pruning: EViT",
       text: """
-        EViT keeps the tokens that CLS attends to most, in three blocks (4, 7 and 10; keep 0.7 keeps 70% each time). \
+        EViT keeps the tokens that CLS attends to most, in three blocks (3, 6 and 9, counted from 0 as everywhere; keep 0.7 keeps 70% each time). \
         The others are not simply dropped: they are fused into one extra token, averaged with their attention as \
         weights, so their content survives in summary. Orange cells are fused. Step with the arrow keys to watch the \
         three reductions; press + or - to change the keep rate and see it recomputed.

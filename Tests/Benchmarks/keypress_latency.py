@@ -29,13 +29,13 @@ def main():
         def screen():
             return subprocess.run(tmux + ["capture-pane", "-p", "-t", "l"], capture_output=True, text=True).stdout
         deadline = time.time() + 30
-        while "layer 1/12" not in screen():
+        while "block 0 of 0-11" not in screen():
             if time.time() > deadline:
-                raise SystemExit("the explorer did not show layer 1/12 within 30 s")
+                raise SystemExit("the explorer did not show block 0 within 30 s")
             time.sleep(0.05)
         latencies = []
         for i in range(args.presses):
-            want = f"layer {i + 2}/12"
+            want = f"block {i + 1} of 0-11"
             start = time.perf_counter()
             subprocess.run(tmux + ["send-keys", "-t", "l", "Right"], check=True)
             while want not in screen():

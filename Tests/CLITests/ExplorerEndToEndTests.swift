@@ -77,10 +77,10 @@ struct ExplorerEndToEndTests {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux)
-    let opened = try tmux.waitFor("layer 1/12")
+    let opened = try tmux.waitFor("block 0 of 0-11")
     #expect(opened, "opens on the bundled model: \((try? tmux.screen()) ?? "")")
     try tmux.keys("Right")
-    #expect(try tmux.waitFor("layer 2/12"))
+    #expect(try tmux.waitFor("block 1 of 0-11"))
     try tmux.keys("Tab")
     #expect(try tmux.waitFor("image:"), "Tab switches the view")
     try tmux.keys("m")
@@ -94,20 +94,20 @@ struct ExplorerEndToEndTests {
     let small = try tmux.waitFor("terminal too small")
     #expect(small, "shrinking shows the too-small screen: \((try? tmux.screen()) ?? "")")
     try tmux.run(["resize-window", "-t", "t", "-x", "100", "-y", "30"], capture: false)
-    #expect(try tmux.waitFor("layer 2/12"), "growing redraws")
+    #expect(try tmux.waitFor("block 1 of 0-11"), "growing redraws")
     try tmux.keys("q")
     let deadline = Date().addingTimeInterval(10)
     while !FileManager.default.fileExists(atPath: status) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
     let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(code == "0", "q exits 0")
-    #expect(!(try tmux.screen()).contains("layer 2/12"), "the terminal is restored (alternate screen left)")
+    #expect(!(try tmux.screen()).contains("block 1 of 0-11"), "the terminal is restored (alternate screen left)")
   }
 
   @Test func noColorMeansNoColourEscapes() throws {
     let tmux = Tmux()
     defer { tmux.kill() }
     _ = try launch(tmux, environment: "NO_COLOR=1")
-    #expect(try tmux.waitFor("layer 1/12"))
+    #expect(try tmux.waitFor("block 0 of 0-11"))
     Thread.sleep(forTimeInterval: 0.5)
     let escapes = try tmux.screen(escapes: true)
     for colour in ["[38;", "[48;", "[3", "[4"] where colour.count > 3 {
@@ -151,7 +151,7 @@ struct ExplorerEndToEndTests {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux)
-    #expect(try tmux.waitFor("layer 1/12"))
+    #expect(try tmux.waitFor("block 0 of 0-11"))
     let shell = try tmux.run(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try #require(executableInPath("pkill")))
@@ -163,7 +163,7 @@ struct ExplorerEndToEndTests {
     let code = (try? String(contentsOfFile: status, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(code == expected, "killed by SIG\(signal), as a shell reports it")
     Thread.sleep(forTimeInterval: 0.3)
-    #expect(!(try tmux.screen()).contains("layer 1/12"), "the alternate screen was left")
+    #expect(!(try tmux.screen()).contains("block 0 of 0-11"), "the alternate screen was left")
   }
 
   @Test func withoutATerminalItExits64() throws {

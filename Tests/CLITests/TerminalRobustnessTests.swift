@@ -27,11 +27,11 @@ extension ExplorerEndToEndTests {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux, environment: "env TERM=vt100 LANG=C LC_ALL=C")
-    #expect(try tmux.waitFor("layer 1/12"))
+    #expect(try tmux.waitFor("block 0 of 0-11"))
     let screen = try tmux.screen()
     #expect(!screen.contains("╭") && !screen.contains("█") && screen.contains("+-"), "ASCII frames and glyphs: \(screen)")
     try tmux.keys("Right")
-    #expect(try tmux.waitFor("layer 2/12"))
+    #expect(try tmux.waitFor("block 1 of 0-11"))
     try tmux.keys("q")
     #expect(exitStatus(status) == "0")
   }
@@ -65,15 +65,15 @@ extension ExplorerEndToEndTests {
     let tmux = Tmux()
     defer { tmux.kill() }
     let status = try launch(tmux, arguments: "--method clustr --method dvt --method upvit")
-    #expect(try tmux.waitFor("layer 1/12"))
+    #expect(try tmux.waitFor("block 0 of 0-11"))
     // Each m and +/- queues a computation; the resizes land while they run.
     for (i, size) in [(70, 20), (130, 45), (45, 14), (100, 30)].enumerated() {
       try tmux.keys(i % 2 == 0 ? "m" : "+")
       try tmux.run(["resize-window", "-t", "t", "-x", "\(size.0)", "-y", "\(size.1)"], capture: false)
     }
-    #expect(try tmux.waitFor("layer 1/12"), "redrawn at the last size: \((try? tmux.screen()) ?? "")")
+    #expect(try tmux.waitFor("block 0 of 0-11"), "redrawn at the last size: \((try? tmux.screen()) ?? "")")
     try tmux.keys("Right")
-    #expect(try tmux.waitFor("layer 2/12"), "still responsive")
+    #expect(try tmux.waitFor("block 1 of 0-11"), "still responsive")
     try tmux.keys("q")
     #expect(exitStatus(status) == "0")
   }

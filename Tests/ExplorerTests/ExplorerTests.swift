@@ -235,10 +235,10 @@ struct ExplorerScreenTests {
   @Test func sidePanelShowsTheLayer() throws {
     var state = try fixtureState()
     let text = screen(state, 120, 40).lines.joined(separator: "\n")
-    #expect(text.contains("layer 1/3"))
+    #expect(text.contains("block 0 of 0-2"))
     state.layer = 1
     let second = screen(state, 120, 40).lines.joined(separator: "\n")
-    #expect(second.contains("layer 2/3"))
+    #expect(second.contains("block 1 of 0-2"))
     #expect(second.contains("tokens 37 → 20"))
     #expect(second.contains("kept 18 of 36 tokens by CLS attention"))
     #expect(second.contains("if it stopped here"))
@@ -400,7 +400,7 @@ struct ExplorerStateTests {
     #expect(app.state.shouldQuit)
     #expect(app.state.layer == 1 && app.state.view == .image)
     let last = try #require(backend.lastFrame).lines.joined(separator: "\n")
-    #expect(last.contains("layer 2/3"))
+    #expect(last.contains("block 1 of 0-2"))
   }
 }
 

@@ -17,7 +17,7 @@ extension ExplorerScreen {
       y += 1
     }
     let depth = state.context.depth
-    line("layer \(state.layer + 1)/\(depth)  \(state.focusedSpec.name)", bold)
+    line("block \(state.layer) of 0-\(depth - 1)  \(state.focusedSpec.name)", bold)
     guard let run = state.focusedRun, state.layer < run.layers.count else {
       line(state.errors[state.focusedSpec.canonical] ?? "computing…", dim)
       return

@@ -61,7 +61,7 @@ extension ExplorerScreen {
       // answer if it stopped at this layer, and what the cascade has spent by then.
       let here = state.layer < stage.layers.count ? stage.layers[state.layer] : nil
       let guess = here?.topIfStopped.first.map { "\($0.label) \(fixed1(Double($0.probability) * 100))%" } ?? "-"
-      _ = buffer.set(string: "layer \(state.layer + 1): \(guess)", x: column.x, y: y + 2, style: dim, maxWidth: column.width)
+      _ = buffer.set(string: "block \(state.layer): \(guess)", x: column.x, y: y + 2, style: dim, maxWidth: column.width)
       _ = buffer.set(string: "\(gmacs(here?.cumulativeMACs ?? stage.cumulativeMACs)) G spent", x: column.x, y: y + 3, style: dim,
                      maxWidth: column.width)
     }

@@ -27,9 +27,11 @@ public struct BlockRecord: Sendable {
   public let probabilities: [Float]
   /// keys x (heads * headDim).
   public let keyVectors: Matrix
-  /// When only some tokens took part (IdleViT): the token index behind each query row and key column; nil for all.
+  /// When only some tokens took part (the select phase): the token index behind each query row and key column; nil
+  /// for all.
   public let activeTokens: [Int]?
-  /// When keys and values came from groups of tokens (ClusTR): each input token's group, i.e. its key column.
+  /// When keys and values came from groups of tokens (the keyValues phase): each input token's group, i.e. its key
+  /// column.
   public let keyGroups: [Int32]?
   /// The tokens each part of the block saw, and the MACs counted from them.
   public let counts: BlockTokenCounts
@@ -98,8 +100,8 @@ public final class ForwardPass {
   }
 
   /// Runs blocks `block..<depth` on `state` (the input of block `block`, as recorded by an earlier pass) and
-  /// classifies, keeping no block records: UP-ViT's ablation scoring reruns only the blocks from the ablated one on
-  /// (without a token method), and DToMe's calibration runs many images at once, where a whole batch of records
+  /// classifies, keeping no block records: structural ablation scoring reruns only the blocks from the ablated one on
+  /// (without a token method), and threshold calibration runs many images at once, where a whole batch of records
   /// (every block's attention probabilities) would not fit in memory.
   public static func resume(model: ViTModel, state: TokenState, fromBlock block: Int,
                             policy: any TokenPolicy = NoReduction()) -> Prediction {
