@@ -113,7 +113,7 @@ public enum Lesson {
       text: """
         PiToMe merges like ToMe but first asks which tokens are redundant. A token's energy measures how much it \
         resembles all the others (cosine similarity of keys, past a margin): high energy means many look alike, like \
-        flat background. From block 7 on only the highest-energy tokens are paired and merged; the lowest-energy ones, \
+        flat background. From block 6 on only the highest-energy tokens are paired and merged; the lowest-energy ones, \
         the distinctive details, are protected (the diamonds). This map colours each patch by its token's energy; \
         move the cursor to read one.
         """,
@@ -121,7 +121,7 @@ public enum Lesson {
     LessonPage(
       title: "Clustering tokens: ATC",
       text: """
-        ATC clusters instead of pairing. In blocks 4, 7 and 10 it builds a tree bottom-up: the two closest tokens \
+        ATC clusters instead of pairing. In blocks 3, 6 and 9 it builds a tree bottom-up: the two closest tokens \
         (cosine distance of their keys) join, then the closest pair of clusters, and so on, until a set number is left \
         (keep 0.7 compounds: 137, 96 and 67 of 196 patches). Each cluster becomes one token, one colour here. The \
         strip in the side panel shows the merge distances in order and the cut where the tree stopped; the refused \

@@ -104,7 +104,7 @@ struct ExplorerScreenTests {
     state.focus = 1
     state.layer = 0
     state.view = .roles
-    #expect(map().contains("visionzip gives its tokens roles in layer 2; step to one"))
+    #expect(map().contains("visionzip gives its tokens roles in block 1; step to one"))
     state.view = .clusters
     #expect(map().contains("visionzip does not cluster keys and values"))
   }
@@ -114,18 +114,18 @@ struct ExplorerScreenTests {
     var state = try fixtureState(methods: ["atc:keep=0.6,layers=1"])
     state.view = .clusters
     state.layer = 0
-    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("atc clusters its tokens in layer 2; step to one"))
+    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("atc clusters its tokens in block 1; step to one"))
     state.layer = 1
     let buffer = screen(state, 120, 40)
     assertSnapshot(buffer, named: "view-clusters-atc-120x40")
     let text = buffer.lines.joined(separator: "\n")
     let layer = try #require(state.focusedRun?.layers[1])
     let levels = try #require(layer.annotations?.mergeLevels)
-    #expect(text.contains("layer 2: \(levels.heights.count) merges → \(levels.clusters) clusters"))
+    #expect(text.contains("block 1: \(levels.heights.count) merges → \(levels.clusters) clusters"))
     #expect(text.contains("cut between \(fixed2(levels.heights.last!)) and \(fixed2(levels.next!))"))
     // The strip stays on the later layers (the latest clustering so far).
     state.layer = 2
-    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("layer 2: \(levels.heights.count) merges"))
+    #expect(screen(state, 120, 40).lines.joined(separator: "\n").contains("block 1: \(levels.heights.count) merges"))
     // The cursor reads the score and role of its patch where the method recorded them.
     state = try fixtureState(methods: ["pitome:ratio=0.7,bsm=0"])
     state.view = .score

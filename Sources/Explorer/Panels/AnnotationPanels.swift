@@ -17,11 +17,12 @@ struct RoleLook {
 }
 
 extension ExplorerScreen {
-  /// The 1-based layers of `run` where `holds` is true, as "layer 4" or "layers 4/7/10" (empty when none).
+  /// The blocks of `run` where `holds` is true, 0-based as everywhere, as "block 3" or "blocks 3/6/9" (empty when
+  /// none).
   static func blocks(of run: MethodRun, where holds: (LayerView) -> Bool) -> String {
-    let listed = run.layers.filter(holds).map { $0.index + 1 }
+    let listed = run.layers.filter(holds).map(\.index)
     guard !listed.isEmpty else { return "" }
-    return (listed.count == 1 ? "layer " : "layers ") + BlockList.format(listed)
+    return (listed.count == 1 ? "block " : "blocks ") + BlockList.format(listed)
   }
 
   /// Why the score or roles view has nothing to draw at this layer; nil when it has.
@@ -83,7 +84,7 @@ extension ExplorerScreen {
     }
   }
 
-  /// Tokens leaving every layer for this image against the method's reference count (a calibration mean), with the
+  /// Tokens leaving every block for this image against the method's reference count (a calibration mean), with the
   /// current layer's numbers and threshold spelled out underneath.
   func renderCounts(run: MethodRun, in area: Rect, buffer: inout Buffer) {
     let references = run.layers.map { $0.annotations?.reference }
@@ -92,7 +93,7 @@ extension ExplorerScreen {
       return
     }
     let depth = run.layers.count
-    let xLabels = depth < 4 ? (1...max(1, depth)).map(String.init) : ["1", "\(depth / 2)", "\(depth)"]
+    let xLabels = depth < 4 ? (0..<max(1, depth)).map(String.init) : ["0", "\((depth - 1) / 2)", "\(depth - 1)"]
     let series = [
       ChartSeries(name: name, values: references.map { $0.map(\.tokensOut) }, marker: ascii ? "o" : "○", style: Style(fg: .rgb(153, 153, 153))),
       ChartSeries(name: "this image", values: run.layers.map { Double($0.tokensOut) }, marker: ascii ? "*" : "●",
@@ -103,7 +104,7 @@ extension ExplorerScreen {
                   in: rows[0])
     buffer.render(LineChart(series: series, xLabels: xLabels, glyphs: glyphs), in: rows[1])
     let layer = run.layers[min(state.layer, depth - 1)]
-    var lines = ["layer \(layer.index + 1): \(layer.tokensOut) tokens leave it"]
+    var lines = ["block \(layer.index): \(layer.tokensOut) tokens leave it"]
     if let reference = layer.annotations?.reference {
       let gap = Double(layer.tokensOut) - reference.tokensOut
       lines[0] += ", \(name) \(fixed1(reference.tokensOut)) (\(gap >= 0 ? "+" : "")\(fixed1(gap)))"
@@ -135,7 +136,7 @@ extension ExplorerScreen {
     guard let (l, levels) = latestMergeLevels(run: run), area.width >= 8 else { return }
     let heights = levels.heights
     var y = area.y
-    let title = "layer \(l + 1): \(heights.count) merges → \(levels.clusters) clusters"
+    let title = "block \(l): \(heights.count) merges → \(levels.clusters) clusters"
     _ = buffer.set(string: ascii ? title.replacingArrow() : title, x: area.x, y: y,
                    style: bold, maxWidth: area.width)
     y += 1

@@ -49,7 +49,7 @@ extension ExplorerScreen {
       }
       buffer.render(Legend(entries: entries + [LegendEntry(glyph: "", label: "(contextual colours: one per token)")], glyphs: glyphs), in: area)
     case .counts:
-      _ = buffer.set(string: "tokens leaving each layer for this image against the method's reference count",
+      _ = buffer.set(string: "tokens leaving each block for this image against the method's reference count",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
     case .stages:
       _ = buffer.set(string: "each stage sees the image at its grid; bar = top softmax probability against the stage's threshold",
