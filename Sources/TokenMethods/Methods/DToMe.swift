@@ -11,6 +11,7 @@
 // batch and block, the pooled best similarities of all images are ranked and the (r_l·B + 1)-th largest is the batch
 // threshold; τ_l is their mean over batches, so that an image merges r_l tokens at block l on average.
 import Synchronization
+import NumberFormatting
 import ViTEngine
 
 /// DToMe's typed configuration.
@@ -145,7 +146,7 @@ public struct DToMePolicy: TokenPolicy {
     let above = ranked.reduce(0) { $0 + (match.best[$1] > tau ? 1 : 0) }
     let r = min(above, cap)
     if r > 0 { match.merge(Array(ranked.prefix(r)), state: &state) }
-    var event = "merged \(r) of \(ranked.count) candidates above τ = \(tau)"
+    var event = "merged \(r) of \(ranked.count) candidates above τ = \(formatFixed(Double(tau), decimals: 4, trimmingZeros: true))"
     if above > cap { event += " (\(above) above, capped at \(cap))" }
     if let mean = calibration?.meanTokens, block < mean.count {
       let before = block == 0 ? Double(state.patchToken.count + prefix) : mean[block - 1]
