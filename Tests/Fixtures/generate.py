@@ -338,6 +338,21 @@ def record_upvit(name, model, x):
     write_safetensors({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "upvit.safetensors"))
 
 
+def record_run(tensors, spec, out, depth):
+    """Adds one reference run's records to `tensors` under "SPEC|...": per block the partition, patch states and token
+    sizes (zero-padded to the longest block), then the final features and logits."""
+    n0 = max(out[f"token_size.{i}"].numel() for i in range(depth))
+    sizes = torch.zeros(depth, n0)
+    for i in range(depth):
+        sizes[i, : out[f"token_size.{i}"].numel()] = out[f"token_size.{i}"]
+    tensors[f"{spec}|patch_token"] = torch.stack([out[f"patch_token.{i}"] for i in range(depth)])
+    tensors[f"{spec}|patch_state"] = torch.stack([out[f"patch_state.{i}"] for i in range(depth)])
+    tensors[f"{spec}|token_size"] = sizes
+    tensors[f"{spec}|features"] = out["features"]
+    if "logits" in out:
+        tensors[f"{spec}|logits"] = out["logits"]
+
+
 def record_methods(name, model, x, specs, extra=None):
     """Per-block partitions, states and sizes of every method spec, from the torch reference, in one file per fixture
     (methods.safetensors) with keys "SPEC|patch_token" [blocks, P], "SPEC|patch_state" [blocks, P],
@@ -347,16 +362,7 @@ def record_methods(name, model, x, specs, extra=None):
     for spec in specs:
         out = methods_reference.run(model.eval(), x, spec)
         depth = len(model.blocks)
-        n0 = max(out[f"token_size.{i}"].numel() for i in range(depth))
-        sizes = torch.zeros(depth, n0)
-        for i in range(depth):
-            sizes[i, : out[f"token_size.{i}"].numel()] = out[f"token_size.{i}"]
-        tensors[f"{spec}|patch_token"] = torch.stack([out[f"patch_token.{i}"] for i in range(depth)])
-        tensors[f"{spec}|patch_state"] = torch.stack([out[f"patch_state.{i}"] for i in range(depth)])
-        tensors[f"{spec}|token_size"] = sizes
-        tensors[f"{spec}|features"] = out["features"]
-        if "logits" in out:
-            tensors[f"{spec}|logits"] = out["logits"]
+        record_run(tensors, spec, out, depth)
         if "cluster.0" in out:
             tensors[f"{spec}|cluster"] = torch.stack([out[f"cluster.{i}"] for i in range(depth)])
     write_safetensors({k: v.contiguous().float() for k, v in tensors.items()}, os.path.join(OUT, name, "methods.safetensors"))

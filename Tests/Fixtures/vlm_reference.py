@@ -369,16 +369,7 @@ def main():
         tensors = {}
 
         def add(spec, out):
-            n0 = max(out[f"token_size.{i}"].numel() for i in range(depth))
-            sizes = torch.zeros(depth, n0)
-            for i in range(depth):
-                sizes[i, : out[f"token_size.{i}"].numel()] = out[f"token_size.{i}"]
-            tensors[f"{spec}|patch_token"] = torch.stack([out[f"patch_token.{i}"] for i in range(depth)])
-            tensors[f"{spec}|patch_state"] = torch.stack([out[f"patch_state.{i}"] for i in range(depth)])
-            tensors[f"{spec}|token_size"] = sizes
-            tensors[f"{spec}|features"] = out["features"]
-            if "logits" in out:
-                tensors[f"{spec}|logits"] = out["logits"]
+            generate.record_run(tensors, spec, out, depth)
 
         for spec in visionzip_specs(patches, prefix):
             add(spec, run_visionzip(model, x, spec))
