@@ -47,7 +47,9 @@ public struct TokenFigure: Sendable {
 
   func caption(run: MethodRun, layer: Int) -> String {
     let view = run.layers[layer]
-    return "\(view.tokensOut) tok, \(macsText(view.cumulativeMACs))"
+    // A method that calibrated its counts (DToMe) puts this image's count beside the calibration's average.
+    let reference = view.annotations?.reference.map { " (avg \(Int($0.tokensOut.rounded())))" } ?? ""
+    return "\(view.tokensOut) tok\(reference), \(macsText(view.cumulativeMACs))"
   }
 
   func inputCaption(_ run: MethodRun) -> String { "\(run.grid.rows * run.grid.cols) patches" }

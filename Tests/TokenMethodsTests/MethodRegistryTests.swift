@@ -91,6 +91,10 @@ struct MethodRegistryTests {
     #expect(try MethodSpec.parse("mstm:keep=0.05").stepped(-1)?.canonical == "mstm:keep=0.05,layers=3/6/9,weight=importance,prop=true")
     #expect(try MethodSpec.parse("tome:r=100000").stepped(1)?[ "r"] == .integer(100_000))
     #expect(try MethodSpec.parse("dvt").stepped(1)?.canonical == "dvt:thresholds=0.8/0.8,grids=7/10/14")
+    // DToMe's default calibration is no budget number: the steps start from the middle of the budgets (2..12).
+    #expect(try MethodSpec.parse("dymu").stepped(1)?["budget"] == .integer(6))
+    #expect(try MethodSpec.parse("dymu").stepped(-1)?["budget"] == .integer(10))
+    #expect(try MethodSpec.parse("dymu:budget=2").stepped(1)?["budget"] == .integer(2))
   }
 }
 

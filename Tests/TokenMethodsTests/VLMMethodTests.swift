@@ -172,9 +172,9 @@ struct VLMInvariantTests {
 
   @Test func dtomeThresholdsAreCheckedAgainstTheDepth() throws {
     let spec = try MethodSpec.parse("dymu:thresholds=0.9/0.8")
-    #expect(spec.canonical == "dymu:thresholds=0.9/0.8,prop=true")
+    #expect(spec.canonical == "dymu:thresholds=0.9/0.8,budget=auto,prop=true")
     #expect(throws: MethodSpecError.self) { try spec.configuration.validate(grid: GridSize(rows: 4, cols: 4), prefix: 1, depth: 3) }
-    #expect(try MethodSpec.parse("dymu:thresholds=some/file.json").canonical == "dymu:thresholds=some/file.json,prop=true")
+    #expect(try MethodSpec.parse("dymu:thresholds=some/file.json").canonical == "dymu:thresholds=some/file.json,budget=auto,prop=true")
     #expect((try MethodSpec.parse("dymu").configuration as? DToMe)?.thresholds == .auto)
   }
 

@@ -26,10 +26,13 @@ public struct DToMe: MethodConfiguration, Hashable {
   }
 
   public var thresholds: Thresholds
+  /// With `thresholds=auto`: which calibration beside the checkpoint, the default one (nil) or the one calibrated for
+  /// this many merges per block on average (CHECKPOINT.dymu-rR.json). The sweep walks these files.
+  public var budget: Int?
   public var proportionalAttention: Bool
 
-  public init(thresholds: Thresholds, proportionalAttention: Bool) {
-    self.thresholds = thresholds; self.proportionalAttention = proportionalAttention
+  public init(thresholds: Thresholds, budget: Int? = nil, proportionalAttention: Bool) {
+    self.thresholds = thresholds; self.budget = budget; self.proportionalAttention = proportionalAttention
   }
 
   public static let descriptor = MethodDescriptor(
@@ -39,6 +42,8 @@ public struct DToMe: MethodConfiguration, Hashable {
     parameters: [
       MethodParameter("thresholds", .autoValueOrFile(.list(.real(-1...2), count: 1...4096)), default: "auto",
                       "auto: CHECKPOINT.dymu.json beside the checkpoint (tokenscope calibrate writes it); a thresholds file; or one value per block a/b/c/..., a value >= 1 turns its block off"),
+      MethodParameter("budget", .autoOr(.integer(1...256)), default: "auto",
+                      "with thresholds=auto: auto reads CHECKPOINT.dymu.json; R reads CHECKPOINT.dymu-rR.json, a calibration for R merges per block on average (tokenscope calibrate --method dymu --budget R writes it)"),
       MethodParameter("prop", .flag, default: "true", "proportional attention: add log(token size) to the attention logits (always on officially)"),
     ],
     reconNotes: [
@@ -47,14 +52,24 @@ public struct DToMe: MethodConfiguration, Hashable {
       "calibration keeps ToMe's token order after each batch merge (the official re-sort is not stable and permutes tokens on the CPU), runs in float32 (officially bf16), and takes the images in dataset order or a seeded sample (officially shuffled)",
       "calibration ties (equal similarities across a batch) go to the earlier image and the lower position; when a batch asks for more merges than it has candidates, only real candidates merge",
       "one image at a time at inference (the official padded batch path differs slightly per image)",
-    ]
+      "budget=R names a calibration file per budget so that eval --sweep can walk budgets; officially each budget is a separate calibration run with its own output",
+    ],
+    // Mean merges per block from light to heavy; each is its own calibration file beside the checkpoint.
+    sweep: SweepAxis(key: "budget", values: ["2", "4", "6", "8", "10", "12"]), step: .alongSweep
   ) { v throws(MethodSpecError) in
     let thresholds: Thresholds = switch v["thresholds"] {
     case .list(let values): .values(values.map { Float($0.doubleValue!) })
     case .file(let path): .file(path)
     default: .auto
     }
-    return DToMe(thresholds: thresholds, proportionalAttention: v.flag("prop"))
+    var budget: Int? = nil
+    if case .integer(let r) = v["budget"] {
+      guard case .auto = thresholds else {
+        throw .inconsistent(method: "dymu", key: "budget", value: "\(r)", expected: "auto unless thresholds=auto (a budget chooses which calibration file auto reads)")
+      }
+      budget = r
+    }
+    return DToMe(thresholds: thresholds, budget: budget, proportionalAttention: v.flag("prop"))
   }
 
   /// Explicit thresholds are used as they are; a file is read when the plan is made for a checkpoint (action(for:)).
@@ -71,9 +86,11 @@ public struct DToMe: MethodConfiguration, Hashable {
     case .values: return action(depth: model.depth)
     case .file(let given): path = given
     case .auto:
-      path = DToMe.defaultThresholdsPath(forModel: model.info.path)
+      path = DToMe.defaultThresholdsPath(forModel: model.info.path, budget: budget)
       guard access(path, R_OK) == 0 else {
-        throw MethodFileError("dymu: no thresholds file at \(path) (thresholds=auto); write one with tokenscope calibrate --method dymu --model \(model.info.path) --data DATA", isMissing: true)
+        let given = budget.map { "budget=\($0)" } ?? "thresholds=auto"
+        let option = budget.map { " --budget \($0)" } ?? ""
+        throw MethodFileError("dymu: no thresholds file at \(path) (\(given)); write one with tokenscope calibrate --method dymu\(option) --model \(model.info.path) --data DATA", isMissing: true)
       }
     }
     let file = try DToMeThresholdsFile.load(path: path)
@@ -89,9 +106,11 @@ public struct DToMe: MethodConfiguration, Hashable {
                         expected: "\(depth) values, one per block (or auto, or a thresholds file)")
   }
 
-  /// Where `thresholds=auto` looks: CHECKPOINT.dymu.json beside the checkpoint (".safetensors" replaced).
-  public static func defaultThresholdsPath(forModel path: String) -> String {
-    (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + ".dymu.json"
+  /// Where `thresholds=auto` looks: CHECKPOINT.dymu.json beside the checkpoint (".safetensors" replaced), or
+  /// CHECKPOINT.dymu-rR.json for a budget of R merges per block.
+  public static func defaultThresholdsPath(forModel path: String, budget: Int? = nil) -> String {
+    let stem = path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path
+    return stem + (budget.map { ".dymu-r\($0).json" } ?? ".dymu.json")
   }
 }
 

@@ -180,6 +180,9 @@ public struct MethodSpec: Hashable, Sendable, CustomStringConvertible {
       let next: Int
       if let index = sweep.values.firstIndex(of: current) {
         next = min(sweep.values.count - 1, max(0, index - step))
+      } else if Double(current.split(separator: "/").first.map(String.init) ?? "") == nil {
+        // A setting that is no number ("auto": DToMe's default calibration) steps from the middle of the list.
+        next = min(sweep.values.count - 1, max(0, sweep.values.count / 2 - step))
       } else {
         // Off the list: the nearest listed value in the step's direction (compared by the first number: "0.8/0.7").
         func number(_ text: String) -> Double { Double(text.split(separator: "/").first.map(String.init) ?? "") ?? 0 }

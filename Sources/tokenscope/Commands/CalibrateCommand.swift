@@ -41,6 +41,9 @@ struct CalibrateCommand: ParsableCommand {
   @Option(help: "How --r-total is spread over the blocks: constant, linear (decreasing) or reverse-linear.")
   var schedule: String = "constant"
 
+  @Option(help: "Merges per block on average, constant schedule: the calibration that dymu:budget=R reads, written to CHECKPOINT.dymu-rR.json (instead of --r-total/--schedule).")
+  var budget: Int?
+
   @Option(help: "Images per batch (the official 64 per GPU); the thresholds are batch statistics.")
   var batchSize: Int = 64
 
@@ -62,6 +65,12 @@ struct CalibrateCommand: ParsableCommand {
     guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test") }
     guard DToMeSchedule(rawValue: schedule) != nil else { throw ValidationError("--schedule must be constant, linear or reverse-linear") }
     if let rTotal, rTotal < 0 { throw ValidationError("--r-total must be 0 or more") }
+    if let budget {
+      guard budget >= 1 else { throw ValidationError("--budget must be positive") }
+      guard rTotal == nil, schedule == "constant" else {
+        throw ValidationError("--budget R means --r-total R x depth with --schedule constant; give one or the other")
+      }
+    }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be positive") }
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
   }
@@ -71,7 +80,7 @@ struct CalibrateCommand: ParsableCommand {
       let model = try modelOptions.load()
       let modelPath = try modelOptions.resolvedPath()
       let kind = DToMeSchedule(rawValue: schedule)!
-      let total = rTotal ?? 8 * model.depth
+      let total = budget.map { $0 * model.depth } ?? rTotal ?? 8 * model.depth
       guard let r = kind.perBlock(rTotal: total, depth: model.depth) else {
         throw CLIError("--r-total \(total) with --schedule \(schedule): the official schedule does not finish for \(model.depth) blocks (its terms reach 0 before they sum to \(total)); choose another budget or schedule", code: CLIError.usage)
       }
@@ -105,7 +114,7 @@ struct CalibrateCommand: ParsableCommand {
       let file = DToMeThresholdsFile(
         modelPath: modelPath, modelSHA256: sha, data: data, split: split, images: result.images, batchSize: batchSize,
         batches: result.batches, rTotal: total, schedule: kind, r: r, thresholds: result.thresholds, meanTokens: result.meanTokens)
-      let path = out ?? DToMe.defaultThresholdsPath(forModel: modelPath)
+      let path = out ?? DToMe.defaultThresholdsPath(forModel: modelPath, budget: budget)
       do { try AtomicFile.write(Array(file.json().serialized().utf8), to: path) } catch {
         throw CLIError("cannot write \(path): \(error)", code: CLIError.ioError)
       }

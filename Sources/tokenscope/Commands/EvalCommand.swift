@@ -16,8 +16,10 @@ struct EvalCommand: ParsableCommand {
       parallel on --threads threads; ms_per_image is wall time divided by images.
 
       --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
-      0.9..0.4 for EViT, IdleViT and MSTM, VisionZip dominant = 40..4, after the baseline. DToMe is not swept: each \
-      budget is its own calibration (calibrate --r-total N --out FILE, then --method dymu:thresholds=FILE). --plot FILE.svg draws accuracy against mean GMACs \
+      0.9..0.4 for EViT, IdleViT and MSTM, PiToMe ratio 0.975..0.75, ATC keep 0.9..0.25, VisionZip dominant = 40..4, \
+      DToMe budget = 2..12 merges per block, after the baseline. Each DToMe budget is its own calibration file beside \
+      the checkpoint (calibrate --method dymu --budget R writes CHECKPOINT.dymu-rR.json); budgets without one, like \
+      UP-ViT without an importance file, are skipped with a note. --plot FILE.svg draws accuracy against mean GMACs \
       (or, with --plot-time, against ms per image), one line per method, the baseline marked. \(dvtCaveat).
       """)
 
@@ -93,12 +95,9 @@ struct EvalCommand: ParsableCommand {
       var results: [EvalResult] = []
       // Cascades run every stage once per image; each threshold setting is then an offline replay.
       var cascades: [[Int]: CascadeRecords] = [:]
-      for spec in specs {
-        let plan: MethodPlan
-        do { plan = try makePlan(spec, model: model) } catch let e as CLIError where sweep && methods.isEmpty && e.code == CLIError.noInput {
-          FileHandle.standardError.write(Data("skipping \(spec.name) in the sweep: \(e.message)\n".utf8))
-          continue
-        }
+      let skipped = sweep ? try sweepPointsWithoutFiles(specs, model: model) : []
+      for spec in specs where !skipped.contains(spec) {
+        let plan = try makePlan(spec, model: model)
         // Every image runs at the pipeline's grid: a budget that does not fit it is a usage error, found once here.
         try plan.validate(native: GridSize(rows: pipeline.cropHeight / model.shape.patchSize,
                                            cols: pipeline.cropWidth / model.shape.patchSize))
@@ -122,6 +121,25 @@ struct EvalCommand: ParsableCommand {
       emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
       if let plot { try writePlot(results, to: plot, dataset: dataset, model: model) }
     }
+  }
+
+  /// Sweep points whose method needs a file the model does not have (UP-ViT's importance scores, a DToMe budget's
+  /// calibration), each named on stderr; found before anything runs. A method asked for by name must keep at least one
+  /// point, otherwise the first missing file is the error.
+  func sweepPointsWithoutFiles(_ specs: [MethodSpec], model: ViTModel) throws -> Set<MethodSpec> {
+    var skipped: Set<MethodSpec> = []
+    var firstError: [String: CLIError] = [:]
+    for spec in specs {
+      do { _ = try makePlan(spec, model: model) } catch let e as CLIError where e.code == CLIError.noInput {
+        FileHandle.standardError.write(Data("skipping \(spec.canonical) in the sweep: \(e.message)\n".utf8))
+        skipped.insert(spec)
+        if firstError[spec.name] == nil { firstError[spec.name] = e }
+      }
+    }
+    if !methods.isEmpty {
+      for (name, error) in firstError where !specs.contains(where: { $0.name == name && !skipped.contains($0) }) { throw error }
+    }
+    return skipped
   }
 
   /// The baseline, then every sweep point of every method asked for (all methods with a sweep when none are).

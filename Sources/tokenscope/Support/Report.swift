@@ -54,6 +54,27 @@ enum Report {
       } ?? .null),
       ("keys", JSONValue(r.keys)),
       ("event", r.event.map { .string($0) } ?? .null),
+      ("annotations", PatchAnnotations(r.annotations).map(annotationsJSON) ?? .null),
+    ])
+  }
+
+  /// What the method annotated in the block, per patch as the views draw it: PiToMe's energy and protected tokens,
+  /// ATC's merge distances, VisionZip's dominant and contextual tokens, DToMe's similarities, threshold and
+  /// calibration count. Each part is null when the method gave none.
+  static func annotationsJSON(_ a: PatchAnnotations) -> JSONValue {
+    .object([
+      ("score", a.score.map { s in
+        .object([("name", .string(s.name)), ("meaning", .string(s.meaning)),
+                 ("threshold", s.threshold.map { JSONValue($0) } ?? .null),
+                 // null where the patch's token had no score (prefix tokens, tokens outside the comparison)
+                 ("per_patch", .array(s.values.map { $0.isNaN ? .null : JSONValue($0) }))])
+      } ?? .null),
+      ("roles", a.roles.map { JSONValue($0.map(\.rawValue)) } ?? .null),
+      ("merge_levels", a.mergeLevels.map { m in
+        .object([("name", .string(m.name)), ("heights", .array(m.heights.map { .number($0) })),
+                 ("next", m.next.map { .number($0) } ?? .null), ("clusters", JSONValue(m.clusters))])
+      } ?? .null),
+      ("reference", a.reference.map { .object([("name", .string($0.name)), ("tokens_out", .number($0.tokensOut))]) } ?? .null),
     ])
   }
 
