@@ -1,0 +1,64 @@
+// `report --attribution rollout` and `report --ablate` against Tests/Fixtures/attribution_reference.py (a torch
+// script written here from the rollout's definition, checked there against vit-explain's formula on timm's own
+// attention; the class-token-only logits are timm's own modules on the one-token sequence).
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("tokenscope report: attribution and ablation")
+struct AttributionCLITests {
+  func report(_ extra: [String]) throws -> RunResult {
+    try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"), "--preprocess", "none",
+                    "--format", "json"] + extra)
+  }
+
+  func reference(_ key: String) throws -> [Float] {
+    try expectedTensor("vit", key, file: "attribution.safetensors")
+  }
+
+  @Test func rolloutEqualsTheReference() throws {
+    for spec in ["none", "tome:r=2"] {
+      let r = try report(["--method", spec, "--attribution", "rollout"])
+      #expect(r.status == 0, "\(r.stderr)")
+      let json = try #require(r.json)
+      #expect(json["rollout_query"] as? String == "class token")
+      let rollout = try #require(json["rollout"] as? [Double]).map(Float.init)
+      let perBlock = try reference("\(spec)|rollout")
+      let last = Array(perBlock.suffix(16)), top = last.max()!
+      expectClose(rollout, last.map { $0 / top }, "\(spec) rollout")
+      if spec == "none" { expectClose(rollout, try reference("none|vit_explain"), "vit-explain mask") }
+      let layers = try #require(json["layers"] as? [[String: Any]])
+      for (i, layer) in layers.enumerated() {
+        let values = try #require(layer["rollout"] as? [Double]).map(Float.init)
+        let row = Array(perBlock[(i * 16)..<((i + 1) * 16)])
+        expectClose(values, row.map { $0 / row.max()! }, "\(spec) layer \(i)")
+      }
+    }
+  }
+
+  @Test func ablatingAllButTheClassTokenIsTheClassTokenAlone() throws {
+    let r = try report(["--ablate", "0:all"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let ablation = try #require(r.json?["ablation"] as? [String: Any])
+    expectClose(try #require(ablation["logits_after"] as? [Double]).map(Float.init), try reference("ablate_all_but_cls|logits"), "logits")
+    let before = try #require(r.json?["logits"] as? [Double])
+    #expect(ablation["logits_before"] as? [Double] == before)
+    #expect(ablation["dropped_patches"] as? [Int] == Array(0..<16))
+  }
+
+  @Test func rectanglesAndListsNameTheSamePatches() throws {
+    let rect = try report(["--ablate", "1:rows=0-1,cols=1-2"])
+    let list = try report(["--ablate", "1:6,5,2,1"])
+    let a = try #require(rect.json?["ablation"] as? [String: Any]), b = try #require(list.json?["ablation"] as? [String: Any])
+    #expect(a["patches"] as? [Int] == [1, 2, 5, 6] && b["patches"] as? [Int] == [1, 2, 5, 6])
+    #expect(a["logits_after"] as? [Double] == b["logits_after"] as? [Double])
+    #expect(a["logits_after"] as? [Double] != a["logits_before"] as? [Double])
+  }
+
+  @Test(arguments: [("3:all", "layer 3 is outside the model's blocks 0...2"), ("0:16", "patch 16 is outside the grid's patches 0...15"),
+                    ("0:rows=2-4,cols=0-0", "the rectangle leaves the 4x4 patch grid"), ("x:1", "expected LAYER:PATCHES")])
+  func badAblationsAreUsageErrors(_ text: String, _ message: String) throws {
+    let r = try report(["--ablate", text])
+    #expect(r.status == 64 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+  }
+}
