@@ -62,3 +62,16 @@ struct AttributionCLITests {
     #expect(r.status == 64 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
   }
 }
+
+@Suite("tokenscope render --view rollout")
+struct RolloutRenderTests {
+  @Test func rolloutFigureIsWritten() throws {
+    let out = NSTemporaryDirectory() + "tokenscope-rollout-\(getpid()).png"
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tokenscope(["render", modelFixture("grey_p2", "input.png"), "--model", modelFixture("grey_p2"), "--preprocess", "none",
+                            "--method", "none", "--method", "tome:r=4", "--view", "rollout", "--layers", "all", "--out", out])
+    #expect(r.status == 0 && r.stdout.contains("2 methods x 3 blocks, rollout view"), "\(r.stderr)")
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
+    #expect(Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+  }
+}

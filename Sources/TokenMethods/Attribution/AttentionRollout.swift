@@ -128,7 +128,8 @@ struct RolloutMatrix {
     set { data[i * cols + j] = newValue }
   }
 
-  /// self · other. self: n x k, other: k x m, result: n x m; i-k-j order so the inner loop runs along rows.
+  /// self · other. self: n x k, other: k x m, result: n x m; i-k-j order so the inner loop runs along rows, and
+  /// rows split over the pool (each writes only its own output row; the same sums as serially).
   func times(_ other: RolloutMatrix) -> RolloutMatrix {
     precondition(cols == other.rows, "rollout: \(rows)x\(cols) · \(other.rows)x\(other.cols)")
     var out = RolloutMatrix(rows: rows, cols: other.cols)
@@ -136,13 +137,17 @@ struct RolloutMatrix {
     data.withUnsafeBufferPointer { a in
       other.data.withUnsafeBufferPointer { b in
         out.data.withUnsafeMutableBufferPointer { c in
-          for i in 0..<rows {
-            let ci = c.baseAddress! + i &* m
-            for p in 0..<k {
-              let w = a[i &* k &+ p]
-              if w == 0 { continue }
-              let bp = b.baseAddress! + p &* m
-              for j in 0..<m { ci[j] += w * bp[j] }
+          let ap = SendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
+          let bp = SendablePointer(UnsafeMutablePointer(mutating: b.baseAddress!)), cp = SendablePointer(c.baseAddress!)
+          ThreadPool.shared.parallelRanges(rows, minChunk: 8, chunksPerThread: 2) { range in
+            for i in range {
+              let ci = cp.p + i &* m
+              for p in 0..<k {
+                let w = ap.p[i &* k &+ p]
+                if w == 0 { continue }
+                let row = bp.p + p &* m
+                for j in 0..<m { ci[j] += w * row[j] }
+              }
             }
           }
         }

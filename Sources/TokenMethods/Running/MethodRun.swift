@@ -35,6 +35,8 @@ public struct LayerView: Sendable {
   public let pruning: PruningSummary.Block?
   /// What the method annotated in this block (scores, roles, merge distances), mapped to patches; nil when nothing.
   public var annotations: PatchAnnotations? = nil
+  /// The attention rollout up to and including this block, per patch, not normalised (see AttentionRollout).
+  public var rollout: [Float] = []
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -141,6 +143,7 @@ public struct MethodRun: Sendable {
   static func layerViews(_ pass: ForwardPass, macsBefore: Int, pruning: PruningSummary?, guesses: (Prediction) -> [Guess]) -> [LayerView] {
     var cumulative = macsBefore + pass.stemMACs
     var layers: [LayerView] = []
+    let rollout = AttentionRollout(pass: pass)
     for r in pass.records {
       cumulative += r.macs.total
       let before = pass.state(after: r.index == 0 ? nil : r.index - 1)
@@ -171,7 +174,8 @@ public struct MethodRun: Sendable {
         event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
-        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations)))
+        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations),
+        rollout: rollout.layers[r.index]))
     }
     return layers
   }
