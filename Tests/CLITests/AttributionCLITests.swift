@@ -75,3 +75,36 @@ struct RolloutRenderTests {
     #expect(Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
   }
 }
+
+@Suite("tokenscope eval --relevance")
+struct RelevanceEvalTests {
+  /// Every image is the vit fixture's input, so each method's relevance kept is the share computed from `report`'s
+  /// baseline rollout and the method's last patch states.
+  @Test func relevanceKeptMatchesTheReports() throws {
+    let dir = NSTemporaryDirectory() + "tokenscope-relevance-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for name in ["class 0", "class 1"] {
+      try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
+      try FileManager.default.copyItem(atPath: modelFixture("vit", "input.png"), toPath: "\(dir)/\(name)/a.png")
+    }
+    let specs = ["evit:keep=0.5,layers=1/2", "evit:keep=0.5,layers=1/2,fuse=false", "tome:r=2", "idle:keep=0.5,layers=0-2"]
+    let r = try tokenscope(["eval", "--data", dir, "--model", modelFixture("vit"), "--preprocess", "none", "--format", "json",
+                            "--relevance", "--method", "none"] + specs.flatMap { ["--method", $0] })
+    #expect(r.status == 0, "\(r.stderr)")
+    let results = try #require(r.json?["results"] as? [[String: Any]])
+    #expect(results.first?["relevance_kept"] as? Double == 1)
+    func report(_ spec: String) throws -> [String: Any] {
+      try #require(try tokenscope(["report", modelFixture("vit", "input.png"), "--model", modelFixture("vit"), "--preprocess", "none",
+                                   "--format", "json", "--attribution", "rollout", "--method", spec]).json)
+    }
+    let baseline = try #require(try report("none")["rollout"] as? [Double])
+    for (i, spec) in specs.enumerated() {
+      let states = try #require((try report(spec)["layers"] as? [[String: Any]])?.last?["patch_state"] as? [String])
+      let kept = zip(baseline, states).filter { $0.1 == "kept" || $0.1 == "idle" }.reduce(0) { $0 + $1.0 }
+      let expected = kept / baseline.reduce(0, +)
+      let measured = try #require(results[i + 1]["relevance_kept"] as? Double)
+      #expect(abs(measured - expected) < 1e-5, "\(spec): \(measured) vs \(expected)")
+      if !spec.hasPrefix("idle") { #expect(measured < 1, "\(spec) dropped or merged something") }
+    }
+  }
+}
