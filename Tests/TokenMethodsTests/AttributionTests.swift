@@ -74,7 +74,9 @@ struct AttributionTests {
       before = r.output
     }
     #expect(reorganized || spec.hasPrefix("idle") || spec.hasPrefix("clustr"), "\(spec) recorded no reorganisation")
-    for (i, layer) in AttentionRollout(pass: p).layers.enumerated() {
+    let rollout = AttentionRollout(pass: p)
+    expectClose(AttentionRollout.finalRow(pass: p), rollout.final, "\(spec): the final row taken from the left")
+    for (i, layer) in rollout.layers.enumerated() {
       let total = layer.reduce(0, +)
       #expect(layer.allSatisfy { $0 >= 0 && $0.isFinite } && total <= 1 + 1e-5 && total > 0, "\(spec) block \(i): mass \(total)")
     }

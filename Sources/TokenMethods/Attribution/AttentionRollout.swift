@@ -40,6 +40,29 @@ public struct AttentionRollout: Sendable {
     self.layers = layers
   }
 
+  /// The final query row alone, without the per-block rows: the same product taken from the left, a row vector
+  /// times each block's M and Â from the last block back, so a block costs n² instead of n²·N (`eval --relevance`
+  /// runs it on every image).
+  public static func finalRow(pass: ForwardPass) -> [Float] {
+    let prefix = pass.embedded.prefixCount
+    let last = pass.records.last?.output ?? pass.embedded
+    let n = last.tokenCount
+    var v = prefix > 0 ? (0..<n).map { $0 == 0 ? Float(1) : 0 } : [Float](repeating: 1 / Float(n), count: n)
+    for record in pass.records.reversed() {
+      for m in record.output.reorganizations.reversed() {
+        v = (0..<m.inputCount).map { t in m.destination[t] >= 0 ? v[Int(m.destination[t])] * m.weight[t] : 0 }
+      }
+      let a = record.rolloutMixing()  // tokensIn x tokensIn
+      var out = [Float](repeating: 0, count: a.cols)
+      for i in 0..<a.rows where v[i] != 0 {
+        let w = v[i]
+        for j in 0..<a.cols { out[j] += w * a[i, j] }
+      }
+      v = out
+    }
+    return Array(v[prefix...])
+  }
+
   /// `values` divided by their maximum (all zeros stay zeros): the form `report` prints.
   public static func maxNormalised(_ values: [Float]) -> [Float] {
     let m = values.max() ?? 0

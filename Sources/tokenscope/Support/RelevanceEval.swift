@@ -12,7 +12,7 @@ enum RelevanceEval {
     let plans = try results.map { r in r.exitShares == nil ? try makePlan(r.spec, model: model) : nil }
     let baseline = try makePlan(.baseline, model: model)
     let (shares, _) = try context.forEachImage(indices, label: "relevance") { image, _ -> [Float?] in
-      let reference = AttentionRollout(pass: try image.run(baseline).pass).final
+      let reference = AttentionRollout.finalRow(pass: try image.run(baseline).pass)
       return try plans.map { plan -> Float? in
         guard let plan else { return nil }
         let outcome = try image.run(plan)
