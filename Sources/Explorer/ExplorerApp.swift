@@ -48,6 +48,10 @@ public final class Worker: @unchecked Sendable {
         }
       case .export(let request):
         action = Worker.export(request)
+      case .ablate(let spec, let request):
+        action = Worker.ablate(spec, request, model: model, input: input)
+      case .rankAblation(let spec, let layer):
+        action = Worker.rank(spec, layer: layer, model: model, input: input) { progress in lock.withLock { finished.append(progress) } }
       }
       lock.withLock { finished.append(action) }
     }
@@ -123,6 +127,8 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead
+  case .char("x"): return .toggleAblation
+  case .char("X"): return .rankAblation
   case .char(" "): return .togglePlay
   case .char("?"), .function(1): return .toggleHelp
   case .escape: return .escape

@@ -9,6 +9,8 @@ import TUI
 public enum TokenMapView: String, CaseIterable, Sendable {
   // score, roles and counts draw what a method annotated (TokenAnnotations); each says so where there is nothing.
   case status, image, groups, attention, clusters, stages, pruning, score, roles, counts
+  // relevance, ablation and lens are the attribution views (AttributionPanels.swift).
+  case relevance, ablation, lens
 
   public var title: String {
     switch self {
@@ -22,6 +24,9 @@ public enum TokenMapView: String, CaseIterable, Sendable {
     case .score: return "per-token score"
     case .roles: return "token roles"
     case .counts: return "tokens against the reference"
+    case .relevance: return "relevance (attention rollout)"
+    case .ablation: return "ablation effect per token"
+    case .lens: return "logit lens per token"
     }
   }
 }
@@ -77,6 +82,9 @@ public struct ExplorerState: Sendable {
   public var prompt: String? = nil
   public var shouldQuit = false
   public var spinner = 0
+  /// The tokens dropped by `x` and their effect; the ranking made by `X` (AttributionState.swift).
+  public var ablation: AblationProbe? = nil
+  public var ranking: AblationRanking? = nil
 
   /// The cursor's patch in `run`'s grid (the cursor lives on the image's grid; a DVT stage may answer on a coarser one).
   public func cursorPatch(in run: MethodRun) -> Int? {
@@ -97,7 +105,9 @@ public struct ExplorerState: Sendable {
 
   /// Specs for which no result or computation exists yet.
   public var missingSpecs: [MethodSpec] {
-    methods.filter { runs[$0.canonical] == nil && pending.contains($0.canonical) == false && errors[$0.canonical] == nil }
+    // The relevance view also needs the baseline's rollout, for relevance kept.
+    let wanted = methods + (view == .relevance && !methods.contains(.baseline) ? [MethodSpec.baseline] : [])
+    return wanted.filter { runs[$0.canonical] == nil && pending.contains($0.canonical) == false && errors[$0.canonical] == nil }
   }
 }
 
@@ -127,6 +137,11 @@ public enum Action: Sendable {
   case computed(MethodRun)
   case failed(spec: String, message: String)
   case showMessage(String)
+  /// `x`: drop or restore the cursor's token from the current layer on; `X`: rank every token of the layer.
+  case toggleAblation, rankAblation
+  /// From the worker: an ablation's effect, and a ranking's progress (the last one has every token).
+  case ablated(spec: String, request: AblationRequest, summary: AblationSummary)
+  case rankingProgress(AblationRanking)
 }
 
 public enum Effect: Equatable, Sendable {
@@ -135,6 +150,9 @@ public enum Effect: Equatable, Sendable {
   case openImage(String)
   /// Draw and write a figure on the worker; it answers `.showMessage`.
   case export(ExportRequest)
+  /// Token ablation on the worker; it answers `.ablated`, or `.rankingProgress` for each ranked token.
+  case ablate(MethodSpec, AblationRequest)
+  case rankAblation(MethodSpec, layer: Int)
 }
 
 /// What `e` writes: the shown methods' maps at one layer, in the current view, as `tokenscope render` draws them.
@@ -159,7 +177,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let depth = state.context.depth
   var effects: [Effect] = []
   switch action {
-  case .tick, .computed, .failed, .showMessage, .imageOpened: break
+  case .tick, .computed, .failed, .showMessage, .imageOpened, .ablated, .rankingProgress: break
   default: state.message = nil  // a key press dismisses the last message
   }
   switch action {
@@ -238,6 +256,8 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.errors = [:]
     state.pending = []
     state.cursor = nil
+    state.ablation = nil
+    state.ranking = nil
     state.message = "opened \(context.imageName)"
   case .export:
     let shown = state.compare ? state.methods : [state.focusedSpec]
@@ -252,6 +272,8 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     case .groups: .groups
     case .attention: .attention
     case .clusters: .clusters
+    case .relevance: .rollout
+    case .ablation, .lens: .status
     }
     let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
       .split(separator: ".").first.map(String.init) ?? "image"
@@ -268,6 +290,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.errors[spec] = message
     state.message = message
   case .showMessage(let text): state.message = text
+  case .toggleAblation, .rankAblation, .ablated, .rankingProgress: effects += updateAttribution(&state, action)
   }
   let computations = state.missingSpecs.map { Effect.compute($0) }
   for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }

@@ -23,6 +23,9 @@ public enum FigureView: String, CaseIterable, Sendable {
   /// `score` and `roles`: what the method annotated in the block (PatchAnnotations); layers without it are drawn as
   /// `status`. `clusters` also draws the clusters a clustering block made into tokens (its merge groups).
   case score, roles
+  /// `rollout`: the attention rollout up to the layer, through the method (AttentionRollout), each map scaled to
+  /// its own maximum.
+  case rollout
 }
 
 public struct TokenMapPainter: Sendable {
@@ -67,6 +70,8 @@ public struct TokenMapPainter: Sendable {
     let meanColour = layer.map { groupMeans(clusters ?? $0.group) } ?? [:]
     let attention = layer?.attention(head: nil) ?? []
     let maxAttention = max(attention.max() ?? 0, 1e-12)
+    let rollout = view == .rollout ? layer?.rollout ?? [] : []
+    let maxRollout = max(rollout.max() ?? 0, 1e-12)
     let finite = score?.values.filter(\.isFinite) ?? []
     let low = finite.min() ?? 0, high = finite.max() ?? 1
     // The output groups holding a contextual token: their patches were gathered into it.
@@ -94,6 +99,9 @@ public struct TokenMapPainter: Sendable {
           case .attention:
             let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)
             colour = grey.mixed(with: SequentialPalette.viridis.rgb(at: Double(attention[p] / maxAttention)), by: 0.75)
+          case .rollout:
+            let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)
+            colour = p < rollout.count ? grey.mixed(with: SequentialPalette.viridis.rgb(at: Double(rollout[p] / maxRollout)), by: 0.75) : grey
           case .score:
             let v = score!.values[p]
             let grey = colour.mixed(with: RGB(128, 128, 128), by: 0.5)

@@ -42,6 +42,8 @@ extension ExplorerScreen {
      KeyHint(ascii ? "up/down j k H L" : "↑ ↓ j k H L", "move the patch cursor (vertical; H L horizontal)"),
      KeyHint("n N", "next / previous bundled sample image"), KeyHint("o", "open an image by path (Enter opens, Esc cancels)"),
      KeyHint("e", "export this view of the shown methods as a PNG figure"),
+     KeyHint("x", "drop the cursor's token from this layer on, or restore it (effect in the side panel)"),
+     KeyHint("X", "rank every token of this layer by its ablation effect (ablation view)"),
      KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
      KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages)"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]

@@ -57,6 +57,8 @@ extension ExplorerScreen {
     case .pruning:
       _ = buffer.set(string: "per block: shade = share of each original head's channels kept; bar = MLP units kept",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
+    case .relevance, .ablation, .lens:
+      renderAttributionLegend(in: area, buffer: &buffer)
     }
   }
 }

@@ -22,15 +22,18 @@ struct StateLook {
 
 extension ExplorerScreen {
   func renderMaps(in area: Rect, buffer: inout Buffer) {
-    let shown = state.compare ? Array(state.methods.indices) : [state.focus]
+    // Compared in the relevance view, the methods' rollouts stand beside the baseline's (computed for relevance kept).
+    let withBaseline = state.compare && state.view == .relevance && !state.methods.contains(.baseline)
+    let shown: [Int?] = (state.compare ? Array(state.methods.indices) : [state.focus]) + (withBaseline ? [nil] : [])
     let columns = area.columns(shown.map { _ in .fill(1) }, spacing: 1)
-    for (slot, index) in shown.enumerated() {
-      let spec = state.methods[index]
+    for (slot, method) in shown.enumerated() {
+      let index = method ?? -1
+      let spec = method.map { state.methods[$0] } ?? .baseline
       let run = state.runs[spec.canonical]
       // The clusters view names what it shows: key/value clusters, or the clusters a block made into tokens.
       let made = state.view == .clusters && run.map { state.layer < $0.layers.count && $0.layers[state.layer].cluster == nil
         && $0.layers[state.layer].annotations?.mergeLevels != nil } == true
-      let title = state.compare ? "\(index + 1) \(spec.name)" : "\(made ? "token clusters" : state.view.title): \(spec.canonical)"
+      let title = method == nil ? "baseline" : state.compare ? "\(index + 1) \(spec.name)" : "\(made ? "token clusters" : state.view.title): \(spec.canonical)"
       let block = Block(title: Line(" \(title) ", style: index == state.focus ? bold : .plain), borderKind: .rounded, glyphs: glyphs)
       buffer.render(block, in: columns[slot])
       let inner = block.inner(columns[slot])
@@ -42,7 +45,8 @@ extension ExplorerScreen {
       let layer = run.layers[state.layer]
       var mapArea = inner
       if state.compare {
-        let info = "\(layer.tokensIn)→\(layer.tokensOut) tok  \(gmacs(layer.cumulativeMACs))/\(gmacs(run.baselineMACs)) G"
+        let kept = state.relevanceKept(run: run, layer: layer).map { "rel \(fixed1(Double($0) * 100))%  " } ?? ""
+        let info = "\(kept)\(layer.tokensIn)→\(layer.tokensOut) tok  \(gmacs(layer.cumulativeMACs))/\(gmacs(run.baselineMACs)) G"
         _ = buffer.set(string: ascii ? info.replacingArrow() : info, x: inner.x, y: inner.bottom - 1, style: dim, maxWidth: inner.width)
         mapArea = inner.inset(bottom: 1)
       }
@@ -85,8 +89,14 @@ extension ExplorerScreen {
         buffer.render(Paragraph(why, style: dim), in: area.inset(by: 1))
         return
       }
+    case .relevance, .ablation, .lens:
+      if let why = attributionGap(run: run, context: AttributionContext(state: state, run: run, layer: layer)) {
+        buffer.render(Paragraph(why, style: dim), in: area.inset(by: 1))
+        return
+      }
     default: break
     }
+    let attributionContext = AttributionContext(state: state, run: run, layer: layer)
     let geometry = ExplorerScreen.patchGeometry(grid: (g.rows, g.cols), in: area)
     let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
     let attention = layer.attention(head: state.head)
@@ -116,6 +126,8 @@ extension ExplorerScreen {
         case .score: (glyph, color) = scoreLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .roles: (glyph, color) = roleLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .stages, .pruning, .counts: break
+        case .relevance, .ablation, .lens:
+          (glyph, color) = attributionLook(run: run, layer: layer, patch: p, context: attributionContext, fallback: (glyph, look.color))
         case .attention:
           let t = Double(attention[p] / maxAttention)
           color = SequentialPalette.viridis.rgb(at: t)

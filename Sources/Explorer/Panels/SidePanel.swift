@@ -77,6 +77,9 @@ extension ExplorerScreen {
       line("by layer: \(history)", dim)
       y += 1
     }
+    let attribution = attributionLines(run: run, layer: layer)
+    for (text, style) in attribution { line(text, style) }
+    if !attribution.isEmpty { y += 1 }
     line("if it stopped here", dim)
     for guess in layer.topIfStopped.prefix(max(0, min(5, inner.bottom - y))) {
       line("\(pad(fixed1(Double(guess.probability) * 100), 5))%  \(guess.label)")

@@ -115,8 +115,9 @@ public struct ATC: MethodConfiguration, TokenPolicy, Hashable {
     var size = [Float](repeating: 0, count: newCount)
     for token in 0..<n { size[newIndex[token]] += state.size[token] }
     // merge_wavg: sizes weight the means with prop; without it every current token weighs 1.
-    let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { proportionalAttention ? state.size[$0] : 1 }
-    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+    let weights = proportionalAttention ? state.size : [Float](repeating: 1, count: n)
+    let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { weights[$0] }
+    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
     let cut = tree.merges.last.map { ", last merge at distance \(twoDecimals($0.height))" } ?? ""
     let levels = MergeLevels(name: "\(linkage.rawValue)-linkage cosine distance", heights: tree.merges.map(\.height),
                              next: tree.next, clusters: k)

@@ -81,7 +81,9 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
         for j in 0..<c { x.data[f * c + j] += score[t] * state.x.data[t * c + j] }
       }
     }
-    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+    // The fused token is Σ a·x with the CLS attention a unnormalised; its recorded row is renormalised to sum 1.
+    let weights = (0..<n).map { fate[$0] == .fused ? score[$0] : 1 }
+    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
     let what = fuse
       ? "fused \(dropped.count) into one token (attention mass \(formatFixed(Double(fusedMass) * 100, decimals: 1))%)"
       : "pruned \(dropped.count)"

@@ -101,10 +101,9 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
     let newCount = prefix + keep
     var size = [Float](repeating: 0, count: newCount)
     for t in 0..<n { size[newIndex[t]] += state.size[t] }
-    let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { t in
-      newIndex[t] < prefix ? 1 : (importanceWeighted ? score[t] : 1) * state.size[t]
-    }
-    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+    let weights = (0..<n).map { t in newIndex[t] < prefix ? 1 : (importanceWeighted ? score[t] : 1) * state.size[t] }
+    let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { weights[$0] }
+    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
     return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens as crucial by CLS attention; merged \(others.count) into their most similar crucial token")
   }
 }

@@ -156,8 +156,9 @@ public struct PiToMePolicy: TokenPolicy {
     }
     let newCount = n - r
     // Size-weighted means (merge_wavg): x' = sum(size * x) / sum(size), size' = sum(size).
-    let (x, size) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { state.size[$0] }
-    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+    let weights = state.size
+    let (x, size) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { weights[$0] }
+    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
 
     let what = bsm
       ? "BSM on energy ranks: merged \(r) of \(t) tokens into their most similar partners"

@@ -149,8 +149,9 @@ struct BipartiteMatch {
     for a in stride(from: 0, to: n, by: 2) where a >= prefix && !merging.contains(a / 2) { newIndex[a] = next; next += 1 }
     for b in stride(from: 1, to: n, by: 2) where b >= prefix { newIndex[b] = next; next += 1 }
     for ai in sources { newIndex[2 * ai] = newIndex[2 * partner[ai] + 1]; fate[2 * ai] = .merged }
-    let (weighted, newSize) = state.x.weightedMeans(into: n - sources.count, newIndex: newIndex, epsilon: epsilon) { state.size[$0] }
-    state.reorganize(x: weighted, size: newSize, newIndex: newIndex, fate: fate)
+    let sizes = state.size
+    let (weighted, newSize) = state.x.weightedMeans(into: n - sources.count, newIndex: newIndex, epsilon: epsilon) { sizes[$0] }
+    state.reorganize(x: weighted, size: newSize, newIndex: newIndex, fate: fate, weights: sizes)
   }
 }
 

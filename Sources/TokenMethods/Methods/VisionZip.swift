@@ -183,7 +183,7 @@ public struct VisionZipPolicy: TokenPolicy {
     }
     guard contextual > 0 else {
       for t in remaining { fate[t] = .pruned }
-      state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+      state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: [Float](repeating: 1, count: n))
       return PolicyOutcome(event: "\(head); dropped the other \(remainingCount) (contextual=0); \(kept) tokens remain",
                            annotations: annotations())
     }
@@ -227,7 +227,11 @@ public struct VisionZipPolicy: TokenPolicy {
       let count = max(1, joined[j])
       for col in 0..<c { x.data[(kept + j) * c + col] = state.x.data[t * c + col] + sums.data[j * c + col] / count }
     }
-    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate)
+    // Recorded row of contextual token j: x_target + mean of the joiners, halved so that it sums to 1 (target ½, each
+    // joiner ½ / count); a target nobody joined is its own token.
+    var weights = [Float](repeating: 1, count: n)
+    for (j, t) in targets.enumerated() { weights[t] = max(1, joined[j]) }
+    state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
     let spacing = step == 1 ? "every remaining patch" : "every \(ordinal(step)) remaining patch"
     for t in targets { roles[t] = .contextual }
     return PolicyOutcome(event: "\(head); merged the other \(remainingCount) into \(contextual) contextual tokens (targets: \(spacing)); \(kept + contextual) tokens remain",

@@ -35,6 +35,11 @@ public struct LayerView: Sendable {
   public let pruning: PruningSummary.Block?
   /// What the method annotated in this block (scores, roles, merge distances), mapped to patches; nil when nothing.
   public var annotations: PatchAnnotations? = nil
+  /// The attention rollout up to and including this block, per patch, not normalised (see AttentionRollout).
+  public var rollout: [Float] = []
+  /// Per patch: the top-1 class of the logit lens on its token after this block (-1 where no token holds it); nil
+  /// when the model has no per-token lens (LogitLens.unavailable).
+  public var lensClass: [Int]? = nil
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -103,6 +108,9 @@ public struct MethodRun: Sendable {
   public let stages: [StageView]
   /// Structural pruning (UP-ViT): what was kept, per block.
   public let pruning: PruningSummary?
+  /// The model's class names (nil: "class N"), and why it has no per-token logit lens (nil when it has one).
+  public var labels: [String]? = nil
+  public var lensUnavailable: String? = nil
 
   /// Runs `spec` on `input` (one grid) to the end and keeps what the screens need.
   public static func compute(model: ViTModel, input: ModelInput, spec: MethodSpec) throws -> MethodRun {
@@ -134,13 +142,15 @@ public struct MethodRun: Sendable {
     return MethodRun(spec: plan.spec, layers: stages.last!.layers, stemMACs: final.pass.stemMACs, totalMACs: outcome.totalMACs,
                      baselineMACs: outcome.baselineMACs, finalTop: guesses(final.prediction), grid: final.grid,
                      prefixCount: plan.model.prefixCount, heads: final.pass.records.first?.heads ?? 0,
-                     stages: plan.cascade == nil ? [] : stages, pruning: plan.pruning)
+                     stages: plan.cascade == nil ? [] : stages, pruning: plan.pruning, labels: labels,
+                     lensUnavailable: LogitLens.unavailable(plan.model))
   }
 
   /// Per-layer views of one finished pass; cumulative MACs start from `macsBefore` (earlier cascade stages).
   static func layerViews(_ pass: ForwardPass, macsBefore: Int, pruning: PruningSummary?, guesses: (Prediction) -> [Guess]) -> [LayerView] {
     var cumulative = macsBefore + pass.stemMACs
     var layers: [LayerView] = []
+    let rollout = AttentionRollout(pass: pass)
     for r in pass.records {
       cumulative += r.macs.total
       let before = pass.state(after: r.index == 0 ? nil : r.index - 1)
@@ -171,7 +181,11 @@ public struct MethodRun: Sendable {
         event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
-        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations)))
+        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations),
+        rollout: rollout.layers[r.index],
+        lensClass: LogitLens.topClass(model: pass.model, state: r.output).map { lens in
+          r.output.patchToken.map { $0 >= 0 ? lens[Int($0)] : -1 }
+        }))
     }
     return layers
   }

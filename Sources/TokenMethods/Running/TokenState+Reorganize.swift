@@ -16,8 +16,10 @@ enum TokenFate {
 }
 
 extension TokenState {
-  /// Replaces the sequence with `x`/`size`, where old token t now lives at `newIndex[t]` (-1 when pruned).
-  mutating func reorganize(x newX: Matrix, size newSize: [Float], newIndex: [Int], fate: [TokenFate]) {
+  /// Replaces the sequence with `x`/`size`, where old token t now lives at `newIndex[t]` (-1 when pruned), and
+  /// records the reorganisation for attribution: `weights[t]` is old token t's weight in its new token, before the
+  /// new token's weights are normalised to sum 1.
+  mutating func reorganize(x newX: Matrix, size newSize: [Float], newIndex: [Int], fate: [TokenFate], weights: [Float]) {
     precondition(newIndex.count == tokenCount && fate.count == tokenCount, "reorganize: \(newIndex.count) indices for \(tokenCount) tokens")
     precondition(newSize.count == newX.rows, "reorganize: \(newSize.count) sizes for \(newX.rows) tokens")
     for p in 0..<patchToken.count {
@@ -31,6 +33,7 @@ extension TokenState {
       case .pruned: patchState[p] = .pruned; patchToken[p] = -1
       }
     }
+    reorganizations.append(TokenReorganization(outputCount: newX.rows, destination: newIndex, rawWeight: weights))
     x = newX
     size = newSize
   }

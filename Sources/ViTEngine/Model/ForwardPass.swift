@@ -201,6 +201,7 @@ public final class ForwardPass {
     let shape = BlockShape(embed: model.embedDim, heads: block.heads, headDim: block.headDim, hidden: block.mlpHidden,
                            prefix: state.prefixCount, patches: state.grid.count)
     let tokensIn = state.tokenCount
+    state.reorganizations.removeAll()  // a record keeps only its own block's
     var clock = OpClock(profile)
 
     let normalized = block.norm1(state.x)

@@ -27,6 +27,8 @@ public struct TokenState: Sendable {
   public var patchState: [PatchState]
   public let prefixCount: Int
   public let grid: GridSize
+  /// The reorganisations a method applied in the block that produced this state, in order (empty when none).
+  public var reorganizations: [TokenReorganization] = []
 
   public var tokenCount: Int { x.rows }
 

@@ -59,6 +59,13 @@ struct EvalCommand: ParsableCommand {
   @Flag(help: "Plot against measured ms per image instead of mean GMACs.")
   var plotTime = false
 
+  @Flag(help: "Add relevance_kept: the mean share of the baseline's attention-rollout mass on patches each method still keeps as their own token after its last block.")
+  var relevance = false
+
+  @Flag(help: "Plot accuracy against relevance kept instead of mean GMACs (implies --relevance).")
+  var plotRelevance = false
+
+
   @Flag(help: "DVT: choose thresholds by the paper's procedure on held-out images (--calib-split, --calib-limit) for exit shares proportional to q, q², q³, q = 0.05...2.95, and evaluate each setting.")
   var calibrate = false
 
@@ -75,6 +82,7 @@ struct EvalCommand: ParsableCommand {
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
     if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
     if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
+    if plotRelevance && (plot == nil || plotTime) { throw ValidationError("--plot-relevance needs --plot FILE.svg and no --plot-time") }
     guard calibSplit == "train" || calibSplit == "test" else { throw ValidationError("--calib-split must be train or test") }
     guard calibLimit > 0 else { throw ValidationError("--calib-limit must be positive") }
     if calibrate && sweep { throw ValidationError("--calibrate and --sweep are separate runs; choose one") }
@@ -118,6 +126,7 @@ struct EvalCommand: ParsableCommand {
           results.append(try context.evaluate(plan, indices: indices))
         }
       }
+      if relevance || plotRelevance { try RelevanceEval.fill(&results, model: model, context: context, indices: indices) }
       emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
       if let plot { try writePlot(results, to: plot, dataset: dataset, model: model) }
     }
@@ -156,10 +165,10 @@ struct EvalCommand: ParsableCommand {
   }
 
   func writePlot(_ results: [EvalResult], to path: String, dataset: Dataset, model: ViTModel) throws {
-    func x(_ r: EvalResult) -> Double { plotTime ? r.msPerImage : r.macsMean / 1e9 }
+    func x(_ r: EvalResult) -> Double { plotRelevance ? 100 * (r.relevanceKept ?? 0) : plotTime ? r.msPerImage : r.macsMean / 1e9 }
     var order: [String] = []
     var byMethod: [String: [EvalResult]] = [:]
-    for r in results where r.spec.name != "none" {
+    for r in results where r.spec.name != "none" && (!plotRelevance || r.relevanceKept != nil) {
       if byMethod[r.spec.name] == nil { order.append(r.spec.name) }
       byMethod[r.spec.name, default: []].append(r)
     }
@@ -176,7 +185,8 @@ struct EvalCommand: ParsableCommand {
     // Dataset names already say their split ("fashion-mnist (test)"); ImageFolder roots may not.
     let dataLabel = dataName.contains("(\(split))") ? dataName : "\(dataName) \(split)"
     let chart = TradeoffChart(title: "\(modelName) on \(dataLabel) (\(results.first?.images ?? 0) images)",
-                              xLabel: plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
+                              xLabel: plotRelevance ? "relevance kept (% of the baseline's rollout mass)"
+                                : plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
                               yLabel: "top-1 accuracy (%)", series: series, baseline: base,
                               caption: results.contains { $0.exitShares != nil } ? Self.dvtCaveat + "." : nil)
     do { try AtomicFile.write(Array(chart.svg().utf8), to: path) } catch {
@@ -201,6 +211,8 @@ struct EvalCommand: ParsableCommand {
     let seconds: Double
     /// Cascades: the share of images answered by each stage.
     var exitShares: [Double]? = nil
+    /// `--relevance`: the mean share of the baseline's rollout mass the method keeps (RelevanceEval); nil otherwise.
+    var relevanceKept: Double? = nil
     var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
     var macsMean: Double { images > 0 ? macs / Double(images) : 0 }
     var msPerImage: Double { images > 0 ? 1000 * seconds / Double(images) : 0 }
@@ -230,7 +242,8 @@ struct EvalCommand: ParsableCommand {
         ("results", .array(results.map { r in
           .object([("method", .string(r.spec.canonical)), ("accuracy", JSONValue(r.accuracy)),
                    ("macs_mean", JSONValue(r.macsMean)), ("images", JSONValue(r.images)), ("ms_per_image", JSONValue(r.msPerImage)),
-                   ("exit_shares", r.exitShares.map { .array($0.map { .number($0) }) } ?? .null)])
+                   ("exit_shares", r.exitShares.map { .array($0.map { .number($0) }) } ?? .null)]
+                  + (relevance || plotRelevance ? [("relevance_kept", r.relevanceKept.map { JSONValue($0) } ?? .null)] : []))
         })),
       ]).serialized()
     case .csv:
@@ -241,13 +254,16 @@ struct EvalCommand: ParsableCommand {
       var lines = ["model  \(model.info.path)", "data   \(dataset.name), \(results.first?.images ?? 0) images", "pre    \(pipeline.description)", ""]
       let width = max(6, results.map { $0.spec.canonical.count }.max() ?? 6)
       let cascades = results.contains { $0.exitShares != nil }
-      lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image" + (cascades ? "  exits per stage" : ""))
+      let kept = relevance || plotRelevance
+      lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image" + (kept ? "  relevance" : "")
+                   + (cascades ? "  exits per stage" : ""))
       let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
       for r in results {
         lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(formatFixed(100 * r.accuracy, decimals: 2) + "%", 8) + "  "
                      + pad(formatFixed(r.macsMean / 1e9, decimals: 4), 6) + "  "
                      + pad(formatFixed(100 * r.macsMean / base, decimals: 1), 6) + "  "
                      + pad(formatFixed(r.msPerImage, decimals: 3), 8)
+                     + (kept ? "  " + pad(r.relevanceKept.map { formatFixed(100 * $0, decimals: 1) + "%" } ?? "-", 9) : "")
                      + (r.exitShares.map { "  " + $0.map { formatFixed(100 * $0, decimals: 1) + "%" }.joined(separator: " / ") } ?? ""))
       }
       return lines.joined(separator: "\n")

@@ -16,7 +16,8 @@ struct RenderCommand: ParsableCommand {
       figures), attention (the CLS attention to each patch's token, viridis), clusters (key/value clusters, or the \
       clusters a clustering block made into tokens), score (the score a method decided by, e.g. PiToMe's energy, \
       viridis, protected patches framed, patches past a threshold dotted), roles (dominant patches as they are, each \
-      contextual token's patches in their mean colour, outlined, its own patch dotted; the rest faded). Layers where \
+      contextual token's patches in their mean colour, outlined, its own patch dotted; the rest faded), rollout (the \
+      attention rollout up to the block, through the method, viridis, each map scaled to its maximum). Layers where \
       the method recorded no clusters, score or roles are drawn as status. Labels give the method, the block, the \
       tokens after it and the MACs so far; in SVG they are real text. The file is written atomically.
       """)
@@ -32,7 +33,7 @@ struct RenderCommand: ParsableCommand {
   @Option(help: "Blocks to show, 0-based: a list like 3/6/9, a range like 0-11, or all (default: a quarter, half, three quarters of the way and the last block).")
   var layers: String?
 
-  @Option(help: "What each map shows: image, status, groups, attention, clusters, score or roles.")
+  @Option(help: "What each map shows: image, status, groups, attention, clusters, score, roles or rollout.")
   var view: String = "status"
 
   @Option(help: "Pixels per input pixel (default: enough to make each map at least 112 px wide).")
