@@ -24,7 +24,7 @@ struct InspectCommand: ParsableCommand {
       options.heads = heads
       let file: SafetensorsFile
       do { file = try SafetensorsFile(path: model) } catch let e as CheckpointError { throw CLIError(e) }
-      let vit = try options.load(warnUnused: false)
+      let vit = try options.load(allowUnused: true)
       let pipeline = PreprocessMode.auto.pipeline(for: vit)
       let s = vit.shape, info = vit.info
       let macs = MACCounter.baseline(s, grid: s.grid).total
@@ -71,7 +71,7 @@ struct InspectCommand: ParsableCommand {
         lines.append("labels      \(info.labels == nil ? "none (class indices)" : "\(info.labels!.count) (from \(source("labels")))")")
         lines.append("MACs        \(macs) (\(formatFixed(Double(macs) / 1e9, decimals: 3)) G at the native grid, fvcore convention)")
         lines.append("preprocess  \(pipeline.description)  (mean/std from \(source("mean")))")
-        if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below)") }
+        if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below; other commands refuse this checkpoint)") }
         lines.append("")
         lines.append("tensors:")
         let unused = Set(info.unusedTensors)
