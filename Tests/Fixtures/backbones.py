@@ -95,8 +95,10 @@ def main():
         png, x = image_input(3, h, w, mean, std, seed)
         expected = capture(model, x)
         expected["input"] = x
-        # Without a config.json the head count is not in the shapes (width 32 is no multiple of 64): the metadata says.
-        metadata = None if with_config else {"num_heads": str(kwargs["num_heads"])}
+        # Without a config.json neither the head count (width 32 is no multiple of 64) nor the normalisation shows in
+        # the file: the metadata carries them, the mean/std from timm's pretrained_cfg.
+        metadata = None if with_config else {"num_heads": str(kwargs["num_heads"]), "mean": ",".join(map(str, mean)),
+                                             "std": ",".join(map(str, std))}
         save_fixture(name, model.state_dict(), expected, metadata=metadata, config=None, png=png)
         path = os.path.join(OUT, name, "config.json")
         if with_config:
