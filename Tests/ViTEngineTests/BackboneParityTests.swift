@@ -110,6 +110,35 @@ struct BackboneParityTests {
   }
 }
 
+@Suite("Standard shapes for flops --arch")
+struct StandardShapeTests {
+  /// grid side, depth, width, heads, MLP width, MAP MLP width, prefix, classes, as timm 1.0.31's registry builds them
+  /// (`timm.create_model(name)`: patch_embed.grid_size, len(blocks), embed_dim, ...).
+  static let timm: [(String, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+    ("clip-b16", 14, 12, 768, 12, 3072, 0, 1, 512), ("clip-l14", 16, 24, 1024, 16, 4096, 0, 1, 768),
+    ("siglip-b16", 14, 12, 768, 12, 3072, 3072, 0, 0), ("siglip-so400m14-384", 27, 27, 1152, 16, 4304, 4304, 0, 0),
+    ("dinov2-s14-reg4", 37, 12, 384, 6, 1536, 0, 5, 0), ("dinov2-b14-reg4", 37, 12, 768, 12, 3072, 0, 5, 0),
+    ("dinov2-l14-reg4", 37, 24, 1024, 16, 4096, 0, 5, 0),
+  ]
+
+  @Test func everyNameResolvesToTimmsShape() throws {
+    for (name, side, depth, c, heads, mlp, mapHidden, prefix, classes) in Self.timm {
+      let s = try #require(ModelShape.standard(name), "\(name)")
+      #expect(s.grid == GridSize(rows: side, cols: side) && s.depth == depth && s.embedDim == c, "\(name)")
+      #expect(s.heads.allSatisfy { $0 == heads } && s.mlpHidden.allSatisfy { $0 == mlp } && s.mapHidden == mapHidden, "\(name)")
+      #expect(s.prefixTokens == prefix && s.classes == classes && s.pooling == (mapHidden > 0 ? .map : .cls), "\(name)")
+    }
+    #expect(Set(ModelShape.standardNames) == Set(Self.timm.map(\.0) + ["deit-t", "deit-s", "deit-b"]))
+  }
+
+  @Test func siglipHeadByHand() throws {
+    // 196 tokens of 768: final norm 5·196·768, probe q 768², k and v 2·196·768², q·kᵀ and A·v 2·196·768, proj 768²,
+    // the MLP's norm 5·768 and linears 2·768·3072; no classifier.
+    let s = try #require(ModelShape.standard("siglip-b16"))
+    #expect(MACCounter.head(s, finalTokens: 196) == 752_640 + 589_824 + 231_211_008 + 301_056 + 589_824 + 3_840 + 4_718_592)
+  }
+}
+
 /// A fixture's checkpoint copied alone (without its config.json), with `metadata` and its head count as __metadata__.
 func copyWithoutConfig(_ fixture: String, metadata: [String: String] = [:]) throws -> String {
   let file = try SafetensorsFile(path: modelFixture(fixture))
