@@ -97,6 +97,32 @@ struct BackboneParityTests {
     #expect(try ModelLoader.load(path: avg).backbone.pooling == .avg)
   }
 
+  @Test(arguments: ["siglip_map", "clip_quickgelu", "vit_avg"])
+  func structuralPruningKeepsTheFamilyParts(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let input = try modelInput(try Expected(name))
+    let want = try #require(ForwardPass(model: model, input: input).output().logits)
+    // Keeping every channel is the identity; the MAP head, norm_pre and fc_norm go through slicing.
+    let same = model.pruned(.all(model))
+    expectClose(try #require(ForwardPass(model: same, input: input).output().logits), want, "\(name) pruned to itself")
+    // Dropping an embedding channel keeps the MAP head's own attention and MLP widths whole.
+    var selection = ChannelSelection.all(model)
+    selection.embed.removeLast()
+    let narrower = model.pruned(selection)
+    #expect(narrower.embedDim == model.embedDim - 1)
+    if let head = narrower.backbone.mapHead {
+      #expect(head.attentionWidth == model.embedDim && head.mlpHidden == model.backbone.mapHead!.mlpHidden && head.width == model.embedDim - 1)
+    }
+    #expect(narrower.backbone.activation == model.backbone.activation && (narrower.backbone.normPre != nil) == (model.backbone.normPre != nil))
+    #expect(try #require(ForwardPass(model: narrower, input: input).output().logits).allSatisfy(\.isFinite))
+    // Written under timm's names with what the tensors cannot show in its metadata, it loads as the same model.
+    let path = temporaryPath("\(name)-pruned.safetensors")
+    try same.timmCheckpoint().write(to: path)
+    let reloaded = try ModelLoader.load(path: path)
+    #expect(reloaded.backbone.activation == model.backbone.activation && reloaded.backbone.pooling == model.backbone.pooling)
+    expectClose(try #require(ForwardPass(model: reloaded, input: input).output().logits), want, "\(name) written and reloaded")
+  }
+
   @Test func mapHeadAndNormPreAreCountedFvcoreStyle() throws {
     let siglip = try ModelLoader.load(path: modelFixture("siglip_map"))
     let s = siglip.shape, c = s.embedDim, n = s.grid.count
