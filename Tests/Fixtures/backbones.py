@@ -18,6 +18,8 @@ Tests/Fixtures/models/NAME/ it writes
       features          [C]          the final-normed first token (models with a class token)
       pre_logits        [D]          timm's forward_head(forward_features(x), pre_logits=True)
       logits            [K]          forward_head(forward_features(x))
+and two Hugging Face save_pretrained folders (config.json, model.safetensors, preprocessor_config.json) whose expected
+outputs come from transformers itself (see hf_fixtures).
 Weights are random with enough spread that attention is far from uniform and LayerNorm affine terms matter
 (generate.randomise).
 """
@@ -28,6 +30,7 @@ import sys
 import torch
 import timm
 from timm.models._hub import save_config_for_hf
+from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import OUT, randomise, image_input, save_fixture  # noqa: E402
@@ -83,6 +86,47 @@ def capture(model, x):
     return result
 
 
+def hf_fixtures():
+    """Hugging Face save_pretrained layouts, with expected outputs from transformers itself: CLIPVisionModelWithProjection
+    (hf_clip; pre_logits = pooler_output, logits = image_embeds) and Dinov2WithRegistersForImageClassification
+    (hf_dinov2_reg4; pre_logits = the classifier's input [cls, mean of the patch tokens])."""
+    from transformers import (CLIPVisionConfig, CLIPVisionModelWithProjection, Dinov2WithRegistersConfig,
+                              Dinov2WithRegistersForImageClassification)
+    clip_mean, clip_std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    cases = [
+        ("hf_clip", 300, CLIPVisionModelWithProjection(CLIPVisionConfig(
+            hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+            patch_size=8, projection_dim=10, hidden_act="quick_gelu")), 32, clip_mean, clip_std),
+        ("hf_dinov2_reg4", 301, Dinov2WithRegistersForImageClassification(Dinov2WithRegistersConfig(
+            hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, image_size=28,
+            patch_size=7, num_labels=10, num_register_tokens=4)), 28, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ]
+    for name, seed, model, size, mean, std in cases:
+        randomise(model, seed)
+        png, x = image_input(3, size, size, mean, std, seed)
+        with torch.no_grad():
+            if name == "hf_clip":
+                out = model(pixel_values=x[None], output_hidden_states=True)
+                hidden = out.last_hidden_state
+                states = model.vision_model(pixel_values=x[None], output_hidden_states=True).hidden_states
+                pre, logits = model.vision_model(pixel_values=x[None]).pooler_output[0], out.image_embeds[0]
+            else:
+                base = model.dinov2_with_registers(pixel_values=x[None], output_hidden_states=True)
+                states, seq = base.hidden_states, base.last_hidden_state
+                pre = torch.cat([seq[0, 0], seq[0, 1 + model.config.num_register_tokens:].mean(0)])
+                logits = model(pixel_values=x[None]).logits[0]
+        expected = {f"block_out.{i}": states[i + 1][0] for i in range(len(states) - 1)}
+        expected.update(input=x, pre_logits=pre, logits=logits)
+        d = os.path.join(OUT, name)
+        os.makedirs(d, exist_ok=True)
+        model.save_pretrained(d)
+        with open(os.path.join(d, "preprocessor_config.json"), "w") as f:
+            json.dump({"image_mean": mean, "image_std": std, "crop_size": {"height": size, "width": size},
+                       "size": {"shortest_edge": size}, "resample": 3}, f, indent=2)
+        save_fixture(name, load_file(os.path.join(d, "model.safetensors")), expected, metadata={"format": "pt"}, png=png)
+        print(f"{name}: pre_logits {tuple(pre.shape)}, logits {tuple(logits.shape)}")
+
+
 def main():
     for seed, (name, (arch, extra, with_config)) in enumerate(FIXTURES.items(), start=100):
         kwargs = dict(SMALL, **extra)
@@ -110,3 +154,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    hf_fixtures()

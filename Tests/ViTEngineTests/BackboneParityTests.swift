@@ -1,6 +1,7 @@
 // The modern families (average-pooled ViT, DINOv2 with registers, CLIP with QuickGELU and GELU, SigLIP with a MAP
 // head and with average pooling) against timm itself: Tests/Fixtures/backbones.py builds each from timm's model
-// registry at a test size with random weights and records timm's block outputs, pre_logits and logits.
+// registry at a test size with random weights and records timm's block outputs, pre_logits and logits. The Hugging
+// Face layouts (CLIPVisionModelWithProjection, Dinov2WithRegistersForImageClassification) against transformers.
 import Testing
 import TestSupport
 @testable import ViTEngine
@@ -15,6 +16,9 @@ struct BackboneParityTests {
     ("clip_gelu", "clip", .cls, .gelu, [.cls]),
     ("siglip_map", "siglip", .map, .gelu, []),
     ("siglip_gap", "siglip", .avg, .gelu, []),
+    // Hugging Face save_pretrained layouts; the references are transformers' own outputs.
+    ("hf_clip", "clip", .cls, .quickGELU, [.cls]),
+    ("hf_dinov2_reg4", "dinov2", .cls, .gelu, [.cls, .register, .register, .register, .register]),
   ]
 
   @Test("pre_logits and logits equal timm's", arguments: fixtures.map(\.0))
@@ -54,6 +58,11 @@ struct BackboneParityTests {
     #expect(avg.norm == nil && avg.backbone.fcNorm != nil)
     let siglip = try ModelLoader.load(path: modelFixture("siglip_map"))
     #expect(siglip.info.sources["pooling"] == .inferred && !siglip.hasClassToken)
+    let hfClip = try ModelLoader.load(path: modelFixture("hf_clip"))
+    #expect(hfClip.info.scheme == .hfCLIP && hfClip.info.sources["activation"] == .configJSON && hfClip.info.layerNormEps == 1e-5)
+    #expect(hfClip.patchEmbed.bias == nil && hfClip.head?.bias == nil && hfClip.backbone.normPre != nil)
+    // Dinov2WithRegistersModel saves Dinov2's names plus the register tokens.
+    #expect(try ModelLoader.load(path: modelFixture("hf_dinov2_reg4")).info.scheme == .hfDinov2)
   }
 
   @Test func settingsTheTensorsCannotShowAreNeverGuessed() throws {

@@ -15,6 +15,8 @@ struct ArchitectureHints {
   var activation: (value: Activation, source: ConfigSource)?
   var pooling: (value: Pooling, source: ConfigSource)?
   var layerNormEps: (value: Float, source: ConfigSource)?
+  /// An activation the configuration names that the engine does not run (refused, never replaced by GELU).
+  var unknownActivation: (value: String, source: ConfigSource)?
 
   init(_ config: ConfigSources) {
     if let s = config.metadata["architecture"] { name = (s, .metadata) } else if let s = config.config?["architecture"]?.stringValue {
@@ -23,6 +25,17 @@ struct ArchitectureHints {
       name = (s, .configJSON)
     }
     if let (arch, source) = name { applyName(arch.lowercased(), source: source) }
+    // A Hugging Face config names the activation (`hidden_act`) and the model type; a full CLIPConfig nests the tower's.
+    let hf = config.config?["vision_config"] ?? config.config
+    if let act = hf?["hidden_act"]?.stringValue {
+      if let a = ArchitectureHints.activation(act) { activation = (a, .configJSON) } else { unknownActivation = (act, .configJSON) }
+    }
+    switch hf?["model_type"]?.stringValue {
+    case "clip_vision_model", "clip": family = "clip"
+    case "dinov2_with_registers", "dinov2": family = "dinov2"
+    default: break
+    }
+    if family != nil, name == nil, let type = hf?["model_type"]?.stringValue { name = (type, .configJSON) }
     // Explicit settings override the name's; metadata overrides config.json.
     let modelArgs = config.config?["model_args"]
     for (value, source) in [(config.config?["global_pool"]?.stringValue, ConfigSource.configJSON),
@@ -32,7 +45,7 @@ struct ArchitectureHints {
     }
     for (value, source) in [(modelArgs?["act_layer"]?.stringValue, ConfigSource.configJSON),
                             (config.metadata["act_layer"], .metadata)] {
-      if let value, let a = ArchitectureHints.activation(value) { activation = (a, source) }
+      if let value { if let a = ArchitectureHints.activation(value) { activation = (a, source) } else { unknownActivation = (value, source) } }
     }
   }
 
@@ -86,6 +99,9 @@ extension WeightReader {
     let fcNorm = has("fc_norm.weight") ? try layerNorm("fc_norm", width: c, eps: eps) : nil
     let mapHead = has("attn_pool.latent") ? try readMAPHead(width: c, heads: heads, eps: eps) : nil
 
+    if let unknown = hints.unknownActivation {
+      throw .inconsistent(path: path, reason: "activation '\(unknown.value)' (\(unknown.source.rawValue)) is not one tokenscope runs (gelu, quick_gelu)")
+    }
     let activation: Activation
     if let a = hints.activation { activation = a.value; sources["activation"] = a.source } else if normPre != nil {
       // OpenAI CLIP runs QuickGELU, LAION/DFN CLIP GELU; the weights look alike.

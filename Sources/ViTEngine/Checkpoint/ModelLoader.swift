@@ -90,7 +90,7 @@ struct WeightReader {
     guard let infos = infos(canonical) else {
       throw .missingTensor(path: path, tensor: displayName(canonical), scheme: scheme.rawValue)
     }
-    if infos.count == 1 { return infos[0].shape }
+    if infos.count == 1 { return scheme.canonicalShape(canonical, infos[0].shape) }
     var s = infos[0].shape
     guard !s.isEmpty, infos.allSatisfy({ $0.shape.count == s.count && Array($0.shape.dropFirst()) == Array(s.dropFirst()) }) else {
       throw .inconsistent(path: path, reason: "query/key/value tensors of \(displayName(canonical)) have different shapes \(infos.map(\.shape))")
