@@ -105,6 +105,10 @@ let badInputs: [BadInput] = {
       meta["num_heads"] = "5"
       h["__metadata__"] = meta
     }),
+    // An empty tensor after the data: a well-formed file with one name no part of the model reads.
+    BadInput(group: "checkpoint", what: "a tensor the loader would not use", file: ("unused.safetensors", editedCheckpoint { h in
+      h["text_projection"] = ["dtype": "F32", "shape": [0], "data_offsets": [validCheckpoint.data.count, validCheckpoint.data.count]]
+    }), arguments: ["flops", "--model", "FILE"], code: 65),
     BadInput(group: "checkpoint", what: "no such file", file: nil, arguments: ["inspect", "/nonexistent/model.safetensors"], code: 66),
     png("empty file", "empty.png", []),
     png("a text file", "text.png", Array("hello, this is not an image\n".utf8)),

@@ -1,4 +1,5 @@
-// Tensors the loader does not use: one warning line on stderr when a command loads the model, and a list in `inspect`.
+// Tensors the loader does not use: a command that computes refuses the checkpoint (exit 65, naming them); `inspect`
+// lists them.
 import Foundation
 import Testing
 import TestSupport
@@ -20,32 +21,32 @@ func checkpointWithExtras(_ name: String, extra: [String]) throws -> String {
 
 @Suite("Unused tensors")
 struct UnusedTensorsTests {
-  @Test func loadingWarnsOnceNamingTheTensors() throws {
-    let model = try checkpointWithExtras("extra.safetensors", extra: ["norm_pre.weight", "norm_pre.bias"])
+  @Test func loadingRefusesNamingTheTensors() throws {
+    let model = try checkpointWithExtras("extra.safetensors", extra: ["text_projection", "logit_scale"])
     let r = try tokenscope(["flops", "--model", model])
-    #expect(r.status == 0, "\(r.stderr)")
-    #expect(r.stderr == "tokenscope: warning: \(model): 2 tensors not used: norm_pre.weight, norm_pre.bias\n")
-    #expect(r.stdout.contains("total                         799840"), "the command still runs: \(r.stdout)")
+    #expect(r.status == 65, "\(r.stderr)")
+    #expect(r.stdout.isEmpty, "nothing is computed: \(r.stdout)")
+    #expect(r.stderr == "tokenscope: \(model): 2 tensors this engine would not use (text_projection, logit_scale); refusing to compute with part of the checkpoint ignored (tokenscope inspect lists every tensor)\n")
   }
 
   @Test func aLongListIsCapped() throws {
     let extra = (0..<7).map { "extra.\($0)" }
     let model = try checkpointWithExtras("many.safetensors", extra: extra)
     let r = try tokenscope(["report", modelFixture("vit", "input.png"), "--model", model, "--preprocess", "none"])
-    #expect(r.status == 0, "\(r.stderr)")
-    #expect(r.stderr == "tokenscope: warning: \(model): 7 tensors not used: extra.0, extra.1, extra.2, extra.3, extra.4 and 2 more\n")
+    #expect(r.status == 65, "\(r.stderr)")
+    #expect(r.stderr.contains(": 7 tensors this engine would not use (extra.0, extra.1, extra.2, extra.3, extra.4 and 2 more); "), "\(r.stderr)")
   }
 
   @Test func inspectListsThemWithoutTheWarning() throws {
-    let model = try checkpointWithExtras("inspect.safetensors", extra: ["norm_pre.weight", "norm_pre.bias"])
+    let model = try checkpointWithExtras("inspect.safetensors", extra: ["text_projection", "logit_scale"])
     let text = try tokenscope(["inspect", model])
     #expect(text.status == 0, "\(text.stderr)")
     #expect(text.stderr.isEmpty, "inspect shows them in its output instead: \(text.stderr)")
-    #expect(text.stdout.contains("\nunused      2 tensors not used: norm_pre.weight, norm_pre.bias  (marked below)\n"))
+    #expect(text.stdout.contains("\nunused      2 tensors not used: text_projection, logit_scale  (marked below; other commands refuse this checkpoint)\n"))
     let marked = text.stdout.split(separator: "\n").filter { $0.hasSuffix("  (not used)") }
-    #expect(marked.map { $0.split(separator: " ").dropLast(2).last ?? "" } == ["norm_pre.weight", "norm_pre.bias"])
+    #expect(marked.map { $0.split(separator: " ").dropLast(2).last ?? "" } == ["text_projection", "logit_scale"])
     let json = try #require(try tokenscope(["inspect", model, "--format", "json"]).json)
-    #expect(json["unused_tensors"] as? [String] == ["norm_pre.weight", "norm_pre.bias"])
+    #expect(json["unused_tensors"] as? [String] == ["text_projection", "logit_scale"])
   }
 
   @Test(arguments: ["vit", "hf_dinov2"])

@@ -154,13 +154,16 @@ struct CheckpointValidationTests {
 
   @Test func unusedTensorsAreListedInFileOrder() throws {
     let path = try edited("extra.safetensors") {
-      $0["norm_pre.weight"] = ([32], [Float](repeating: 1, count: 32))
-      $0["norm_pre.bias"] = ([32], [Float](repeating: 0, count: 32))
+      $0["text_projection"] = ([32], [Float](repeating: 1, count: 32))
+      $0["logit_scale"] = ([32], [Float](repeating: 0, count: 32))
       $0["blocks.1.attn.q_bias"] = ([32], [Float](repeating: 0, count: 32))
     }
-    let model = try ModelLoader.load(path: path)
-    #expect(model.info.unusedTensors == ["blocks.1.attn.q_bias", "norm_pre.bias", "norm_pre.weight"])
+    let model = try ModelLoader.load(path: path, options: LoadOptions(allowUnused: true))
+    #expect(model.info.unusedTensors == ["blocks.1.attn.q_bias", "logit_scale", "text_projection"])
     #expect(model.depth == 3)
+    #expect(throws: CheckpointError.unusedTensors(path: path, names: ["blocks.1.attn.q_bias", "logit_scale", "text_projection"])) {
+      try ModelLoader.load(path: path)
+    }
   }
 
   @Test func knownHarmlessTensorsAreNotReported() throws {
@@ -174,7 +177,7 @@ struct CheckpointValidationTests {
     #expect(try ModelLoader.load(path: pooler).info.unusedTensors == [])
     // timm's VisionTransformer has no pooler, so the same name in a timm checkpoint is reported.
     let timm = try edited("timm-pooler.safetensors") { $0["pooler.dense.bias"] = ([32], [Float](repeating: 0, count: 32)) }
-    #expect(try ModelLoader.load(path: timm).info.unusedTensors == ["pooler.dense.bias"])
+    #expect(try ModelLoader.load(path: timm, options: LoadOptions(allowUnused: true)).info.unusedTensors == ["pooler.dense.bias"])
   }
 
   @Test func aHeadWithoutItsTensorsLeavesHeadDistUnused() throws {
@@ -183,7 +186,7 @@ struct CheckpointValidationTests {
       $0["head.weight"] = nil
       $0["head.bias"] = nil
     }
-    let model = try ModelLoader.load(path: path)
+    let model = try ModelLoader.load(path: path, options: LoadOptions(allowUnused: true))
     #expect(model.head == nil)
     #expect(model.info.unusedTensors == ["head_dist.bias", "head_dist.weight"])
   }

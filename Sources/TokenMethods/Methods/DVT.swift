@@ -39,6 +39,14 @@ public struct DVT: MethodConfiguration, Hashable {
   }
 
   public func action(depth: Int) -> MethodAction { .cascade(cascade) }
+
+  /// DVT is defined on class-token ViTs: its stages hand the class token's features and attention to the next.
+  public func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError) {
+    if prefix == 0 {
+      throw .inconsistent(method: "dvt", key: "model", value: "no class token",
+                          expected: "a model with a class token: DVT's stages pass the class token's features and relations on")
+    }
+  }
 }
 
 /// DVT's cascade, emulated with one model [recon]: stage s runs the model on the image at grid

@@ -13,9 +13,10 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
   public var keepRate: Double
   public var layers: Set<Int>
   public var fuse: Bool
+  public var score: AttentionScore
 
-  public init(keepRate: Double, layers: [Int], fuse: Bool) {
-    self.keepRate = keepRate; self.layers = Set(layers); self.fuse = fuse
+  public init(keepRate: Double, layers: [Int], fuse: Bool, score: AttentionScore = .auto) {
+    self.keepRate = keepRate; self.layers = Set(layers); self.fuse = fuse; self.score = score
   }
 
   public static let descriptor = MethodDescriptor(
@@ -26,10 +27,16 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
                       "keep rate: ceil(keep * (N - 1)) tokens survive each reduction block"),
       MethodParameter("layers", .blocks(allowsAll: false), default: "3/6/9", "reduction blocks, 0-based"),
       MethodParameter("fuse", .flag, default: "true", "inattentive-token fusion: add the attention-weighted sum of the dropped tokens"),
+      AttentionScore.parameter(official: "the CLS row averaged over heads (official)"),
     ],
     sweep: keepSweep, step: .real(key: "keep", by: 0.05)
   ) { v throws(MethodSpecError) in
-    EViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], fuse: v.flag("fuse"))
+    EViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], fuse: v.flag("fuse"),
+         score: AttentionScore(rawValue: v.choice("score"))!)
+  }
+
+  public func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError) {
+    try score.validate(method: "evit", prefix: prefix)
   }
 
   /// Keep rates from light to heavy reduction (EViT, IdleViT and MSTM sweep the same values).
@@ -55,7 +62,8 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
     let n = state.tokenCount, prefix = state.prefixCount
     let candidates = n - prefix
     guard let keep = kept(block: block, candidates: candidates) else { return PolicyOutcome(event: "kept all \(candidates) tokens") }
-    let score = attention.meanClassAttention()  // over all keys; prefix columns are skipped below
+    let scoring = self.score.resolved(prefix: prefix)
+    let score = attention.tokenScores(scoring)  // over all keys; prefix columns are skipped below
     let ranked = (prefix..<n).sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
     let kept = Array(ranked.prefix(keep))
     let dropped = Array(ranked.dropFirst(keep)).sorted()  // complement_idx order: ascending
@@ -87,7 +95,7 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
     let what = fuse
       ? "fused \(dropped.count) into one token (attention mass \(formatFixed(Double(fusedMass) * 100, decimals: 1))%)"
       : "pruned \(dropped.count)"
-    return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens by CLS attention; \(what)")
+    return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens by \(scoring == .cls ? "CLS" : "mean") attention; \(what)")
   }
 }
 

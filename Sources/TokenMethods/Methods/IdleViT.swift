@@ -13,8 +13,11 @@ import ViTEngine
 public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
   public var keepRate: Double
   public var layers: [Int]
+  public var score: AttentionScore
 
-  public init(keepRate: Double, layers: [Int]) { self.keepRate = keepRate; self.layers = layers.sorted() }
+  public init(keepRate: Double, layers: [Int], score: AttentionScore = .auto) {
+    self.keepRate = keepRate; self.layers = layers.sorted(); self.score = score
+  }
 
   public static let descriptor = MethodDescriptor(
     name: "idle", summary: "IdleViT: only the tokens the CLS query scores highest take part in a block; the rest idle and may return",
@@ -24,10 +27,15 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
                       "keep rate: int(P * keep^s) patches active in stage s = 1, 2, 3"),
       MethodParameter("layers", .blocks(allowsAll: false), default: "3-11", "idle blocks, split into three equal stages",
                       recon: "a block count that is not a multiple of 3 puts the i-th of L idle blocks in stage floor(3i/L)"),
+      AttentionScore.parameter(official: "the CLS query's pre-softmax score against each key (official); mean here is the mean query's"),
     ],
     sweep: EViT.keepSweep, step: .real(key: "keep", by: 0.05)
   ) { v throws(MethodSpecError) in
-    IdleViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [])
+    IdleViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], score: AttentionScore(rawValue: v.choice("score"))!)
+  }
+
+  public func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError) {
+    try score.validate(method: "idle", prefix: prefix)
   }
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
@@ -50,10 +58,12 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
   public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? {
     let prefix = state.prefixCount, n = state.tokenCount
     guard let k = active(block: block, tokensIn: n, prefix: prefix) else { return nil }
-    let score = projections.meanQueryKeyScores(query: 0)
+    let scoring = self.score.resolved(prefix: prefix)
+    let score = projections.queryKeyScores(scoring)
     let ranked = (prefix..<n).sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
     let selected = Array(0..<prefix) + ranked.prefix(k)
-    return TokenSelection(tokens: selected, event: "\(k) of \(n - prefix) patches active by CLS query-key score; \(n - selected.count) idle")
+    let by = scoring == .cls ? "CLS" : "mean"
+    return TokenSelection(tokens: selected, event: "\(k) of \(n - prefix) patches active by \(by) query-key score; \(n - selected.count) idle")
   }
 
   public func plannedCounts(block: Int, tokensIn n: Int, shape: BlockShape) -> BlockTokenCounts? {

@@ -16,10 +16,12 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
   public var layers: Set<Int>
   public var importanceWeighted: Bool
   public var proportionalAttention: Bool
+  public var score: AttentionScore
 
-  public init(keepRate: Double, layers: [Int], importanceWeighted: Bool, proportionalAttention: Bool) {
+  public init(keepRate: Double, layers: [Int], importanceWeighted: Bool, proportionalAttention: Bool,
+              score: AttentionScore = .auto) {
     self.keepRate = keepRate; self.layers = Set(layers); self.importanceWeighted = importanceWeighted
-    self.proportionalAttention = proportionalAttention
+    self.proportionalAttention = proportionalAttention; self.score = score
   }
 
   public static let descriptor = MethodDescriptor(
@@ -34,6 +36,7 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
                       "merge weights: importance (CLS attention x size) or size (ToMe-style)",
                       recon: "the paper's weights are learned; importance-weighted averaging is our training-free stand-in"),
       MethodParameter("prop", .flag, default: "true", "proportional attention: add log(token size) to the attention logits"),
+      AttentionScore.parameter(official: "the CLS row averaged over heads (EViT's)"),
     ],
     reconNotes: [
       "no official code: EViT's CLS-attention score picks the crucial tokens, each other token merges into its most similar crucial token by head-mean key cosine",
@@ -43,7 +46,11 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
     sweep: EViT.keepSweep, step: .real(key: "keep", by: 0.05)
   ) { v throws(MethodSpecError) in
     MSTM(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], importanceWeighted: v.choice("weight") == "importance",
-         proportionalAttention: v.flag("prop"))
+         proportionalAttention: v.flag("prop"), score: AttentionScore(rawValue: v.choice("score"))!)
+  }
+
+  public func validate(grid: GridSize, prefix: Int, depth: Int) throws(MethodSpecError) {
+    try score.validate(method: "mstm", prefix: prefix)
   }
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
@@ -72,7 +79,8 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
     let n = state.tokenCount, prefix = state.prefixCount
     let candidates = n - prefix
     guard let keep = crucialCount(block: block, candidates: candidates) else { return PolicyOutcome(event: "all \(candidates) tokens crucial") }
-    let score = attention.meanClassAttention()
+    let scoring = self.score.resolved(prefix: prefix)
+    let score = attention.tokenScores(scoring)
     let ranked = (prefix..<n).sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
     let crucial = Array(ranked.prefix(keep))
     let others = Array(ranked.dropFirst(keep)).sorted()
@@ -104,6 +112,6 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
     let weights = (0..<n).map { t in newIndex[t] < prefix ? 1 : (importanceWeighted ? score[t] : 1) * state.size[t] }
     let (x, _) = state.x.weightedMeans(into: newCount, newIndex: newIndex) { weights[$0] }
     state.reorganize(x: x, size: size, newIndex: newIndex, fate: fate, weights: weights)
-    return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens as crucial by CLS attention; merged \(others.count) into their most similar crucial token")
+    return PolicyOutcome(event: "kept \(keep) of \(candidates) tokens as crucial by \(scoring == .cls ? "CLS" : "mean") attention; merged \(others.count) into their most similar crucial token")
   }
 }

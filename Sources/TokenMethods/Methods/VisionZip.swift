@@ -78,6 +78,10 @@ public struct VisionZip: MethodConfiguration, Hashable {
       throw .inconsistent(method: "visionzip", key: "layer", value: "\(layer)",
                           expected: "a block in \(-depth)...\(depth - 1) (negative counts from the end)")
     }
+    if score == .cls, prefix == 0 {
+      throw .inconsistent(method: "visionzip", key: "score", value: "cls",
+                          expected: "mean: the model has no class token (cls, the official score, is the default)")
+    }
     let patches = grid.count
     let tokens = prefix == 1 ? "CLS" : "the \(prefix) prefix tokens"
     guard dominant >= prefix else {

@@ -143,13 +143,17 @@ public struct MethodParameter: Sendable {
   public let help: String
   /// Why this parameter or its default is a reconstruction ([recon]); nil when it follows the source exactly.
   public let recon: String?
+  /// Left out of the canonical spec text while at its default (a parameter added after specs were written down).
+  public let omittedAtDefault: Bool
 
   /// `defaultText` must parse under `kind` (checked by the registry's tests).
-  public init(_ key: String, _ kind: ParameterKind, default defaultText: String, _ help: String, recon: String? = nil) {
+  public init(_ key: String, _ kind: ParameterKind, default defaultText: String, _ help: String, recon: String? = nil,
+              omittedAtDefault: Bool = false) {
     guard let value = kind.parse(defaultText) else {
       preconditionFailure("parameter \(key): default '\(defaultText)' is not \(kind.expected)")
     }
     self.key = key; self.kind = kind; self.defaultValue = value; self.help = help; self.recon = recon
+    self.omittedAtDefault = omittedAtDefault
   }
 }
 

@@ -70,10 +70,11 @@ public struct MethodSpec: Hashable, Sendable, CustomStringConvertible {
 
   public subscript(key: String) -> ParameterValue? { parameters.first { $0.key == key }?.value }
 
-  /// The canonical form: name, then every parameter in registry order ("none" has none). It parses back to an equal
-  /// spec.
+  /// The canonical form: name, then every parameter in registry order ("none" has none; one marked omittedAtDefault
+  /// only when set otherwise). It parses back to an equal spec.
   public var canonical: String {
-    values.isEmpty ? name : name + ":" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    let shown = zip(descriptor.parameters, values).filter { !$0.0.omittedAtDefault || $0.1 != $0.0.defaultValue }
+    return shown.isEmpty ? name : name + ":" + shown.map { "\($0.0.key)=\($0.1)" }.joined(separator: ",")
   }
   public var description: String { canonical }
 

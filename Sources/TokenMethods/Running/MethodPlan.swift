@@ -65,6 +65,10 @@ public struct MethodPlan: Sendable {
   /// Checks the spec against the model at every grid the plan runs at for `native` (see
   /// `MethodConfiguration.validate`); commands call it before a dataset run so that a bad budget is a usage error.
   public func validate(native: GridSize) throws(MethodSpecError) {
+    if cascade != nil, model.head == nil {
+      throw .inconsistent(method: spec.name, key: "model", value: "headless",
+                          expected: "a classifier: the cascade exits on the softmax confidence of its logits")
+    }
     for grid in grids(native: native) {
       try spec.configuration.validate(grid: grid, prefix: model.prefixCount, depth: model.depth)
     }

@@ -23,7 +23,8 @@ public struct LayerView: Sendable {
   public let patchToken: [Int32]
   public let patchState: [PatchState]
   public let tokenSize: [Float]
-  /// Per head, per patch: the CLS query's attention to the token holding the patch when the block ran (0 if none).
+  /// Per head, per patch: the CLS query's attention to the token holding the patch when the block ran (0 if none); on
+  /// a model without a class token, the mean attention that token received over all query rows.
   public let classAttention: [[Float]]
   /// Per patch: a stable group id (the lowest patch index held by the same token; -1 when pruned).
   public let group: [Int]
@@ -166,7 +167,7 @@ public struct MethodRun: Sendable {
         for t in 0..<before.tokenCount { column[t] = t }
       }
       let attention: [[Float]] = (0..<r.heads).map { h in
-        let row = r.classAttention(head: h)
+        let row = r.scoringAttention(head: h, classToken: before.prefixCount > 0)
         return before.patchToken.map { t in t >= 0 && column[Int(t)] >= 0 ? row[column[Int(t)]] * share[Int(t)] : 0 }
       }
       let cluster = r.keyGroups.map { groups in

@@ -16,7 +16,10 @@ import Darwin
 public struct LoadOptions: Sendable {
   /// Overrides the number of heads (one value for every block, or one per block).
   public var heads: [Int]?
-  public init(heads: [Int]? = nil) { self.heads = heads }
+  /// Loads a checkpoint whose tensors the engine does not all read (for `inspect`, which lists them). Off, such a file
+  /// is refused: computing with part of it ignored gives outputs that look plausible and are wrong.
+  public var allowUnused: Bool
+  public init(heads: [Int]? = nil, allowUnused: Bool = false) { self.heads = heads; self.allowUnused = allowUnused }
 }
 
 public enum ModelLoader {
@@ -87,7 +90,7 @@ struct WeightReader {
     guard let infos = infos(canonical) else {
       throw .missingTensor(path: path, tensor: displayName(canonical), scheme: scheme.rawValue)
     }
-    if infos.count == 1 { return infos[0].shape }
+    if infos.count == 1 { return scheme.canonicalShape(canonical, infos[0].shape) }
     var s = infos[0].shape
     guard !s.isEmpty, infos.allSatisfy({ $0.shape.count == s.count && Array($0.shape.dropFirst()) == Array(s.dropFirst()) }) else {
       throw .inconsistent(path: path, reason: "query/key/value tensors of \(displayName(canonical)) have different shapes \(infos.map(\.shape))")
@@ -130,21 +133,29 @@ struct WeightReader {
   /// problems reports.
   mutating func build(options: LoadOptions) throws(CheckpointError) -> ViTModel {
     let config = ConfigSources(file: file, scheme: scheme)
+    let hints = ArchitectureHints(config)
     var sources: [String: ConfigSource] = [:]
     try rejectUnsupportedVariants()
     let stem = try readStem()
     let c = stem.width
     let prefixTokens = try readPrefixTokens(width: c)
     let positions = try readPositions(stem: stem, prefixCount: prefixTokens.tokens.count, config: config)
-    let eps = resolveLayerNormEps(config: config, sources: &sources)
+    let eps = resolveLayerNormEps(config: config, hints: hints, sources: &sources)
     let blocks = try readBlocks(width: c, eps: eps, options: options, config: config, sources: &sources)
-    let norm = try layerNorm("norm", width: c, eps: eps)
+    let norm = has("norm.weight") || !has("fc_norm.weight") ? try layerNorm("norm", width: c, eps: eps) : nil
+    let backbone = try readBackbone(hints: hints, width: c, heads: blocks[blocks.count - 1].heads, eps: eps,
+                                    hasClassToken: prefixTokens.names.first == "cls", prefixNames: prefixTokens.names,
+                                    sources: &sources)
     let head = try readHead(width: c, hasDistillationToken: prefixTokens.hasDistillationToken)
 
-    let shape = ModelShape(embedDim: c, inChannels: stem.channels, patchSize: stem.patchSize, grid: positions.grid,
+    var shape = ModelShape(embedDim: c, inChannels: stem.channels, patchSize: stem.patchSize, grid: positions.grid,
                            prefixTokens: prefixTokens.tokens.count, heads: blocks.map(\.heads), headDim: blocks.map(\.headDim),
                            mlpHidden: blocks.map(\.mlpHidden), classes: head.classes, distilledHead: head.distillation != nil,
                            headInput: head.input)
+    shape.pooling = backbone.pooling
+    shape.mapHidden = backbone.mapHead?.mlpHidden ?? 0
+    shape.normPre = backbone.normPre != nil
+    shape.fcNorm = backbone.fcNorm != nil
     let input = try resolveInput(config: config, stem: stem, grid: positions.grid, configured: positions.configuredInput,
                                  sources: &sources)
     let labels = resolveLabels(config: config, classes: head.classes, sources: &sources)
@@ -153,15 +164,17 @@ struct WeightReader {
       cropPct: config.cropPct?.value, interpolation: config.interpolation?.value ?? "bicubic", labels: labels,
       sources: sources, prefixNames: prefixTokens.names, metadata: file.metadata, unusedTensors: unusedTensors)
 
+    if !options.allowUnused, !unusedTensors.isEmpty { throw .unusedTensors(path: path, names: unusedTensors) }
     return ViTModel(
       info: info, shape: shape, patchEmbed: stem.layer, prefixTokens: prefixTokens.tokens, posEmbed: positions.embed,
-      posPrefix: positions.prefix, blocks: blocks, norm: norm, head: head.classifier, headDist: head.distillation)
+      posPrefix: positions.prefix, blocks: blocks, norm: norm, head: head.classifier, headDist: head.distillation,
+      backbone: backbone)
   }
 
   func rejectUnsupportedVariants() throws(CheckpointError) {
-    for unsupported in ["fc_norm.weight", "blocks.0.attn.q_norm.weight", "blocks.0.attn.k_norm.weight"]
+    for unsupported in ["blocks.0.attn.q_norm.weight", "blocks.0.attn.k_norm.weight"]
     where file.tensors[prefix + unsupported] != nil {
-      throw .unrecognized(path: path, reason: "tensor '\(prefix + unsupported)' belongs to a ViT variant tokenscope does not run (average-pooled heads and qk-norm are not supported)")
+      throw .unrecognized(path: path, reason: "tensor '\(prefix + unsupported)' belongs to a ViT variant tokenscope does not run (qk-norm is not supported)")
     }
   }
 
@@ -208,8 +221,9 @@ struct WeightReader {
       let regs = try floats("reg_token", shape: s)
       for r in 0..<s[1] { tokens.append(Array(regs[(r * c)..<((r + 1) * c)])); names.append("reg\(r)") }
     }
-    guard !tokens.isEmpty, has("cls_token") else {
-      throw .missingTensor(path: path, tensor: displayName("cls_token"), scheme: scheme.rawValue + "; tokenscope needs a class token")
+    // Registers or a distillation token without a class token is no layout timm or transformers writes.
+    guard tokens.isEmpty || has("cls_token") else {
+      throw .missingTensor(path: path, tensor: displayName("cls_token"), scheme: scheme.rawValue + "; prefix tokens without a class token")
     }
     return PrefixTokens(tokens: tokens, names: names, hasDistillationToken: hasDist)
   }
@@ -259,8 +273,9 @@ struct WeightReader {
   // MARK: Blocks
 
   /// The LayerNorm eps that every norm of the model shares.
-  func resolveLayerNormEps(config: ConfigSources, sources: inout [String: ConfigSource]) -> Float {
+  func resolveLayerNormEps(config: ConfigSources, hints: ArchitectureHints, sources: inout [String: ConfigSource]) -> Float {
     if let v = config.layerNormEps { sources["layer_norm_eps"] = v.source; return v.value }
+    if let v = hints.layerNormEps { sources["layer_norm_eps"] = v.source; return v.value }
     sources["layer_norm_eps"] = .scheme
     return scheme.defaultLayerNormEps
   }

@@ -7,6 +7,8 @@ public enum NamingScheme: String, Sendable {
   case hfViT = "hf-vit"
   case hfDeiT = "hf-deit"
   case hfDinov2 = "hf-dinov2"
+  /// CLIPVisionModel(WithProjection): a 1-D class embedding, a 2-D position table, `pre_layrnorm`, no patch bias.
+  case hfCLIP = "hf-clip"
 
   public var isHuggingFace: Bool { self != .timm }
 
@@ -16,6 +18,7 @@ public enum NamingScheme: String, Sendable {
     switch self {
     case .timm, .hfDinov2: return 1e-6
     case .hfViT, .hfDeiT: return 1e-12
+    case .hfCLIP: return 1e-5
     }
   }
 
@@ -23,8 +26,13 @@ public enum NamingScheme: String, Sendable {
   public static func detect(_ names: Set<String>) -> (scheme: NamingScheme, prefix: String)? {
     let timmSuffix = "patch_embed.proj.weight"
     let hfSuffix = "embeddings.patch_embeddings.projection.weight"
+    let clipSuffix = "embeddings.patch_embedding.weight"
+    if let key = names.first(where: { $0.hasSuffix(clipSuffix) }), names.contains(String(key.dropLast(clipSuffix.count)) + "embeddings.class_embedding") {
+      return (.hfCLIP, String(key.dropLast(clipSuffix.count)))
+    }
     if let key = names.first(where: { $0.hasSuffix(hfSuffix) }) {
       let prefix = String(key.dropLast(hfSuffix.count))
+      // Dinov2WithRegistersModel saves Dinov2's layout plus embeddings.register_tokens.
       if names.contains(prefix + "encoder.layer.0.norm1.weight") { return (.hfDinov2, prefix) }
       if names.contains(prefix + "embeddings.distillation_token") || prefix.hasPrefix("deit") { return (.hfDeiT, prefix) }
       return (.hfViT, prefix)
@@ -39,6 +47,7 @@ public enum NamingScheme: String, Sendable {
   /// A fused qkv maps to three names (query, key, value) that are concatenated along the output dimension.
   public func fileNames(for canonical: String, prefix: String) -> [String]? {
     if self == .timm { return [prefix + canonical] }
+    if self == .hfCLIP { return clipFileNames(for: canonical, prefix: prefix) }
     // Heads sit outside the backbone prefix in HF checkpoints ("classifier.weight" next to "vit.embeddings...").
     let headPrefix = ""
     let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
@@ -82,6 +91,40 @@ public enum NamingScheme: String, Sendable {
     }
   }
 
+  /// HF CLIP's names: `vision_model.embeddings.*`, `pre_layrnorm` (sic), `encoder.layers.{i}.self_attn.*`, the
+  /// `post_layernorm` HF applies to the pooled class token only (the same numbers as timm's norm over every token, then
+  /// the first), and `visual_projection` (no bias) as the head.
+  private func clipFileNames(for canonical: String, prefix: String) -> [String]? {
+    switch canonical {
+    case "cls_token": return [prefix + "embeddings.class_embedding"]
+    case "pos_embed": return [prefix + "embeddings.position_embedding.weight"]
+    case "patch_embed.proj.weight": return [prefix + "embeddings.patch_embedding.weight"]
+    case "norm_pre.weight", "norm_pre.bias": return [prefix + "pre_layrnorm." + canonical.dropFirst("norm_pre.".count)]
+    case "norm.weight", "norm.bias": return [prefix + "post_layernorm." + canonical.dropFirst("norm.".count)]
+    case "head.weight": return ["visual_projection.weight"]
+    default: break
+    }
+    let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
+    guard parts.count == 3, parts[0] == "blocks", Int(parts[1]) != nil else { return nil }
+    let layer = prefix + "encoder.layers.\(parts[1])."
+    let leaf = parts[2].hasSuffix("weight") ? "weight" : "bias"
+    switch parts[2] {
+    case "norm1.weight", "norm1.bias": return [layer + "layer_norm1." + leaf]
+    case "norm2.weight", "norm2.bias": return [layer + "layer_norm2." + leaf]
+    case "attn.qkv.weight", "attn.qkv.bias": return ["q_proj", "k_proj", "v_proj"].map { layer + "self_attn.\($0).\(leaf)" }
+    case "attn.proj.weight", "attn.proj.bias": return [layer + "self_attn.out_proj." + leaf]
+    case "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias": return [layer + parts[2]]
+    default: return nil
+    }
+  }
+
+  /// HF stores CLIP's class embedding as [C] and its position table as [T, C]; timm's shapes are [1, 1, C] and
+  /// [1, T, C], with the same values in the same order.
+  func canonicalShape(_ canonical: String, _ shape: [Int]) -> [Int] {
+    guard self == .hfCLIP, canonical == "cls_token" || canonical == "pos_embed" else { return shape }
+    return [1] + (canonical == "cls_token" ? [1] : []) + shape
+  }
+
   /// Tensors that checkpoints of this scheme carry and the engine leaves unread on purpose. Loading reports every other
   /// tensor it did not read.
   public var knownUnused: [KnownUnused] {
@@ -92,6 +135,8 @@ public enum NamingScheme: String, Sendable {
       .suffix("embeddings.mask_token"),
       // The tanh pooler of a bare ViTModel or DeiTModel; the classifier and the features read the normed class token.
       .infix("pooler.dense."),
+      // CLIP's position indices 0..T-1, a buffer older transformers versions saved.
+      .suffix("embeddings.position_ids"),
     ]
   }
 

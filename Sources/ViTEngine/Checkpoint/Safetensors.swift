@@ -36,6 +36,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case badShape(path: String, tensor: String, expected: String, got: [Int])
   case inconsistent(path: String, reason: String)
   case unrecognized(path: String, reason: String)
+  /// Tensors the engine would not read: the file holds a variant it does not run (listed in file order).
+  case unusedTensors(path: String, names: [String])
 
   public var description: String {
     switch self {
@@ -48,6 +50,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
       return "\(path): tensor '\(tensor)' has shape \(got), expected \(expected)"
     case let .inconsistent(path, reason): return "\(path): \(reason)"
     case let .unrecognized(path, reason): return "\(path): \(reason)"
+    case let .unusedTensors(path, names):
+      let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
+      return "\(path): \(names.count) tensor\(names.count == 1 ? "" : "s") this engine would not use (\(shown)); refusing to compute with part of the checkpoint ignored (tokenscope inspect lists every tensor)"
     }
   }
 

@@ -1,6 +1,7 @@
 // Multiply-accumulate counting, the fvcore way (as the token-reduction papers report GFLOPs):
 //   linear / conv / matmul: one per multiply-add (q·kᵀ and A·v included: fvcore with fused attention off);
-//   LayerNorm: 5 per element; softmax, GELU, residual adds, scaling: 0.
+//   LayerNorm: 5 per element; softmax, GELU, QuickGELU, residual adds, scaling: 0.
+// The MAP head (SigLIP) counts as its attention (one query over the pooled tokens) and its MLP.
 // Every op is counted with the tokens it actually sees (`BlockTokenCounts`); the forward pass and weight-free counting
 // both go through `BlockMACs.block(_:shape:extra:)`, so the two cannot drift apart.
 
@@ -41,14 +42,22 @@ public struct BlockMACs: Sendable, Equatable {
 }
 
 public enum MACCounter {
-  /// Patch embedding: P patches of (Cin x p x p) pixels to C channels.
+  /// Patch embedding: P patches of (Cin x p x p) pixels to C channels, and norm_pre over every token where there is one.
   public static func stem(_ shape: ModelShape, patches: Int) -> Int {
     patches * shape.inChannels * shape.patchSize * shape.patchSize * shape.embedDim
+      + (shape.normPre ? 5 * (shape.prefixTokens + patches) * shape.embedDim : 0)
   }
 
-  /// Final LayerNorm over all remaining tokens plus the classifier head(s).
+  /// Final LayerNorm over all remaining tokens (or fc_norm over the pooled feature), the MAP head, and the classifier
+  /// head(s).
   public static func head(_ shape: ModelShape, finalTokens: Int) -> Int {
-    var m = 5 * finalTokens * shape.embedDim
+    let c = shape.embedDim
+    var m = shape.fcNorm ? 5 * c : 5 * finalTokens * c
+    if shape.pooling == .map {
+      // q of the one probe, k and v of every pooled token, q·kᵀ and A·v, proj, the MLP's norm and two linears.
+      let pooled = Swift.max(finalTokens - shape.prefixTokens, 0)
+      m += c * c + 2 * pooled * c * c + 2 * pooled * c + c * c + 5 * c + 2 * c * shape.mapHidden
+    }
     if shape.classes > 0 {
       let inWidth = shape.headInput == .classTokenAndPatchMean ? 2 * shape.embedDim : shape.embedDim
       m += inWidth * shape.classes * (shape.distilledHead ? 2 : 1)

@@ -53,8 +53,11 @@ public struct BlockRecord: Sendable {
 
 /// Classifier output.
 public struct Prediction: Sendable {
-  /// The final-norm CLS vector.
+  /// The final-norm CLS vector (the first token's on a model without a class token).
   public let classFeatures: [Float]
+  /// What the classifier reads: timm's forward_head(forward_features(x), pre_logits=True), the pooled (class token,
+  /// patch mean or MAP head) and normed feature.
+  public let preLogits: [Float]
   /// nil for headless models.
   public let logits: [Float]?
   public func top(_ k: Int) -> [(index: Int, probability: Float)] {
@@ -188,6 +191,7 @@ public final class ForwardPass {
     let positions = PosEmbedResampler.resample(gridPositions, from: shape.grid, to: grid)
     for i in 0..<(model.posPrefix * c) { x.data[i] += model.posEmbed.data[i] }
     for i in 0..<(grid.count * c) { x.data[prefix * c + i] += positions.data[i] }
+    if let normPre = model.backbone.normPre { x = normPre(x) }
     return TokenState(x: x, prefixCount: prefix, grid: grid)
   }
 
@@ -268,11 +272,11 @@ public final class ForwardPass {
     }
     clock.lap("policy")
 
-    // MLP: x + ls2 * fc2(gelu(fc1(norm2(x)))) on the tokens that remain.
+    // MLP: x + ls2 * fc2(act(fc1(norm2(x)))) on the tokens that remain.
     let mlpTokens = state.tokenCount
     let normed2 = block.norm2(state.x)
     clock.lap("norm2")
-    let hidden = block.fc1(normed2, epilogue: .gelu)  // GELU fused into fc1's store
+    let hidden = activate(block.fc1, normed2, model.backbone.activation)
     clock.lap("fc1+gelu")
     let mlpOut = block.fc2(hidden)
     clock.lap("fc2")
@@ -383,27 +387,46 @@ public final class ForwardPass {
 
   // MARK: Head
 
+  /// timm's forward_head: the final norm over every token (when the model has one), the pooling, fc_norm, the head.
   static func classify(model: ViTModel, state: TokenState) -> Prediction {
     let c = model.embedDim
-    let normed = model.norm(state.x)
+    let normed = model.norm.map { $0(state.x) } ?? state.x
     let cls = normed.row(0)
-    guard let head = model.head else { return Prediction(classFeatures: cls, logits: nil) }
+    var pooled: [Float]
+    switch model.backbone.pooling {
+    case .cls:
+      // A distilled model's pre-logits average the class and distillation tokens (timm VisionTransformerDistilled).
+      pooled = model.headDist != nil || model.info.prefixNames.dropFirst().first == "dist" ? zip(cls, normed.row(1)).map { ($0 + $1) / 2 } : cls
+    case .avg:
+      pooled = [Float](repeating: 0, count: c)
+      let patches = normed.rows - state.prefixCount
+      for r in state.prefixCount..<normed.rows { for j in 0..<c { pooled[j] += normed[r, j] } }
+      pooled = pooled.map { $0 / Float(Swift.max(patches, 1)) }
+    case .map:
+      // timm pools the non-prefix tokens only (pool_include_prefix is off for 'map').
+      let tokens = Matrix(rows: normed.rows - state.prefixCount, cols: c, data: Array(normed.data[(state.prefixCount * c)...]))
+      pooled = model.backbone.mapHead!(tokens, activation: model.backbone.activation).pooled
+    }
+    if let fcNorm = model.backbone.fcNorm { pooled = fcNorm(Matrix(rows: 1, cols: c, data: pooled)).data }
+    guard let head = model.head else { return Prediction(classFeatures: cls, preLogits: pooled, logits: nil) }
     var input = Matrix(rows: 1, cols: head.inFeatures)
     switch model.shape.headInput {
     case .classToken:
-      input.data = cls
+      // A distilled model's two heads read the two tokens apart; their mean is only the pre-logits feature.
+      input.data = model.headDist != nil ? cls : pooled
     case .classTokenAndPatchMean:
       var mean = [Float](repeating: 0, count: c)
       let patches = normed.rows - state.prefixCount
       for r in state.prefixCount..<normed.rows { for j in 0..<c { mean[j] += normed[r, j] } }
       input.data = cls + mean.map { $0 / Float(Swift.max(patches, 1)) }
+      pooled = input.data
     }
     var logits = head(input).data
     if let dist = model.headDist {
       let distLogits = dist(Matrix(rows: 1, cols: c, data: normed.row(1))).data
       logits = zip(logits, distLogits).map { ($0 + $1) / 2 }
     }
-    return Prediction(classFeatures: cls, logits: logits)
+    return Prediction(classFeatures: cls, preLogits: pooled, logits: logits)
   }
 }
 

@@ -27,6 +27,13 @@ public struct ModelShape: Sendable, Equatable {
   public var classes: Int
   public var distilledHead: Bool
   public var headInput: HeadInput
+  /// How the final tokens are pooled, and the MAP head's MLP width (0 without one); set after init.
+  public var pooling: Pooling = .cls
+  public var mapHidden: Int = 0
+  /// Whether a LayerNorm runs over the embedded tokens before the first block (CLIP's norm_pre).
+  public var normPre: Bool = false
+  /// Whether the pooled feature has its own LayerNorm in place of the final norm over every token (timm's fc_norm).
+  public var fcNorm: Bool = false
   public var depth: Int { heads.count }
 
   public init(embedDim: Int, inChannels: Int, patchSize: Int, grid: GridSize, prefixTokens: Int, heads: [Int],
@@ -126,15 +133,19 @@ public final class ViTModel: Sendable {
   /// How many leading prefix tokens carry a position embedding (timm: all or none; HF Dinov2 registers: cls only).
   public let posPrefix: Int
   public let blocks: [BlockWeights]
-  public let norm: LayerNormWeights
+  /// The final norm over every token; nil when an fc_norm over the pooled feature replaces it (timm).
+  public let norm: LayerNormWeights?
   public let head: LinearLayer?
   public let headDist: LinearLayer?
+  /// Activation, norm_pre, pooling: what varies by family.
+  public let backbone: Backbone
 
   init(info: ModelInfo, shape: ModelShape, patchEmbed: LinearLayer, prefixTokens: [[Float]], posEmbed: Matrix,
-       posPrefix: Int, blocks: [BlockWeights], norm: LayerNormWeights, head: LinearLayer?, headDist: LinearLayer?) {
+       posPrefix: Int, blocks: [BlockWeights], norm: LayerNormWeights?, head: LinearLayer?, headDist: LinearLayer?,
+       backbone: Backbone) {
     self.info = info; self.shape = shape; self.patchEmbed = patchEmbed; self.prefixTokens = prefixTokens
     self.posEmbed = posEmbed; self.posPrefix = posPrefix; self.blocks = blocks; self.norm = norm
-    self.head = head; self.headDist = headDist
+    self.head = head; self.headDist = headDist; self.backbone = backbone
   }
 
   public var embedDim: Int { shape.embedDim }
@@ -142,7 +153,12 @@ public final class ViTModel: Sendable {
   public var prefixCount: Int { prefixTokens.count }
   public var parameterCount: Int {
     var n = patchEmbed.inFeatures * patchEmbed.outFeatures + patchEmbed.outFeatures + prefixTokens.count * embedDim
-    n += posEmbed.data.count + 2 * embedDim
+    n += posEmbed.data.count + (norm == nil ? 0 : 2 * embedDim)
+    for extra in [backbone.normPre, backbone.fcNorm].compactMap({ $0 }) { n += 2 * extra.gamma.count }
+    if let m = backbone.mapHead {
+      n += m.latent.count + 2 * m.norm.gamma.count
+      for l in [m.q, m.kv, m.proj, m.fc1, m.fc2] { n += l.inFeatures * l.outFeatures + (l.bias?.count ?? 0) }
+    }
     for b in blocks {
       n += 4 * embedDim + b.qkv.inFeatures * b.qkv.outFeatures + b.qkv.outFeatures
       n += b.proj.inFeatures * b.proj.outFeatures + b.proj.outFeatures

@@ -91,7 +91,7 @@ extension ViTModel {
     var blocks = self.blocks
     blocks[index] = block
     return ViTModel(info: info, shape: shape, patchEmbed: patchEmbed, prefixTokens: prefixTokens, posEmbed: posEmbed,
-                    posPrefix: posPrefix, blocks: blocks, norm: norm, head: head, headDist: headDist)
+                    posPrefix: posPrefix, blocks: blocks, norm: norm, head: head, headDist: headDist, backbone: backbone)
   }
 
   /// The dense model that keeps only the channels of `selection`.
@@ -121,8 +121,8 @@ extension ViTModel {
     newInfo.metadata["num_heads"] = selection.heads.map(String.init).joined(separator: ",")
     return ViTModel(info: newInfo, shape: newShape, patchEmbed: patchEmbed.sliced(rows: e, cols: nil),
                     prefixTokens: prefixTokens.map { t in e.map { t[$0] } }, posEmbed: pos, posPrefix: posPrefix,
-                    blocks: blocks, norm: norm.sliced(e), head: head?.sliced(rows: nil, cols: headColumns),
-                    headDist: headDist?.sliced(rows: nil, cols: e))
+                    blocks: blocks, norm: norm?.sliced(e), head: head?.sliced(rows: nil, cols: headColumns),
+                    headDist: headDist?.sliced(rows: nil, cols: e), backbone: backbone.sliced(e))
   }
 
   /// The weights under timm's VisionTransformer names and shapes, in state_dict order, ready for SafetensorsWriter.
@@ -142,6 +142,11 @@ extension ViTModel {
       out.append(("\(name).weight", [l.outFeatures, l.inFeatures], d.weight))
       if let b = d.bias { out.append(("\(name).bias", [l.outFeatures], b)) }
     }
+    func layerNorm(_ name: String, _ n: LayerNormWeights?) {
+      guard let n else { return }
+      out.append(("\(name).weight", [n.gamma.count], n.gamma)); out.append(("\(name).bias", [n.beta.count], n.beta))
+    }
+    layerNorm("norm_pre", backbone.normPre)
     for (i, b) in blocks.enumerated() {
       let n = "blocks.\(i)"
       out.append(("\(n).norm1.weight", [c], b.norm1.gamma)); out.append(("\(n).norm1.bias", [c], b.norm1.beta))
@@ -151,7 +156,14 @@ extension ViTModel {
       linear("\(n).mlp.fc1", b.fc1); linear("\(n).mlp.fc2", b.fc2)
       if let g = b.layerScale2 { out.append(("\(n).ls2.gamma", [c], g)) }
     }
-    out.append(("norm.weight", [c], norm.gamma)); out.append(("norm.bias", [c], norm.beta))
+    layerNorm("norm", norm)
+    if let m = backbone.mapHead {
+      out.append(("attn_pool.latent", [1, 1, c], m.latent))
+      linear("attn_pool.q", m.q); linear("attn_pool.kv", m.kv); linear("attn_pool.proj", m.proj)
+      layerNorm("attn_pool.norm", m.norm)
+      linear("attn_pool.mlp.fc1", m.fc1); linear("attn_pool.mlp.fc2", m.fc2)
+    }
+    layerNorm("fc_norm", backbone.fcNorm)
     if let head { linear("head", head) }
     if let headDist { linear("head_dist", headDist) }
     return out
@@ -170,6 +182,9 @@ extension ViTModel {
     meta["interpolation"] = info.interpolation
     if let crop = info.cropPct { meta["crop_pct"] = "\(crop)" }
     meta["layer_norm_eps"] = "\(info.layerNormEps)"
+    // What the tensors cannot show, so the written file loads as the same model.
+    meta["act_layer"] = backbone.activation.rawValue
+    meta["global_pool"] = ["cls": "token", "avg": "avg", "map": "map"][backbone.pooling.rawValue]
     if let labels = info.labels { meta["labels"] = JSONValue.array(labels.map { .string($0) }).serialized(pretty: false) }
     for (k, v) in extra { meta[k] = v }
     writer.metadata = meta

@@ -7,11 +7,11 @@ struct FlopsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "flops",
     abstract: "Count MACs per layer and in total, the fvcore way (one multiply-add = one 'FLOP'; LayerNorm 5 per element; softmax, GELU and adds 0).",
-    discussion: "Without weights, --arch uses the DeiT configurations (224 px, patch 16, 1000 classes): deit-t 1258411200, deit-s 4608338304, deit-b 17582740224 MACs.")
+    discussion: "Without weights, --arch uses a published configuration at its native resolution: the DeiTs (224 px, patch 16, 1000 classes: deit-t 1258411200, deit-s 4608338304, deit-b 17582740224 MACs), OpenAI CLIP towers with their projection (clip-b16, clip-l14), SigLIP towers with the MAP head (siglip-b16, siglip-so400m14-384) and headless DINOv2 with registers at 518 px (dinov2-s14-reg4, -b14-, -l14-).")
 
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(help: "Count a standard architecture without weights: deit-t, deit-s or deit-b.")
+  @Option(help: ArgumentHelp("Count a standard architecture without weights.", valueName: ModelShape.standardNames.joined(separator: "|")))
   var arch: String?
 
   @Option(help: methodHelp)
@@ -23,10 +23,10 @@ struct FlopsCommand: ParsableCommand {
   func validate() throws {
     // Without either, the bundled model is counted, as --model's help promises.
     if arch != nil && modelOptions.model != nil {
-      throw ValidationError("give one of --model FILE or --arch deit-t|deit-s|deit-b, not both")
+      throw ValidationError("give one of --model FILE or --arch NAME, not both")
     }
-    if let arch, ModelShape.deit(arch) == nil {
-      throw ValidationError("unknown --arch '\(arch)'; expected deit-t, deit-s or deit-b")
+    if let arch, ModelShape.standard(arch) == nil {
+      throw ValidationError("unknown --arch '\(arch)'; expected one of \(ModelShape.standardNames.joined(separator: ", "))")
     }
   }
 
@@ -37,8 +37,9 @@ struct FlopsCommand: ParsableCommand {
       let name: String
       var policy = spec.makePolicy(depth: ModelShape.deit("deit-s")!.depth)
       if let arch {
-        shape = ModelShape.deit(arch)!
+        shape = ModelShape.standard(arch)!
         baselineShape = shape
+        policy = spec.makePolicy(depth: shape.depth)
         name = arch
         if spec.level == .modelTransform {
           throw CLIError("flops --method \(spec.canonical) needs the checkpoint its importance file belongs to: use --model", code: CLIError.usage)

@@ -24,7 +24,7 @@ struct InspectCommand: ParsableCommand {
       options.heads = heads
       let file: SafetensorsFile
       do { file = try SafetensorsFile(path: model) } catch let e as CheckpointError { throw CLIError(e) }
-      let vit = try options.load(warnUnused: false)
+      let vit = try options.load(allowUnused: true)
       let pipeline = PreprocessMode.auto.pipeline(for: vit)
       let s = vit.shape, info = vit.info
       let macs = MACCounter.baseline(s, grid: s.grid).total
@@ -36,6 +36,9 @@ struct InspectCommand: ParsableCommand {
           ("model", Report.modelJSON(vit)),
           ("input_size", JSONValue([s.inChannels, info.inputSize.height, info.inputSize.width])),
           ("layer_norm_eps", JSONValue(info.layerNormEps)),
+          ("activation", .string(vit.backbone.activation.rawValue)), ("pooling", .string(vit.backbone.pooling.rawValue)),
+          ("norm_pre", .bool(vit.backbone.normPre != nil)), ("fc_norm", .bool(vit.backbone.fcNorm != nil)),
+          ("prefix_tokens", Report.prefixTokensJSON(vit)),
           ("layer_scale", .bool(vit.blocks.contains { $0.layerScale1 != nil })),
           ("distilled_head", .bool(s.distilledHead)), ("head_input", .string(s.headInput.rawValue)),
           ("mlp_hidden", JSONValue(s.mlpHidden)), ("attention_width", JSONValue(zip(s.heads, s.headDim).map { $0 * $1 })),
@@ -53,6 +56,7 @@ struct InspectCommand: ParsableCommand {
         var lines: [String] = []
         lines.append("checkpoint  \(model)")
         lines.append("scheme      \(info.scheme.rawValue)")
+        lines.append("family      \(vit.backbone.family)  (from \(source("family")))")
         lines.append("tensors     \(file.names.count), \(vit.parameterCount) parameters")
         lines.append("")
         lines.append("embed_dim   \(s.embedDim)")
@@ -62,7 +66,16 @@ struct InspectCommand: ParsableCommand {
         lines.append("mlp hidden  \(Set(s.mlpHidden).count == 1 ? "\(s.mlpHidden[0])" : s.mlpHidden.map(String.init).joined(separator: "/"))")
         lines.append("patch       \(s.patchSize)  (\(s.inChannels) input channel\(s.inChannels == 1 ? "" : "s"))")
         lines.append("input       \(info.inputSize.height)x\(info.inputSize.width)  (from \(source("input_size"))), grid \(s.grid)")
-        lines.append("prefix      \(vit.prefixCount) token\(vit.prefixCount == 1 ? "" : "s"): \(info.prefixNames.joined(separator: ", "))")
+        let prefixText = zip(info.prefixNames, vit.prefixKinds).map { $0.0 == $0.1.rawValue ? $0.0 : "\($0.0) (\($0.1.rawValue))" }
+        lines.append("prefix      \(vit.prefixCount) token\(vit.prefixCount == 1 ? "" : "s")\(vit.prefixCount == 0 ? " (no class token)" : ": " + prefixText.joined(separator: ", "))")
+        lines.append("activation  \(vit.backbone.activation.rawValue)  (from \(source("activation")))")
+        let poolText: String = switch vit.backbone.pooling {
+        case .cls: "cls (the class token)"
+        case .avg: "avg (mean of the non-prefix tokens\(vit.backbone.fcNorm != nil ? ", then fc_norm" : ""))"
+        case .map: "map (attention pooling head attn_pool, \(vit.backbone.mapHead!.heads) heads, MLP \(vit.backbone.mapHead!.mlpHidden))"
+        }
+        lines.append("pooling     \(poolText)  (from \(source("pooling")))")
+        if vit.backbone.normPre != nil { lines.append("norm_pre    yes (a LayerNorm before the first block)") }
         lines.append("layerscale  \(vit.blocks.contains { $0.layerScale1 != nil } ? "yes" : "no")")
         lines.append("norm eps    \(info.layerNormEps)  (from \(source("layer_norm_eps")))")
         let headText = s.classes == 0 ? "none (headless: features only)"
@@ -71,7 +84,7 @@ struct InspectCommand: ParsableCommand {
         lines.append("labels      \(info.labels == nil ? "none (class indices)" : "\(info.labels!.count) (from \(source("labels")))")")
         lines.append("MACs        \(macs) (\(formatFixed(Double(macs) / 1e9, decimals: 3)) G at the native grid, fvcore convention)")
         lines.append("preprocess  \(pipeline.description)  (mean/std from \(source("mean")))")
-        if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below)") }
+        if let unused = unusedTensorsSummary(info.unusedTensors) { lines.append("unused      \(unused)  (marked below; other commands refuse this checkpoint)") }
         lines.append("")
         lines.append("tensors:")
         let unused = Set(info.unusedTensors)

@@ -14,11 +14,19 @@ enum Report {
     let uniformHeads = Set(s.heads).count == 1
     return .object([
       ("path", .string(model.info.path)), ("scheme", .string(model.info.scheme.rawValue)),
+      ("family", .string(model.backbone.family)),
       ("embed_dim", JSONValue(s.embedDim)), ("depth", JSONValue(s.depth)),
       ("heads", uniformHeads ? JSONValue(s.heads[0]) : JSONValue(s.heads)),
       ("patch_size", JSONValue(s.patchSize)), ("grid", JSONValue([s.grid.rows, s.grid.cols])),
       ("prefix_tokens", JSONValue(s.prefixTokens)), ("classes", JSONValue(s.classes)),
     ])
+  }
+
+  /// The prefix tokens in sequence order, each with its kind (cls, distillation, register, storage).
+  static func prefixTokensJSON(_ model: ViTModel) -> JSONValue {
+    .array(zip(model.info.prefixNames, model.prefixKinds).enumerated().map { i, p in
+      .object([("index", JSONValue(i)), ("name", .string(p.0)), ("kind", .string(p.1.rawValue))])
+    })
   }
 
   static func preprocessJSON(_ p: Preprocessing) -> JSONValue {
@@ -125,6 +133,8 @@ enum Report {
   static func json(model: ViTModel, imagePath: String, image: PixelImage, pipeline: Preprocessing, plan: MethodPlan,
                    outcome: MethodOutcome) -> JSONValue {
     let pass = outcome.pass, prediction = outcome.prediction, method = plan.spec
+    // cls_features only where there is a class token; pre_logits is what every model's classifier reads.
+    let classFeatures: [(String, JSONValue)] = model.hasClassToken ? [("cls_features", JSONValue(prediction.classFeatures))] : []
     return .object([
       ("schema_version", JSONValue(schemaVersion)),
       ("model", modelJSON(model)),
@@ -140,7 +150,10 @@ enum Report {
       ("pruning", plan.pruning.map(pruningJSON) ?? .null),
       ("macs_stem", JSONValue(pass.stemMACs)), ("macs_head", JSONValue(pass.headMACs)),
       ("macs_total", JSONValue(outcome.totalMACs)), ("macs_baseline", JSONValue(outcome.baselineMACs)),
-      ("cls_features", JSONValue(prediction.classFeatures)),
+    ] + classFeatures + [
+      ("pooling", .string(model.backbone.pooling.rawValue)),
+      ("prefix_tokens", prefixTokensJSON(model)),
+      ("pre_logits", JSONValue(prediction.preLogits)),
       ("logits", prediction.logits.map { JSONValue($0) } ?? .null),
       ("top5", .array(top5(prediction, labels: model.info.labels).map {
         .object([("index", JSONValue($0.index)), ("label", .string($0.label)), ("probability", JSONValue($0.probability))])
@@ -153,7 +166,7 @@ enum Report {
   static func text(model: ViTModel, imagePath: String, pipeline: Preprocessing, plan: MethodPlan, outcome: MethodOutcome) -> String {
     var lines: [String] = []
     let s = model.shape
-    lines.append("model   \(model.info.path) (\(model.info.scheme.rawValue), \(s.depth) blocks, width \(s.embedDim), \(headsText(s)) heads, patch \(s.patchSize), grid \(s.grid))")
+    lines.append("model   \(model.info.path) (\(model.info.scheme.rawValue) \(model.backbone.family), \(model.backbone.pooling.rawValue) pooling, \(s.depth) blocks, width \(s.embedDim), \(headsText(s)) heads, patch \(s.patchSize), grid \(s.grid))")
     lines.append("image   \(imagePath)")
     lines.append("pre     \(pipeline.description)")
     lines.append("method  \(plan.spec.canonical)")
@@ -198,7 +211,8 @@ enum Report {
         lines.append("  " + pad(formatFixed(Double(t.probability) * 100, decimals: 2) + "%", 8) + "  \(t.index)  \(t.label)")
       }
     } else {
-      lines.append("headless model: cls_features only (\(outcome.prediction.classFeatures.count) values; use --format json)")
+      let features = model.hasClassToken ? "cls_features and pre_logits" : "pre_logits"
+      lines.append("headless model: \(features) only (\(outcome.prediction.preLogits.count) values; use --format json)")
     }
     return lines.joined(separator: "\n")
   }

@@ -19,27 +19,26 @@ struct ModelOptions: ParsableArguments {
     valueName: "N"))
   var heads: String?
 
-  func loadOptions() throws -> LoadOptions {
-    guard let heads else { return LoadOptions() }
+  func loadOptions(allowUnused: Bool = false) throws -> LoadOptions {
+    guard let heads else { return LoadOptions(allowUnused: allowUnused) }
     let values = heads.split(separator: "/").map { Int($0) }
     guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
       throw CLIError("--heads '\(heads)': expected a positive integer or a '/'-separated list of them", code: CLIError.usage)
     }
-    return LoadOptions(heads: values.map { $0! })
+    return LoadOptions(heads: values.map { $0! }, allowUnused: allowUnused)
   }
 
   func resolvedPath() throws -> String {
     return try model ?? Samples.defaultModel()
   }
 
-  /// Loads the model. Tensors the loader did not read get one warning line on stderr unless `warnUnused` is off (for a
-  /// command that lists them itself).
-  func load(warnUnused: Bool = true) throws -> ViTModel {
+  /// Loads the model. A checkpoint with tensors the loader would not read is refused (exit 65) unless `allowUnused`
+  /// (for `inspect`, which lists them).
+  func load(allowUnused: Bool = false) throws -> ViTModel {
     let path = try resolvedPath()
-    let model: ViTModel
-    do { model = try ModelLoader.load(path: path, options: try loadOptions()) } catch let e as CheckpointError { throw CLIError(e) }
-    if warnUnused, let summary = unusedTensorsSummary(model.info.unusedTensors) { printError("warning: \(path): \(summary)") }
-    return model
+    do { return try ModelLoader.load(path: path, options: try loadOptions(allowUnused: allowUnused)) } catch let e as CheckpointError {
+      throw CLIError(e)
+    }
   }
 }
 

@@ -1,0 +1,186 @@
+// The modern families (average-pooled ViT, DINOv2 with registers, CLIP with QuickGELU and GELU, SigLIP with a MAP
+// head and with average pooling) against timm itself: Tests/Fixtures/backbones.py builds each from timm's model
+// registry at a test size with random weights and records timm's block outputs, pre_logits and logits. The Hugging
+// Face layouts (CLIPVisionModelWithProjection, Dinov2WithRegistersForImageClassification) against transformers.
+import Testing
+import TestSupport
+@testable import ViTEngine
+
+@Suite("Modern backbones against timm")
+struct BackboneParityTests {
+  /// name, family, pooling, activation, prefix kinds.
+  static let fixtures: [(String, String, Pooling, Activation, [PrefixKind])] = [
+    ("vit_avg", "vit", .avg, .gelu, [.cls]),
+    ("dinov2_reg4", "dinov2", .cls, .gelu, [.cls, .register, .register, .register, .register]),
+    ("clip_quickgelu", "clip", .cls, .quickGELU, [.cls]),
+    ("clip_gelu", "clip", .cls, .gelu, [.cls]),
+    ("siglip_map", "siglip", .map, .gelu, []),
+    ("siglip_gap", "siglip", .avg, .gelu, []),
+    // Hugging Face save_pretrained layouts; the references are transformers' own outputs.
+    ("hf_clip", "clip", .cls, .quickGELU, [.cls]),
+    ("hf_dinov2_reg4", "dinov2", .cls, .gelu, [.cls, .register, .register, .register, .register]),
+  ]
+
+  @Test("pre_logits and logits equal timm's", arguments: fixtures.map(\.0))
+  func parity(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let expected = try Expected(name)
+    let pass = ForwardPass(model: model, input: try modelInput(expected))
+    let prediction = pass.output()
+    for (i, record) in pass.records.enumerated() {
+      expectClose(record.output.x.data, try expected.floats("block_out.\(i)"), "\(name) block \(i) output")
+      if expected.has("cls_attention.\(i)") {
+        expectClose((0..<record.heads).flatMap { record.classAttention(head: $0) }, try expected.floats("cls_attention.\(i)"),
+                    "\(name) block \(i) CLS attention")
+      }
+    }
+    if expected.has("features") { expectClose(prediction.classFeatures, try expected.floats("features"), "\(name) features") }
+    expectClose(prediction.preLogits, try expected.floats("pre_logits"), "\(name) pre_logits")
+    expectClose(try #require(prediction.logits), try expected.floats("logits"), "\(name) logits")
+  }
+
+  @Test func familyPoolingActivationAndPrefixAreRecognised() throws {
+    for (name, family, pooling, activation, kinds) in Self.fixtures {
+      let model = try ModelLoader.load(path: modelFixture(name))
+      #expect(model.backbone.family == family, "\(name)")
+      #expect(model.backbone.pooling == pooling, "\(name)")
+      #expect(model.backbone.activation == activation, "\(name)")
+      #expect(model.prefixKinds == kinds, "\(name)")
+      #expect(model.info.unusedTensors == [], "\(name)")
+    }
+    // Where each value came from: the architecture name in config.json, or the tensors alone (vit_avg has no config).
+    let clip = try ModelLoader.load(path: modelFixture("clip_quickgelu"))
+    #expect(clip.info.sources["activation"] == .configJSON && clip.info.sources["family"] == .configJSON)
+    #expect(clip.info.layerNormEps == 1e-5 && clip.info.sources["layer_norm_eps"] == .configJSON)
+    #expect(clip.info.mean == [0.48145466, 0.4578275, 0.40821073] && clip.info.cropPct == 1.0)
+    let avg = try ModelLoader.load(path: modelFixture("vit_avg"))
+    #expect(avg.info.sources["pooling"] == .inferred && avg.info.sources["activation"] == .defaults)
+    #expect(avg.norm == nil && avg.backbone.fcNorm != nil)
+    let siglip = try ModelLoader.load(path: modelFixture("siglip_map"))
+    #expect(siglip.info.sources["pooling"] == .inferred && !siglip.hasClassToken)
+    let hfClip = try ModelLoader.load(path: modelFixture("hf_clip"))
+    #expect(hfClip.info.scheme == .hfCLIP && hfClip.info.sources["activation"] == .configJSON && hfClip.info.layerNormEps == 1e-5)
+    #expect(hfClip.patchEmbed.bias == nil && hfClip.head?.bias == nil && hfClip.backbone.normPre != nil)
+    // Dinov2WithRegistersModel saves Dinov2's names plus the register tokens.
+    #expect(try ModelLoader.load(path: modelFixture("hf_dinov2_reg4")).info.scheme == .hfDinov2)
+  }
+
+  @Test func settingsTheTensorsCannotShowAreNeverGuessed() throws {
+    // CLIP weights without their config: QuickGELU or GELU is not in the tensors, so the file is refused.
+    let bare = try copyWithoutConfig("clip_quickgelu")
+    do {
+      _ = try ModelLoader.load(path: bare)
+      Issue.record("a CLIP tower without its activation loaded")
+    } catch {
+      #expect(error.description.contains("'norm_pre.weight' marks a CLIP tower"), "\(error.description)")
+      #expect(error.exitCode == 65)
+    }
+    // The same file with act_layer in its metadata loads and equals timm.
+    let stated = try copyWithoutConfig("clip_quickgelu", metadata: ["act_layer": "quick_gelu", "layer_norm_eps": "1e-5"])
+    let model = try ModelLoader.load(path: stated)
+    #expect(model.backbone.activation == .quickGELU && model.info.sources["activation"] == .metadata)
+    let expected = try Expected("clip_quickgelu")
+    let prediction = ForwardPass(model: model, input: try modelInput(expected)).output()
+    expectClose(try #require(prediction.logits), try expected.floats("logits"), "clip with act_layer metadata")
+    // GELU in place of QuickGELU misses by far more than the parity tolerance (1e-4 of the scale): the setting matters,
+    // which is why it is never guessed.
+    let wrong = try ModelLoader.load(path: try copyWithoutConfig("clip_quickgelu", metadata: ["act_layer": "gelu", "layer_norm_eps": "1e-5"]))
+    let off = try #require(ForwardPass(model: wrong, input: try modelInput(expected)).output().logits)
+    let want = try expected.floats("logits")
+    #expect(zip(off, want).map { abs($0 - $1) }.max()! > 10 * 1e-4 * want.map(abs).max()!)
+  }
+
+  @Test func explicitGlobalPoolOverridesAndContradictionsAreRefused() throws {
+    // global_pool 'token' on a model without a class token cannot be run.
+    let siglip = try copyWithoutConfig("siglip_gap", metadata: ["global_pool": "token"])
+    #expect(throws: CheckpointError.inconsistent(path: siglip, reason: "global_pool is 'token' (metadata) but the file has no class token ('cls_token')")) {
+      try ModelLoader.load(path: siglip)
+    }
+    // global_pool 'avg' on a file with a MAP head contradicts the tensors.
+    let map = try copyWithoutConfig("siglip_map", metadata: ["global_pool": "avg"])
+    #expect(throws: CheckpointError.inconsistent(path: map, reason: "global_pool is 'avg' (metadata) but the file has a MAP head ('attn_pool.latent')")) {
+      try ModelLoader.load(path: map)
+    }
+    // An explicit 'avg' on a class-token model without fc_norm averages the normed patch tokens.
+    let avg = try copyWithoutConfig("clip_gelu", metadata: ["global_pool": "avg", "act_layer": "gelu"])
+    #expect(try ModelLoader.load(path: avg).backbone.pooling == .avg)
+  }
+
+  @Test(arguments: ["siglip_map", "clip_quickgelu", "vit_avg"])
+  func structuralPruningKeepsTheFamilyParts(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let input = try modelInput(try Expected(name))
+    let want = try #require(ForwardPass(model: model, input: input).output().logits)
+    // Keeping every channel is the identity; the MAP head, norm_pre and fc_norm go through slicing.
+    let same = model.pruned(.all(model))
+    expectClose(try #require(ForwardPass(model: same, input: input).output().logits), want, "\(name) pruned to itself")
+    // Dropping an embedding channel keeps the MAP head's own attention and MLP widths whole.
+    var selection = ChannelSelection.all(model)
+    selection.embed.removeLast()
+    let narrower = model.pruned(selection)
+    #expect(narrower.embedDim == model.embedDim - 1)
+    if let head = narrower.backbone.mapHead {
+      #expect(head.attentionWidth == model.embedDim && head.mlpHidden == model.backbone.mapHead!.mlpHidden && head.width == model.embedDim - 1)
+    }
+    #expect(narrower.backbone.activation == model.backbone.activation && (narrower.backbone.normPre != nil) == (model.backbone.normPre != nil))
+    #expect(try #require(ForwardPass(model: narrower, input: input).output().logits).allSatisfy(\.isFinite))
+    // Written under timm's names with what the tensors cannot show in its metadata, it loads as the same model.
+    let path = temporaryPath("\(name)-pruned.safetensors")
+    try same.timmCheckpoint().write(to: path)
+    let reloaded = try ModelLoader.load(path: path)
+    #expect(reloaded.backbone.activation == model.backbone.activation && reloaded.backbone.pooling == model.backbone.pooling)
+    expectClose(try #require(ForwardPass(model: reloaded, input: input).output().logits), want, "\(name) written and reloaded")
+  }
+
+  @Test func mapHeadAndNormPreAreCountedFvcoreStyle() throws {
+    let siglip = try ModelLoader.load(path: modelFixture("siglip_map"))
+    let s = siglip.shape, c = s.embedDim, n = s.grid.count
+    // Final norm over N tokens, the probe's q, k and v of N tokens, q·kᵀ and A·v, proj, the MLP's norm and linears,
+    // then the classifier.
+    let want = 5 * n * c + c * c + 2 * n * c * c + 2 * n * c + c * c + 5 * c + 2 * c * s.mapHidden + c * s.classes
+    #expect(MACCounter.head(s, finalTokens: n) == want)
+    let clip = try ModelLoader.load(path: modelFixture("clip_gelu"))
+    let p = clip.shape.patchSize
+    #expect(MACCounter.stem(clip.shape, patches: 16) == 16 * 3 * p * p * 32 + 5 * 17 * 32)
+  }
+}
+
+@Suite("Standard shapes for flops --arch")
+struct StandardShapeTests {
+  /// grid side, depth, width, heads, MLP width, MAP MLP width, prefix, classes, as timm 1.0.31's registry builds them
+  /// (`timm.create_model(name)`: patch_embed.grid_size, len(blocks), embed_dim, ...).
+  static let timm: [(String, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+    ("clip-b16", 14, 12, 768, 12, 3072, 0, 1, 512), ("clip-l14", 16, 24, 1024, 16, 4096, 0, 1, 768),
+    ("siglip-b16", 14, 12, 768, 12, 3072, 3072, 0, 0), ("siglip-so400m14-384", 27, 27, 1152, 16, 4304, 4304, 0, 0),
+    ("dinov2-s14-reg4", 37, 12, 384, 6, 1536, 0, 5, 0), ("dinov2-b14-reg4", 37, 12, 768, 12, 3072, 0, 5, 0),
+    ("dinov2-l14-reg4", 37, 24, 1024, 16, 4096, 0, 5, 0),
+  ]
+
+  @Test func everyNameResolvesToTimmsShape() throws {
+    for (name, side, depth, c, heads, mlp, mapHidden, prefix, classes) in Self.timm {
+      let s = try #require(ModelShape.standard(name), "\(name)")
+      #expect(s.grid == GridSize(rows: side, cols: side) && s.depth == depth && s.embedDim == c, "\(name)")
+      #expect(s.heads.allSatisfy { $0 == heads } && s.mlpHidden.allSatisfy { $0 == mlp } && s.mapHidden == mapHidden, "\(name)")
+      #expect(s.prefixTokens == prefix && s.classes == classes && s.pooling == (mapHidden > 0 ? .map : .cls), "\(name)")
+    }
+    #expect(Set(ModelShape.standardNames) == Set(Self.timm.map(\.0) + ["deit-t", "deit-s", "deit-b"]))
+  }
+
+  @Test func siglipHeadByHand() throws {
+    // 196 tokens of 768: final norm 5·196·768, probe q 768², k and v 2·196·768², q·kᵀ and A·v 2·196·768, proj 768²,
+    // the MLP's norm 5·768 and linears 2·768·3072; no classifier.
+    let s = try #require(ModelShape.standard("siglip-b16"))
+    #expect(MACCounter.head(s, finalTokens: 196) == 752_640 + 589_824 + 231_211_008 + 301_056 + 589_824 + 3_840 + 4_718_592)
+  }
+}
+
+/// A fixture's checkpoint copied alone (without its config.json), with `metadata` and its head count as __metadata__.
+func copyWithoutConfig(_ fixture: String, metadata: [String: String] = [:]) throws -> String {
+  let file = try SafetensorsFile(path: modelFixture(fixture))
+  var writer = SafetensorsWriter()
+  writer.metadata = metadata.merging(["num_heads": "2"]) { a, _ in a }
+  for n in file.names { writer.add(n, shape: file.tensors[n]!.shape, floats: try file.floats(n)) }
+  let path = temporaryPath("\(fixture)-\(metadata.keys.sorted().joined(separator: "-"))-\(metadata.values.sorted().joined(separator: "-")).safetensors")
+  try writer.write(to: path)
+  return path
+}
