@@ -82,6 +82,9 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
     case .backspace, .delete: return .editPrompt(String(prompt.dropLast()))
     case .enter: return .submitPrompt
     case .escape: return .cancelPrompt
+    case .tab: return .completePrompt
+    case .up: return .historyStep(-1)
+    case .down: return .historyStep(1)
     case .ctrlC: return .quit
     default: return nil
     }
@@ -97,8 +100,10 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   }
   if state.lessonPage != nil {
     switch event {
-    case .char("]"), .enter, .pageDown: return .lessonStep(1)
-    case .char("["), .pageUp: return .lessonStep(-1)
+    case .char("]"), .enter: return .lessonStep(1)
+    case .char("["): return .lessonStep(-1)
+    case .pageDown: return .scrollLesson(ExplorerApp.lessonScrollStep)
+    case .pageUp: return .scrollLesson(-ExplorerApp.lessonScrollStep)
     case .char("t"): return .endLesson
     default: break  // every other key works as usual
     }
@@ -117,13 +122,17 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("n"): return .cycleImage(1)
   case .char("N"): return .cycleImage(-1)
   case .char("o"): return .openPrompt
-  case .char("e"): return .export
+  case .char(":"): return .openCommandPrompt
+  case .char("e"): return .openExportPrompt
   case .char("p"): return .togglePlots
   case .char("t"): return .startLesson
   case .char("c"): return .toggleCompare
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead
+  case .char("s"): return .cycleAttentionScale
   case .char(" "): return .togglePlay
+  case .char(">"), .char("."): return .playSpeed(1)
+  case .char("<"), .char(","): return .playSpeed(-1)
   case .char("?"), .function(1): return .toggleHelp
   case .escape: return .escape
   // The patch cursor: Shift turns the layer keys (←/→, h/l) into cursor keys; ↑/↓ and j/k move it vertically.
@@ -134,11 +143,8 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("q"), .ctrlC: return .quit
   case .char(let c) where c.isNumber: return Int(String(c)).map { .focusMethod($0 - 1) }
   case .mouse(let x, let y, .click):
-    guard let o = map else { return nil }
-    let col = (x - o.x) / o.cellWidth, row = (y - o.y) / o.cellHeight
-    let g = state.context.grid
-    guard x >= o.x, y >= o.y, row < g.rows, col < g.cols else { return nil }
-    return .clickPatch(row: row, col: col)
+    guard let patch = map?.patch(atX: x, y: y) else { return nil }
+    return .clickPatch(row: patch.row, col: patch.col)
   default: return nil
   }
 }
@@ -157,8 +163,18 @@ public struct ExplorerApp {
     for effect in update(&state, .tick) { worker.start(effect) }
   }
 
+  /// Rows PgDn/PgUp scroll the lesson text.
+  static let lessonScrollStep = 3
+
   public mutating func send(_ action: Action) {
     for effect in update(&state, action) { worker.start(effect) }
+  }
+
+  /// `send`, then the lesson's scroll clamped to what the window shows, so that PgUp answers at once after PgDn
+  /// went past the end.
+  public mutating func send(_ action: Action, size: Size) {
+    send(action)
+    state.lessonScroll = min(state.lessonScroll, ExplorerScreen.lessonScrollLimit(state: state, size: size))
   }
 
   public func frame(size: Size) -> Buffer {
@@ -178,11 +194,11 @@ public struct ExplorerApp {
       let animating = state.isBusy || state.playing
       if let event = backend.readEvent(timeoutMs: animating ? 50 : 200) {
         if case .resize = event { dirty = true; continue }
-        let map = ExplorerScreen.focusedMapGeometry(state: state, size: backend.size)
-        if let a = action(for: event, state: state, map: map) { send(a); dirty = true }
+        let map = ExplorerScreen.focusedMapGeometry(state: state, size: backend.size, color: appearance.usesColor)
+        if let a = action(for: event, state: state, map: map) { send(a, size: backend.size); dirty = true }
       }
       let now = DispatchTime.now().uptimeNanoseconds
-      let period: UInt64 = state.playing ? 600_000_000 : 100_000_000
+      let period: UInt64 = state.playing ? UInt64(state.playIntervalMs) * 1_000_000 : 100_000_000
       if animating, now - lastTick >= period { send(.tick); lastTick = now; dirty = true }
     }
   }
