@@ -190,7 +190,14 @@ public struct ExplorerApp {
     var lastTick = DispatchTime.now().uptimeNanoseconds
     while !state.shouldQuit {
       for result in worker.drain() { send(result); dirty = true }
-      if dirty { backend.draw(frame(size: backend.size)); dirty = false }
+      if dirty {
+        backend.draw(frame(size: backend.size))
+        // Real pixels over the maps, where the terminal shows images.
+        if backend.graphics != nil {
+          backend.show(ExplorerScreen(state: state, appearance: appearance).imagePlacements(size: backend.size, color: appearance.usesColor))
+        }
+        dirty = false
+      }
       let animating = state.isBusy || state.playing
       if let event = backend.readEvent(timeoutMs: animating ? 50 : 200) {
         if case .resize = event { dirty = true; continue }

@@ -1,6 +1,7 @@
 // The marks on the maps (differences, cursor, merge-group colours) and the ways of driving the explorer added in its
 // second edition: Tab over the views that apply, play speed, the export prompt, the attention scale and the `:`
 // command line.
+import Figures
 import Foundation
 import Testing
 @testable import Explorer
@@ -8,6 +9,7 @@ import Pixels
 import TestSupport
 import TokenMethods
 import TUI
+import ViTEngine
 
 @Suite("Explorer marks and keys")
 struct DrivingTests {
@@ -161,5 +163,37 @@ struct DrivingTests {
     _ = update(&state, .editPrompt("block 99"))
     _ = update(&state, .submitPrompt)
     #expect(state.message == ":block needs a block number from 0 to 2")
+  }
+
+  /// The maps drawn over the image become images over the same cells as their text, painted as render paints them;
+  /// the run loop hands them to a backend that shows images and to no other.
+  @Test func mapsBecomeImagesWhereTheTerminalShowsThem() throws {
+    var state = try fixtureState()
+    state.layer = 1
+    let size = Size(width: 120, height: 40)
+    let placements = ExplorerScreen(state: state, appearance: .rich).imagePlacements(size: size)
+    let geometry = try #require(ExplorerScreen.focusedMapGeometry(state: state, size: size))
+    #expect(placements.count == 1)
+    #expect(placements.first?.cells == Rect(x: geometry.x, y: geometry.y, width: 6 * geometry.cellWidth, height: 6 * geometry.cellHeight))
+    let layer = try #require(state.focusedRun?.layers[1])
+    let painted = TokenMapPainter(input: state.context.image, grid: (6, 6), scale: 8).paint(.status, layer: layer)
+    #expect(placements.first?.image == PixelImage(width: painted.width, height: painted.height, channels: 3, pixels: painted.pixels))
+    state.compare = true
+    #expect(ExplorerScreen(state: state, appearance: .rich).imagePlacements(size: size).count == 2)
+    state.view = .score
+    #expect(ExplorerScreen(state: state, appearance: .rich).imagePlacements(size: size).isEmpty, "not drawn over the image")
+    state.view = .status
+    state.showHelp = true
+    #expect(ExplorerScreen(state: state, appearance: .rich).imagePlacements(size: size).isEmpty, "the help covers the maps")
+
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
+    for graphics in [GraphicsProtocol.kitty, nil] {
+      var app = ExplorerApp(state: try fixtureState(), worker: Worker(model: model, input: try fixtureImage()), appearance: .rich)
+      var backend = TestBackend(size: size, events: [.right, .char("q")])
+      backend.graphics = graphics
+      app.run(backend: &backend)
+      #expect(backend.shownImages.isEmpty == (graphics == nil))
+      if graphics != nil { #expect(backend.shownImages.last?.count == 1) }
+    }
   }
 }

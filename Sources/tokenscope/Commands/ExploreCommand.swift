@@ -60,7 +60,13 @@ struct ExploreOptions: ParsableArguments {
   @Flag(help: "ASCII glyphs only (automatic when the locale is not UTF-8).")
   var ascii = false
 
+  @Option(help: "Real pixels for the maps: auto (kitty, WezTerm, Ghostty, iTerm2 and foot by their environment; sixel where an xterm says so; none inside tmux), kitty, sixel, iterm, or none (half blocks only; also: off).")
+  var graphics: String = "auto"
+
   func validate() throws {
+    guard GraphicsMode(argument: graphics) != nil else {
+      throw ValidationError("--graphics must be auto, kitty, sixel, iterm or none (got '\(graphics)')")
+    }
     guard methods.count <= 4 else {
       throw ValidationError("at most 4 --method: the explorer compares up to four methods side by side (got \(methods.count))")
     }
@@ -79,7 +85,8 @@ struct ExploreOptions: ParsableArguments {
       let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: input.image)
       var backend: CursesBackend
       do {
-        backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil))
+        backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil,
+                                                   graphics: noColor ? .none : GraphicsMode(argument: graphics) ?? .none))
       } catch {
         throw CLIError("\(error)", code: CLIError.usage)  // the error says "cannot start the terminal UI: why"
       }
