@@ -14,8 +14,16 @@ extension ExplorerScreen {
         return LegendEntry(glyph: ascii ? look.ascii : look.glyph, style: Style(fg: look.color.color), label: look.label)
       }
       if state.view == .groups { entries.insert(LegendEntry(glyph: "", label: "colour = the group's mean colour, glyph = state:"), at: 0) }
+      if state.view == .status && appearance.usesColor {
+        // The colours are the image's: the glyphs carry the states, drawn plain here.
+        entries = PatchState.allCases.map { LegendEntry(glyph: ascii ? StateLook.of($0).ascii : StateLook.of($0).glyph, label: StateLook.of($0).label) }
+        entries.insert(LegendEntry(glyph: "", label: "on the image:"), at: 0)
+      }
       if state.compare && state.highlightDifferences { entries.append(LegendEntry(glyph: ascii ? "x" : "×", label: "differs from method 1")) }
       if state.cursor != nil { entries.append(LegendEntry(glyph: "[]", style: bold, label: "cursor")) }
+      if state.view == .status && appearance.usesColor {
+        entries.append(LegendEntry(glyph: "", label: "(merged: group's mean; fused orange; idle dark; pruned faded)"))
+      }
       buffer.render(Legend(entries: entries, glyphs: glyphs), in: area)
     case .attention:
       // Which head, which query, which scale, and the numbers at the bar's two ends.

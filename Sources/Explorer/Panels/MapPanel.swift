@@ -1,5 +1,6 @@
 // The token maps: one per method on screen, each patch drawn by its state, merge group, key/value cluster or CLS
 // attention, with the cursor, its token and the differences from method 1 marked.
+import Figures
 import NumberFormatting
 import Pixels
 import TokenMethods
@@ -113,10 +114,11 @@ extension ExplorerScreen {
     let cursorPatch = state.cursorPatch(in: run)
     let cursorToken = cursorPatch.map { layer.patchToken[$0] } ?? -1
     let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] ?? layer.group[$0] } ?? -1
-    // Merge groups and clusters are drawn in their mean colour in the image.
-    let regionColour: [Int: RGB] = state.view == .groups || state.view == .clusters
-      ? groupMeans(state.view == .groups ? layer.group : layer.cluster ?? layer.group,
-                   patches: patchMeans(of: state.context.image, rows: g.rows, cols: g.cols)) : [:]
+    // Merge groups and clusters are drawn in their mean colour in the image, and the status view on the image.
+    let onImage = state.view == .groups || state.view == .clusters || state.view == .status
+    let imageColour = onImage ? patchMeans(of: state.context.image, rows: g.rows, cols: g.cols) : []
+    let regionColour: [Int: RGB] = onImage
+      ? groupMeans(state.view == .clusters ? layer.cluster ?? layer.group : layer.group, patches: imageColour) : [:]
     var looks = [(glyph: String, style: Style)](repeating: ("", .plain), count: g.rows * g.cols)
     for row in geometry.firstRow..<(geometry.firstRow + geometry.rows) {
       for col in geometry.firstCol..<(geometry.firstCol + geometry.cols) {
@@ -126,7 +128,18 @@ extension ExplorerScreen {
         var glyph = ascii ? look.ascii : look.glyph
         var color = look.color
         switch state.view {
-        case .status, .image: break
+        case .status, .image:
+          // On the image, as render draws it: kept patches as they are, merged ones in their group's mean colour,
+          // fused tinted orange, idle darkened, pruned faded; the glyph still says the state without colour.
+          if appearance.usesColor, p < imageColour.count {
+            switch patchState {
+            case .kept: color = imageColour[p]
+            case .merged: color = regionColour[layer.group[p]] ?? imageColour[p]
+            case .fused: color = imageColour[p].mixed(with: TokenMapPainter.fusedTint, by: 0.55)
+            case .idle: color = imageColour[p].mixed(with: RGB(0, 0, 0), by: 0.65)
+            case .pruned: color = imageColour[p].mixed(with: RGB(255, 255, 255), by: 0.85)
+            }
+          }
         case .groups:
           // The group's mean colour in the image, as render draws it: merges follow the picture's regions.
           let group = layer.group[p]
