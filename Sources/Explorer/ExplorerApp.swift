@@ -108,6 +108,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
     default: break  // every other key works as usual
     }
   }
+  if case .char(let c) = event, let bound = state.keyBindings[c] { return bound.action }
   switch event {
   case .right, .char("l"): return .nextLayer
   case .left, .char("h"): return .previousLayer
@@ -123,6 +124,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("N"): return .cycleImage(-1)
   case .char("o"): return .openPrompt
   case .char(":"): return .openCommandPrompt
+  case .char("P"): return .toggleLarge
   case .char("e"): return .openExportPrompt
   case .char("p"): return .togglePlots
   case .char("t"): return .startLesson

@@ -89,6 +89,10 @@ public struct ExplorerState: Sendable {
   public var historyIndex: Int? = nil
   public var shouldQuit = false
   public var spinner = 0
+  /// The patch-state palette, projector mode (bigger cells, bold text, high contrast) and keys from the settings.
+  public var theme: Theme = .standard
+  public var large = false
+  public var keyBindings: [Character: BindableAction] = [:]
 
   /// The cursor's patch in `run`'s grid (the cursor lives on the image's grid; a DVT stage may answer on a coarser one).
   public func cursorPatch(in run: MethodRun) -> Int? {
@@ -104,6 +108,8 @@ public struct ExplorerState: Sendable {
   }
 
   public var focusedSpec: MethodSpec { methods[focus] }
+  /// The palette in use: projector mode's high contrast, else the chosen one.
+  public var activeTheme: Theme { large ? .highContrast : theme }
   public var focusedRun: MethodRun? { runs[focusedSpec.canonical] }
   public var isBusy: Bool { !pending.isEmpty }
 
@@ -131,6 +137,8 @@ public enum Action: Sendable {
   case playSpeed(Int)
   case toggleHelp, helpPage(Int), escape
   case togglePlots
+  /// Projector mode on or off.
+  case toggleLarge
   /// Lesson mode: start at the first page, move by pages, leave.
   case startLesson, lessonStep(Int), endLesson
   /// Lesson mode: scroll the page's text by this many rows.
@@ -234,6 +242,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
   case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
   case .togglePlots: state.showPlots.toggle()
+  case .toggleLarge: state.large.toggle()
   case .startLesson:
     if state.lessonPage == nil { state.methodsBeforeLesson = state.methods }
     Lesson.apply(0, to: &state)

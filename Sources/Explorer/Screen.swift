@@ -75,7 +75,8 @@ public struct ExplorerScreen {
 
   var glyphs: Glyphs { appearance.glyphs }
   var ascii: Bool { glyphs.isASCII }
-  let dim = Style(dim: true)
+  /// Projector mode draws the secondary text bold instead of dim, which a projector washes out.
+  var dim: Style { state.large ? Style(bold: true) : Style(dim: true) }
   let bold = Style(bold: true)
   let accent = Style(fg: .rgb(0x56, 0xB4, 0xE9), bold: true)
 

@@ -70,13 +70,14 @@ public enum ScreenLayout {
     // The side column exists where the layout has always had it: wide windows, or single maps from 72 columns.
     let sideColumn = size.width >= 100 || (size.width >= 72 && !state.compare)
     let lessonMode = state.lessonPage != nil
-    var taken: [Degradation] = []
+    // Projector mode gives the maps the header's rows and the layer panel's columns from the start: bigger cells.
+    var taken: [Degradation] = state.large ? [.compactHeader, .noSidePanel].filter { $0 != .noSidePanel || sideColumn } : []
     var plan = build(size: size, taken: taken, sideColumn: sideColumn, lessonMode: lessonMode, needRows: needRows,
                      needWidth: needWidth)
-    for step in Degradation.allCases {
+    for step in Degradation.allCases where !taken.contains(step) {
       if fits(plan, needRows: needRows, needWidth: needWidth) { break }
       switch step {
-      case .lessonBeside: guard lessonMode && sideColumn else { continue }
+      case .lessonBeside: guard lessonMode && sideColumn && !taken.contains(.noSidePanel) else { continue }
       case .narrowSidePanel, .noSidePanel: guard sideColumn && plan.side != nil || taken.contains(.lessonBeside) else { continue }
       case .compactHeader: break
       case .narrowCells, .halfBlockRows, .cropped: continue  // cell modes: chosen below
@@ -103,6 +104,8 @@ public enum ScreenLayout {
     case .halfBlock: plan.degradations += [.narrowCells, .halfBlockRows]
     case .cropped: plan.degradations += [.narrowCells] + (color ? [.halfBlockRows] : []) + [.cropped]
     }
+    let order = Degradation.allCases
+    plan.degradations.sort { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }
     return plan
   }
 

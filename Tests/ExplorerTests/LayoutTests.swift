@@ -150,6 +150,25 @@ struct LayoutTests {
     #expect(ScreenLayout.plan(state: lesson, size: small, color: false).cells == .cropped(firstRow: 2, firstCol: 0, rows: 10, cols: 14))
   }
 
+  /// Projector mode: the maps take the header's rows and the layer panel's columns (bigger cells), no text is dim,
+  /// and the palette is the high-contrast one.
+  @Test func projectorMode() throws {
+    var state = try bundledState(.deitS)
+    let size = Size(width: 90, height: 40)
+    #expect(ScreenLayout.plan(state: state, size: size).cells == .blocks(scale: 1))
+    #expect(action(for: .char("P"), state: state).map { "\($0)" } == "toggleLarge")
+    _ = update(&state, .toggleLarge)
+    let plan = ScreenLayout.plan(state: state, size: size)
+    #expect(plan.cells == .blocks(scale: 2) && plan.side == nil && plan.compactHeader)
+    state.view = .groups
+    let buffer = screen(state, 90, 40)
+    #expect(!(0..<40).contains { y in (0..<90).contains { buffer[$0, y].style.dim } })
+    let legend = buffer.lines[38]
+    #expect(legend.contains("kept"))
+    let kept = try #require((0..<90).first { buffer[$0, 38].symbol == "█" })
+    #expect(buffer[kept, 38].style.fg == Theme.highContrast.color(.kept).color)
+  }
+
   /// The lesson text scrolls where its box is short, and PgUp answers at once after PgDn went past the end.
   @Test func lessonTextScrolls() throws {
     var state = try bundledState(.dinov2)

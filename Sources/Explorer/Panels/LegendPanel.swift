@@ -10,7 +10,7 @@ extension ExplorerScreen {
     switch state.view {
     case .status, .groups:
       var entries = PatchState.allCases.map { s -> LegendEntry in
-        let look = StateLook.of(s)
+        let look = StateLook.of(s, theme: state.activeTheme)
         return LegendEntry(glyph: ascii ? look.ascii : look.glyph, style: Style(fg: look.color.color), label: look.label)
       }
       if state.view == .groups { entries.insert(LegendEntry(glyph: "", label: "colour = the group's mean colour, glyph = state:"), at: 0) }

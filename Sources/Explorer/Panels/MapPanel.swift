@@ -10,13 +10,14 @@ import ViTEngine
 /// How each patch state is drawn: its own colour and its own glyph pair, so the map reads without colour.
 struct StateLook {
   let glyph: String, ascii: String, color: RGB, label: String
-  static func of(_ state: PatchState) -> StateLook {
+  static func of(_ state: PatchState, theme: Theme = .standard) -> StateLook {
+    let color = theme.color(state)
     switch state {
-    case .kept: return StateLook(glyph: "██", ascii: "##", color: RGB(hex: 0x3CB371), label: "kept")
-    case .merged: return StateLook(glyph: "▓▓", ascii: "==", color: RGB(hex: 0x4A90D9), label: "merged")
-    case .fused: return StateLook(glyph: "▒▒", ascii: "%%", color: RGB(hex: 0xE69F00), label: "fused")
-    case .pruned: return StateLook(glyph: "··", ascii: "..", color: RGB(hex: 0x555555), label: "pruned")
-    case .idle: return StateLook(glyph: "░░", ascii: "::", color: RGB(hex: 0xA070D0), label: "idle")
+    case .kept: return StateLook(glyph: "██", ascii: "##", color: color, label: "kept")
+    case .merged: return StateLook(glyph: "▓▓", ascii: "==", color: color, label: "merged")
+    case .fused: return StateLook(glyph: "▒▒", ascii: "%%", color: color, label: "fused")
+    case .pruned: return StateLook(glyph: "··", ascii: "..", color: color, label: "pruned")
+    case .idle: return StateLook(glyph: "░░", ascii: "::", color: color, label: "idle")
     }
   }
 }
@@ -124,7 +125,7 @@ extension ExplorerScreen {
       for col in geometry.firstCol..<(geometry.firstCol + geometry.cols) {
         let p = row * g.cols + col
         let patchState = layer.patchState[p]
-        let look = StateLook.of(patchState)
+        let look = StateLook.of(patchState, theme: state.activeTheme)
         var glyph = ascii ? look.ascii : look.glyph
         var color = look.color
         switch state.view {
