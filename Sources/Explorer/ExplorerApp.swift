@@ -60,11 +60,34 @@ public final class Worker: @unchecked Sendable {
     let painter = TokenMapPainter(input: image, grid: (grid.rows, grid.cols), scale: max(1, (112 + image.width - 1) / max(1, image.width)))
     let figure = TokenFigure(painter: painter, runs: request.runs, layers: [request.layer], view: request.view, title: request.title)
     do {
-      try AtomicFile.write(try figure.png(), to: request.path)
-      return .showMessage("wrote \(request.path) (\(figure.width)x\(figure.height))")
+      let canvas = request.notes.map { withNotes(figure.raster(), $0) } ?? figure.raster()
+      try AtomicFile.write(try canvas.png(), to: request.path)
+      return .showMessage("wrote \(request.path) (\(canvas.width)x\(canvas.height))")
     } catch {
       return .showMessage("cannot write \(request.path): \(error)")
     }
+  }
+
+  /// `figure` with `notes` under it: the first line as a heading, the rest wrapped to the figure's width (at least
+  /// 60 characters).
+  static func withNotes(_ figure: Canvas, _ notes: String) -> Canvas {
+    let margin = 12, line = Canvas.lineHeight + 3
+    let columns = max(60, (figure.width - 2 * margin) / max(1, Canvas.textWidth("m")))
+    let parts = notes.split(separator: "\n", maxSplits: 1).map(String.init)
+    var rows = [parts[0], ""]
+    var current = ""
+    for word in (parts.count > 1 ? parts[1] : "").split(separator: " ") {
+      if !current.isEmpty && current.count + 1 + word.count > columns { rows.append(current); current = "" }
+      current += (current.isEmpty ? "" : " ") + word
+    }
+    if !current.isEmpty { rows.append(current) }
+    let width = max(figure.width, 2 * margin + Canvas.textWidth(String(repeating: "m", count: columns)))
+    var out = Canvas(width: width, height: figure.height + rows.count * line + margin)
+    out.draw(figure, x: 0, y: 0)
+    for (i, row) in rows.enumerated() {
+      _ = out.text(row, x: margin, y: figure.height + i * line, color: i == 0 ? RGB(0, 0, 0) : RGB(60, 60, 60))
+    }
+    return out
   }
 
   /// Results that arrived since the last call.

@@ -179,6 +179,8 @@ public struct ExportRequest: Equatable, Sendable {
   public var view: FigureView
   public var image: PixelImage
   public var title: String
+  /// A lesson page's title and text, written under the figure (a lesson page exported for a class).
+  public var notes: String? = nil
 
   public static func == (a: ExportRequest, b: ExportRequest) -> Bool {
     a.path == b.path && a.layer == b.layer && a.view == b.view && a.runs.map(\.spec) == b.runs.map(\.spec)
@@ -356,12 +358,16 @@ func exportRequest(_ state: inout ExplorerState, path: String?) -> ExportRequest
   }
   let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
     .split(separator: ".").first.map(String.init) ?? "image"
-  let name = "tokenscope-\(base)-block\(state.layer)-\(view.rawValue).png"
+  let lesson = state.lessonPage.map { "-lesson\($0 + 1)" } ?? ""
+  let name = "tokenscope-\(base)-block\(state.layer)-\(view.rawValue)\(lesson).png"
   var target = path ?? name
   if target.hasSuffix("/") { target += name }
   if target.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { target = home + target.dropFirst() }
+  let notes = state.lessonPage.map { i in
+    "lesson \(i + 1)/\(Lesson.pages.count): \(Lesson.pages[i].title)\n" + Lesson.pages[i].text.replacingArrow()
+  }
   return ExportRequest(path: target, runs: runs, layer: state.layer, view: view, image: state.context.image,
-                       title: "\(state.context.modelName) on \(base), \(view.rawValue) view")
+                       title: "\(state.context.modelName) on \(base), \(view.rawValue) view", notes: notes)
 }
 
 /// Leaves lesson mode and puts back the methods that were on screen before it.

@@ -3,6 +3,7 @@
 // command line.
 import Figures
 import Foundation
+import ImageIO
 import Testing
 @testable import Explorer
 import Pixels
@@ -102,6 +103,29 @@ struct DrivingTests {
     let home = ProcessInfo.processInfo.environment["HOME"] ?? "~"
     #expect(request.path == home + "/figs/tokenscope-input-block0-status.png")
     #expect(state.prompt == nil && state.promptKind == .openImage)
+  }
+
+  /// A lesson page exports as its figure with the page's title and text under it.
+  @Test func aLessonPageExportsWithItsText() throws {
+    var state = try fixtureState()
+    _ = update(&state, .startLesson)
+    _ = update(&state, .lessonStep(1))
+    state.runs[state.methods[0].canonical] = try fixtureState(methods: state.methods.map(\.canonical)).runs[state.methods[0].canonical]
+    let effects = update(&state, .export)
+    guard case .export(var request)? = effects.first else { Issue.record("no export: \(effects)"); return }
+    #expect(request.path.hasSuffix("-lesson2.png"))
+    #expect(request.notes?.hasPrefix("lesson 2/\(Lesson.pages.count): \(Lesson.pages[1].title)\n") == true)
+    request.path = NSTemporaryDirectory() + "tokenscope-lesson-\(getpid()).png"
+    defer { try? FileManager.default.removeItem(atPath: request.path) }
+    var plain = request
+    plain.notes = nil
+    plain.path = request.path + ".plain.png"
+    defer { try? FileManager.default.removeItem(atPath: plain.path) }
+    _ = Worker.export(request)
+    _ = Worker.export(plain)
+    let withText = try ImageLoader.load(path: request.path), without = try ImageLoader.load(path: plain.path)
+    let words = Lesson.pages[1].text.count / 60
+    #expect(withText.height > without.height + words * Canvas.lineHeight, "the text adds at least a row per 60 characters")
   }
 
   /// DINOv2's outliers: one large weight flattens a linear scale; log and percentile keep the rest apart.
