@@ -127,7 +127,7 @@ public final class CursesBackend: TerminalBackend {
     }
     let terminalFD = fileno(output)
     let hadTermios = tcgetattr(terminalFD, savedTermios) == 0
-    (graphics, graphicsWriter) = CursesBackend.graphicsSetup(options.graphics, fd: terminalFD)
+    (graphics, graphicsWriter) = CursesBackend.graphicsSetup(options.graphics, output: terminalFD, input: fileno(input))
 
     // The signal mask is inherited across exec: a parent that blocks SIGWINCH (test runners, some process managers,
     // and through them tmux panes) would leave ncurses deaf to resizes. Unblock it (and the signals that end or

@@ -13,8 +13,9 @@ import Darwin
 #endif
 
 extension CursesBackend {
-  /// The protocol for `mode` on the terminal at `fd`, and its writer sized to the terminal's cells.
-  static func graphicsSetup(_ mode: GraphicsMode, fd: Int32) -> (GraphicsProtocol?, GraphicsWriter?) {
+  /// The protocol for `mode` on the terminal written at `output` and read at `input`, and its writer sized to the
+  /// terminal's cells.
+  static func graphicsSetup(_ mode: GraphicsMode, output fd: Int32, input: Int32) -> (GraphicsProtocol?, GraphicsWriter?) {
     guard mode != .none else { return (nil, nil) }
     var environment: [String: String] = [:]
     for name in ["TERM", "TERM_PROGRAM", "KITTY_WINDOW_ID", "TMUX", "LC_TERMINAL"] {
@@ -24,7 +25,7 @@ extension CursesBackend {
     // which answer for themselves).
     let ask = mode == .auto && GraphicsProtocol.detect(environment: environment) == nil
       && (environment["TERM"] ?? "").hasPrefix("xterm") && environment["TMUX"] == nil
-    let answer = ask ? queryDeviceAttributes(fd: fd) : nil
+    let answer = ask ? queryDeviceAttributes(output: fd, input: input) : nil
     guard let graphics = mode.resolve(environment: environment, deviceAttributes: answer) else { return (nil, nil) }
     var size = winsize()
     var cell = (width: 10, height: 20)
@@ -35,20 +36,20 @@ extension CursesBackend {
   }
 
   /// Sends `CSI c` and reads the answer for up to 200 ms, in raw mode, before ncurses owns the terminal.
-  static func queryDeviceAttributes(fd: Int32) -> String? {
+  static func queryDeviceAttributes(output fd: Int32, input: Int32) -> String? {
     var saved = termios()
-    guard tcgetattr(fd, &saved) == 0 else { return nil }
+    guard tcgetattr(input, &saved) == 0 else { return nil }
     var raw = saved
     cfmakeraw(&raw)
-    guard tcsetattr(fd, TCSANOW, &raw) == 0 else { return nil }
-    defer { tcsetattr(fd, TCSANOW, &saved) }
+    guard tcsetattr(input, TCSANOW, &raw) == 0 else { return nil }
+    defer { tcsetattr(input, TCSANOW, &saved) }
     let query: [UInt8] = [0x1B, UInt8(ascii: "["), UInt8(ascii: "c")]
     guard write(fd, query, query.count) == query.count else { return nil }
     var answer: [UInt8] = []
-    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
     while poll(&poller, 1, 200) > 0 {
       var byte: UInt8 = 0
-      guard read(fd, &byte, 1) == 1 else { break }
+      guard read(input, &byte, 1) == 1 else { break }
       answer.append(byte)
       if byte == UInt8(ascii: "c") { break }
     }
