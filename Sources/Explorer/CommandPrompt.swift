@@ -14,6 +14,7 @@ public enum ExplorerCommand: Equatable, Sendable {
   case view(TokenMapView)
   case head(Int?)
   case scale(AttentionScale)
+  case size(Int)
 
   /// The commands with their arguments, as the help and the completion show them.
   public static let usage: [(name: String, argument: String, help: String)] = [
@@ -25,6 +26,7 @@ public enum ExplorerCommand: Equatable, Sendable {
     ("view", "NAME", "status, image, groups, attention, ..."),
     ("head", "N|mean", "the attention head (1-based) or the mean of heads"),
     ("scale", "linear|log|percentile", "the attention view's colour scale"),
+    ("size", "N", "run the model at N x N pixels (a multiple of the patch size)"),
   ]
 
   /// Parses `text` (without the colon); the error is the line the footer shows.
@@ -64,6 +66,9 @@ public enum ExplorerCommand: Equatable, Sendable {
     case "scale":
       guard let scale = AttentionScale(rawValue: argument) else { return .failure(needs("linear, log or percentile")) }
       return .success(.scale(scale))
+    case "size", "s":
+      guard let n = Int(argument), n > 0 else { return .failure(needs("an input size in pixels, e.g. :size 224")) }
+      return .success(.size(n))
     default:
       return .failure(CommandError("unknown command :\(name); the commands are " + usage.map(\.name).joined(separator: ", ")))
     }
@@ -155,6 +160,9 @@ func apply(_ command: ExplorerCommand, to state: inout ExplorerState) -> [Effect
   case .view(let view): state.view = view
   case .head(let head): state.head = head.map { min($0, max(0, state.context.heads - 1)) }
   case .scale(let scale): state.attentionScale = scale
+  case .size(let n):
+    state.message = "running at \(n) px"
+    return [.setInputSize(path: state.context.imageName, size: n)]
   }
   return []
 }

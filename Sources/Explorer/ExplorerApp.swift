@@ -14,17 +14,22 @@ import ViTEngine
 public final class Worker: @unchecked Sendable {
   /// Loads and preprocesses an image for the model (the CLI supplies it; the explorer knows no file formats).
   public typealias ImageOpener = @Sendable (String) throws -> (ExplorerContext, ModelImage)
+  /// Loads an image for the model run at N x N pixels (`:size N`).
+  public typealias InputSizer = @Sendable (String, Int) throws -> (ExplorerContext, ModelImage)
 
   private let model: ViTModel
   /// Read and written only on `queue`, so a computation always sees the image that was current when it was queued.
   private var input: ModelImage
   private let opener: ImageOpener?
+  private let sizer: InputSizer?
+  /// The input size set by `:size`, for every image opened after it (read and written only on `queue`).
+  private var inputSize: Int? = nil
   private let queue = DispatchQueue(label: "tokenscope.worker")
   private let lock = NSLock()
   private var finished: [Action] = []
 
-  public init(model: ViTModel, input: ModelImage, opener: ImageOpener? = nil) {
-    self.model = model; self.input = input; self.opener = opener
+  public init(model: ViTModel, input: ModelImage, opener: ImageOpener? = nil, sizer: InputSizer? = nil) {
+    self.model = model; self.input = input; self.opener = opener; self.sizer = sizer
   }
 
   public func start(_ effect: Effect) {
@@ -37,10 +42,20 @@ public final class Worker: @unchecked Sendable {
         do { action = .computed(try input.methodRun(try MethodPlan(spec: spec, model: model))) } catch {
           action = .failed(spec: spec.canonical, message: "\(error)")
         }
+      case .setInputSize(let path, let size):
+        guard let sizer else { action = .showMessage("changing the input size is not available here"); break }
+        do {
+          let (context, newInput) = try sizer(path, size)
+          input = newInput
+          inputSize = size
+          action = .imageOpened(context)
+        } catch {
+          action = .showMessage("cannot run at \(size) px: \(error)")
+        }
       case .openImage(let path):
         guard let opener else { action = .showMessage("opening images is not available here"); break }
         do {
-          let (context, newInput) = try opener(path)
+          let (context, newInput) = if let size = inputSize, let sizer { try sizer(path, size) } else { try opener(path) }
           input = newInput
           action = .imageOpened(context)
         } catch {

@@ -169,6 +169,8 @@ public enum Effect: Equatable, Sendable {
   case openImage(String)
   /// Draw and write a figure on the worker; it answers `.showMessage`.
   case export(ExportRequest)
+  /// Run the model at N x N pixels from now on, starting with the image at `path`; it answers `.imageOpened`.
+  case setInputSize(path: String, size: Int)
 }
 
 /// What `e` writes: the shown methods' maps at one layer, in the current view, as `tokenscope render` draws them.

@@ -4,6 +4,7 @@
 import Figures
 import Foundation
 import ImageIO
+import ImageInput
 import Testing
 @testable import Explorer
 import Pixels
@@ -103,6 +104,47 @@ struct DrivingTests {
     let home = ProcessInfo.processInfo.environment["HOME"] ?? "~"
     #expect(request.path == home + "/figs/tokenscope-input-block0-status.png")
     #expect(state.prompt == nil && state.promptKind == .openImage)
+  }
+
+  /// `:size N` runs the model at N x N pixels from then on: the worker reopens the image through the sizer, and the
+  /// images opened after it keep the size.
+  @Test func theCommandLineSetsTheInputSize() throws {
+    #expect(ExplorerCommand.parse("size 16", depth: 3) == .success(.size(16)))
+    var state = try fixtureState()
+    _ = update(&state, .openCommandPrompt)
+    _ = update(&state, .editPrompt("size 16"))
+    #expect(update(&state, .submitPrompt) == [.setInputSize(path: "input.png", size: 16)])
+    let model = try ModelLoader.load(path: modelFixture("grey_p2"))
+    let input = try fixtureImage()
+    let context = state.context
+    let sized: Worker.InputSizer = { path, size in
+      let pipeline = Preprocessing.timm(inputSize: (size, size), channels: 1, cropPct: 1, mean: [0.2860], std: [0.3530],
+                                        interpolation: .bicubic)
+      let image = try ModelImage(image: input.image, name: path, pipeline: pipeline, patchSize: 2)
+      var c = context
+      c.imageName = path
+      c.grid = (size / 2, size / 2)
+      return (c, image)
+    }
+    let worker = Worker(model: model, input: input, opener: { path in
+      var c = context
+      c.imageName = path
+      return (c, input)
+    }, sizer: sized)
+    worker.start(.setInputSize(path: "input.png", size: 16))
+    worker.start(.compute(.baseline))
+    worker.start(.openImage("other.png"))
+    worker.waitUntilIdle()
+    let results = worker.drain()
+    guard results.count == 3, case .imageOpened(let opened) = results[0], case .computed(let run) = results[1],
+      case .imageOpened(let other) = results[2]
+    else { Issue.record("unexpected results \(results)"); return }
+    #expect(opened.grid == (8, 8) && run.grid == GridSize(rows: 8, cols: 8), "the model ran on an 8x8 grid")
+    #expect(other.grid == (8, 8), "an image opened later keeps the size")
+    let refused = Worker(model: model, input: input)
+    refused.start(.setInputSize(path: "input.png", size: 16))
+    refused.waitUntilIdle()
+    #expect("\(refused.drain())".contains("not available here"))
   }
 
   /// A lesson page exports as its figure with the page's title and text under it.

@@ -46,6 +46,8 @@ struct ExploreOptions: ParsableArguments {
 
   @OptionGroup var modelOptions: ModelOptions
 
+  @OptionGroup var inputSizeOption: InputSizeOption
+
   @Option(name: .customLong("method"), help: methodHelp)
   var methods: [String] = []
 
@@ -87,7 +89,7 @@ struct ExploreOptions: ParsableArguments {
       let specs = try (methods.isEmpty ? settings.methods ?? ["evit", "tome"] : methods).map(parseMethod)
       let model = try modelOptions.load()
       let imagePath = try image ?? Samples.defaultImage(channels: model.shape.inChannels)
-      let pipeline = preprocess.pipeline(for: model)
+      let pipeline = preprocess.pipeline(for: model, inputSize: try inputSizeOption.checked(for: model))
       let input = try loadModelImage(path: imagePath, model: model, pipeline: pipeline)
       let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: input.image)
       var backend: CursesBackend
@@ -106,7 +108,13 @@ struct ExploreOptions: ParsableArguments {
         let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
         return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
       }
-      var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener),
+      let preprocess = self.preprocess
+      let sizer: Worker.InputSizer = { path, size in
+        let pipeline = preprocess.pipeline(for: model, inputSize: try InputSizeOption.check(size, for: model))
+        let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
+        return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
+      }
+      var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener, sizer: sizer),
                             appearance: backend.appearance)
       // Through the app, so the lesson page's computations start (an update whose effects were dropped left page 1's
       // baseline pending forever).
