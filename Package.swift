@@ -40,6 +40,8 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // The explorer's settings file ($XDG_CONFIG_HOME/tokenscope/config.toml), read by the command line only.
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
   ],
   targets: [
     // C bindings: thin shims only. CCurses links ncursesw through its module map (no pkg-config: ncursesw.pc's
@@ -73,6 +75,7 @@ let package = Package(
         "ViTEngine", "TokenMethods", "ImageIO", "ImageInput", "Pixels", "NumberFormatting", "TUI", "TUICurses",
         "Explorer", "Figures", "HostCPU",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
       ]),
 
     // Helpers shared by the test targets (fixture paths, tolerances, snapshot files).

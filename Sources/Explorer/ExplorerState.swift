@@ -2,6 +2,7 @@
 // by the app on a worker thread, whose results come back as actions. This keeps every screen a pure function of the
 // state, testable without a terminal.
 import Figures
+import Foundation
 import Pixels
 import TokenMethods
 import TUI
@@ -62,9 +63,13 @@ public struct ExplorerState: Sendable {
   public var view: TokenMapView = .status
   /// Attention head shown in the attention view (nil: mean over heads).
   public var head: Int? = nil
+  /// How the attention view maps weights to colours (`s` cycles).
+  public var attentionScale: AttentionScale = .linear
   public var compare = false
   public var highlightDifferences = false
   public var playing = false
+  /// Milliseconds per block while playing (`<` slower, `>` faster, along `ExplorerState.playSpeeds`).
+  public var playIntervalMs = 600
   public var showHelp = false
   /// The plots screen (tokens and MACs per layer for every method, entropy by layer and head) instead of the maps.
   public var showPlots = false
@@ -72,19 +77,30 @@ public struct ExplorerState: Sendable {
   public var lessonPage: Int? = nil
   /// The methods on screen when the lesson started, restored when it ends.
   public var methodsBeforeLesson: [MethodSpec]? = nil
+  /// Rows of the lesson text scrolled past (PgDn/PgUp); the screen clamps it to the text's length.
+  public var lessonScroll = 0
   public var helpPage = 0
   /// Patch under the cursor (row, col), when the cursor is on.
   public var cursor: (row: Int, col: Int)? = nil
   public var message: String? = nil
   /// Images `n`/`N` cycle through (the bundled samples); the current one is `context.imageName`.
   public var samples: [String] = []
-  /// The text typed after `o` (open an image by path), while the prompt is open.
+  /// The text typed after `o` (open an image by path) or `e` (where to write the figure), while the prompt is open.
   public var prompt: String? = nil
+  /// What Enter does with the prompt's text.
+  public var promptKind: PromptKind = .openImage
+  /// The `:` commands entered in this session, oldest first, and the one ↑/↓ shows (nil: the text being typed).
+  public var commandHistory: [String] = []
+  public var historyIndex: Int? = nil
   public var shouldQuit = false
   public var spinner = 0
   /// The tokens dropped by `x` and their effect; the ranking made by `X` (AttributionState.swift).
   public var ablation: AblationProbe? = nil
   public var ranking: AblationRanking? = nil
+  /// The patch-state palette, projector mode (bigger cells, bold text, high contrast) and keys from the settings.
+  public var theme: Theme = .standard
+  public var large = false
+  public var keyBindings: [Character: BindableAction] = [:]
 
   /// The cursor's patch in `run`'s grid (the cursor lives on the image's grid; a DVT stage may answer on a coarser one).
   public func cursorPatch(in run: MethodRun) -> Int? {
@@ -100,6 +116,8 @@ public struct ExplorerState: Sendable {
   }
 
   public var focusedSpec: MethodSpec { methods[focus] }
+  /// The palette in use: projector mode's high contrast, else the chosen one.
+  public var activeTheme: Theme { large ? .highContrast : theme }
   public var focusedRun: MethodRun? { runs[focusedSpec.canonical] }
   public var isBusy: Bool { !pending.isEmpty }
 
@@ -111,6 +129,11 @@ public struct ExplorerState: Sendable {
   }
 }
 
+/// What the footer's prompt asks for.
+public enum PromptKind: Sendable, Equatable {
+  case openImage, exportPath, command
+}
+
 public enum Action: Sendable {
   case nextLayer, previousLayer, firstLayer, lastLayer
   case nextView, previousView
@@ -118,21 +141,32 @@ public enum Action: Sendable {
   case adjustParameter(Int)
   case focusMethod(Int)
   case toggleCompare, toggleDifferences
-  case cycleHead
+  case cycleHead, cycleAttentionScale
   case togglePlay, tick
+  /// Play faster (+1) or slower (-1).
+  case playSpeed(Int)
   case toggleHelp, helpPage(Int), escape
   case togglePlots
+  /// Projector mode on or off.
+  case toggleLarge
   /// Lesson mode: start at the first page, move by pages, leave.
   case startLesson, lessonStep(Int), endLesson
+  /// Lesson mode: scroll the page's text by this many rows.
+  case scrollLesson(Int)
   case moveCursor(dx: Int, dy: Int), clickPatch(row: Int, col: Int)
   /// Next/previous bundled sample image.
   case cycleImage(Int)
   /// The `o` prompt: open, edit (the whole text), submit, cancel.
   case openPrompt, editPrompt(String), submitPrompt, cancelPrompt
+  /// The `:` command line: open it, complete its last word (Tab), walk its history (↑ -1, ↓ +1).
+  case openCommandPrompt, completePrompt, historyStep(Int)
   /// A new image is loaded (from the worker): every method is recomputed on it.
   case imageOpened(ExplorerContext)
-  /// Write the current view of the shown methods at the current layer as a PNG figure (`render`'s code).
+  /// Write the current view of the shown methods at the current layer as a PNG figure (`render`'s code), at the
+  /// default path in the current directory.
   case export
+  /// `e`: ask where to write the figure, the default path filled in.
+  case openExportPrompt
   case quit
   case computed(MethodRun)
   case failed(spec: String, message: String)
@@ -153,6 +187,8 @@ public enum Effect: Equatable, Sendable {
   /// Token ablation on the worker; it answers `.ablated`, or `.rankingProgress` for each ranked token.
   case ablate(MethodSpec, AblationRequest)
   case rankAblation(MethodSpec, layer: Int)
+  /// Run the model at N x N pixels from now on, starting with the image at `path`; it answers `.imageOpened`.
+  case setInputSize(path: String, size: Int)
 }
 
 /// What `e` writes: the shown methods' maps at one layer, in the current view, as `tokenscope render` draws them.
@@ -163,10 +199,17 @@ public struct ExportRequest: Equatable, Sendable {
   public var view: FigureView
   public var image: PixelImage
   public var title: String
+  /// A lesson page's title and text, written under the figure (a lesson page exported for a class).
+  public var notes: String? = nil
 
   public static func == (a: ExportRequest, b: ExportRequest) -> Bool {
     a.path == b.path && a.layer == b.layer && a.view == b.view && a.runs.map(\.spec) == b.runs.map(\.spec)
   }
+}
+
+extension ExplorerState {
+  /// The play speeds `<`/`>` step through, slowest first (ms per block).
+  public static let playSpeeds = [2000, 1200, 600, 300, 150, 75]
 }
 
 /// The specs `m` cycles through: every registered method's presets.
@@ -185,10 +228,8 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   case .previousLayer: state.layer = max(state.layer - 1, 0)
   case .firstLayer: state.layer = 0
   case .lastLayer: state.layer = depth - 1
-  case .nextView, .previousView:
-    let all = TokenMapView.allCases
-    let step = { if case .nextView = action { return 1 } else { return all.count - 1 } }()
-    state.view = all[(all.firstIndex(of: state.view)! + step) % all.count]
+  case .nextView: state.view = state.view(steppedBy: 1)
+  case .previousView: state.view = state.view(steppedBy: -1)
   case .cycleMethod(let step):
     let presets = methodPresets.compactMap { try? MethodSpec.parse($0) }
     let current = presets.firstIndex(of: state.focusedSpec) ?? presets.firstIndex { $0.name == state.focusedSpec.name } ?? 0
@@ -211,12 +252,19 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   case .cycleHead:
     let heads = state.context.heads
     state.head = state.head.map { $0 + 1 < heads ? $0 + 1 : nil } ?? (heads > 0 ? 0 : nil)
+  case .cycleAttentionScale: state.attentionScale = state.attentionScale.next
   case .togglePlay: state.playing.toggle()
+  case .playSpeed(let step):
+    let speeds = ExplorerState.playSpeeds
+    let i = speeds.firstIndex { $0 <= state.playIntervalMs } ?? speeds.count - 1
+    state.playIntervalMs = speeds[min(max(i + step, 0), speeds.count - 1)]
+    state.message = "playing at \(state.playIntervalMs) ms a block"
   case .tick:
     state.spinner += 1
     if state.playing { state.layer = state.layer + 1 < depth ? state.layer + 1 : 0 }
   case .toggleHelp: state.showHelp.toggle(); state.helpPage = 0
   case .togglePlots: state.showPlots.toggle()
+  case .toggleLarge: state.large.toggle()
   case .startLesson:
     if state.lessonPage == nil { state.methodsBeforeLesson = state.methods }
     Lesson.apply(0, to: &state)
@@ -224,6 +272,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let page = (state.lessonPage ?? 0) + step
     if page >= 0 && page < Lesson.pages.count { Lesson.apply(page, to: &state) }
   case .endLesson: endLesson(&state)
+  case .scrollLesson(let rows): state.lessonScroll = max(0, state.lessonScroll + rows)
   case .helpPage(let step): state.helpPage = max(0, state.helpPage + step)
   case .escape:
     if state.showHelp { state.showHelp = false } else if state.lessonPage != nil { endLesson(&state) } else if state.showPlots { state.showPlots = false } else if state.cursor != nil { state.cursor = nil } else if state.compare { state.compare = false }
@@ -239,9 +288,42 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let next = state.samples[((current + step) % n + n) % n]
     state.message = "opening \(next)"
     effects.append(.openImage(next))
-  case .openPrompt: state.prompt = ""
+  case .openPrompt: state.prompt = ""; state.promptKind = .openImage
+  case .openExportPrompt:
+    state.prompt = exportRequest(&state, path: nil)?.path
+    state.promptKind = .exportPath
   case .editPrompt(let text): state.prompt = text
-  case .cancelPrompt: state.prompt = nil
+  case .cancelPrompt: state.prompt = nil; state.promptKind = .openImage
+  case .openCommandPrompt:
+    state.prompt = ""
+    state.promptKind = .command
+    state.historyIndex = nil
+  case .completePrompt:
+    if state.promptKind == .command, let text = state.prompt { state.prompt = ExplorerCommand.complete(text) }
+  case .historyStep(let step):
+    guard state.promptKind == .command, !state.commandHistory.isEmpty else { break }
+    let n = state.commandHistory.count
+    let index = min(max((state.historyIndex ?? n) + step, 0), n)
+    state.historyIndex = index == n ? nil : index
+    state.prompt = index == n ? "" : state.commandHistory[index]
+  case .submitPrompt where state.promptKind == .command:
+    let text = state.prompt ?? ""
+    state.prompt = nil
+    state.promptKind = .openImage
+    guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { break }
+    if state.commandHistory.last != text { state.commandHistory.append(text) }
+    switch ExplorerCommand.parse(text, depth: depth) {
+    case .success(let command): effects += apply(command, to: &state)
+    case .failure(let error): state.message = error.message
+    }
+  case .submitPrompt where state.promptKind == .exportPath:
+    let path = state.prompt ?? ""
+    state.prompt = nil
+    state.promptKind = .openImage
+    if !path.isEmpty, let request = exportRequest(&state, path: path) {
+      state.message = "writing \(request.path)"
+      effects.append(.export(request))
+    }
   case .submitPrompt:
     let path = state.prompt ?? ""
     state.prompt = nil
@@ -260,27 +342,10 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     state.ranking = nil
     state.message = "opened \(context.imageName)"
   case .export:
-    let shown = state.compare ? state.methods : [state.focusedSpec]
-    let runs = shown.compactMap { state.runs[$0.canonical] }
-    guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; break }
-    // The stage, pruning and counts panels are not token maps: they export as the status map.
-    let view: FigureView = switch state.view {
-    case .status, .stages, .pruning, .counts: .status
-    case .score: .score
-    case .roles: .roles
-    case .image: .image
-    case .groups: .groups
-    case .attention: .attention
-    case .clusters: .clusters
-    case .relevance: .rollout
-    case .ablation, .lens: .status
+    if let request = exportRequest(&state, path: nil) {
+      state.message = "writing \(request.path)"
+      effects.append(.export(request))
     }
-    let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
-      .split(separator: ".").first.map(String.init) ?? "image"
-    let path = "tokenscope-\(base)-block\(state.layer)-\(view.rawValue).png"
-    state.message = "writing \(path)"
-    effects.append(.export(ExportRequest(path: path, runs: runs, layer: state.layer, view: view, image: state.context.image,
-                                         title: "\(state.context.modelName) on \(base), \(view.rawValue) view")))
   case .quit: state.shouldQuit = true
   case .computed(let run):
     state.pending.remove(run.spec.canonical)
@@ -295,6 +360,39 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let computations = state.missingSpecs.map { Effect.compute($0) }
   for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }
   return effects + computations
+}
+
+/// The figure `e` writes: the shown methods at the current layer in the current view, at `path` (nil: the default
+/// name in the current directory; a path ending in "/" gets the default name; "~/" is the home directory). Nil, with
+/// a message, while a shown method is still computing.
+func exportRequest(_ state: inout ExplorerState, path: String?) -> ExportRequest? {
+  let shown = state.compare ? state.methods : [state.focusedSpec]
+  let runs = shown.compactMap { state.runs[$0.canonical] }
+  guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; return nil }
+  // The stage, pruning and counts panels are not token maps: they export as the status map.
+  let view: FigureView = switch state.view {
+  case .status, .stages, .pruning, .counts: .status
+  case .score: .score
+  case .roles: .roles
+  case .image: .image
+  case .groups: .groups
+  case .attention: .attention
+  case .clusters: .clusters
+  case .relevance: .rollout
+  case .ablation, .lens: .status
+  }
+  let base = (state.context.imageName.split(separator: "/").last.map(String.init) ?? "image")
+    .split(separator: ".").first.map(String.init) ?? "image"
+  let lesson = state.lessonPage.map { "-lesson\($0 + 1)" } ?? ""
+  let name = "tokenscope-\(base)-block\(state.layer)-\(view.rawValue)\(lesson).png"
+  var target = path ?? name
+  if target.hasSuffix("/") { target += name }
+  if target.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { target = home + target.dropFirst() }
+  let notes = state.lessonPage.map { i in
+    "lesson \(i + 1)/\(Lesson.pages.count): \(Lesson.pages[i].title)\n" + Lesson.pages[i].text.replacingArrow()
+  }
+  return ExportRequest(path: target, runs: runs, layer: state.layer, view: view, image: state.context.image,
+                       title: "\(state.context.modelName) on \(base), \(view.rawValue) view", notes: notes)
 }
 
 /// Leaves lesson mode and puts back the methods that were on screen before it.

@@ -163,6 +163,7 @@ public enum Lesson {
   static func apply(_ page: Int, to state: inout ExplorerState) {
     let p = pages[page]
     state.lessonPage = page
+    state.lessonScroll = 0
     state.methods = p.methods.compactMap { try? MethodSpec.parse($0) }
     state.focus = 0
     state.layer = min(p.layer, state.context.depth - 1)

@@ -1,5 +1,6 @@
 // An RGB raster for figures: rectangles, alpha blending, 1-px lines, and text from the embedded bitmap font.
 // Shape legend: pixels are row-major, 3 bytes per pixel (R, G, B), width x height.
+import ImageIO
 import Pixels
 
 public struct Canvas: Sendable, Equatable {
@@ -77,4 +78,7 @@ public struct Canvas: Sendable, Equatable {
 
   /// As an 8-bit RGB image (for PNGWriter).
   public var image: PixelImage { PixelImage(width: width, height: height, channels: 3, pixels: pixels) }
+
+  /// The canvas as a PNG file.
+  public func png() throws(ImageError) -> [UInt8] { try PNGWriter.encode(image) }
 }

@@ -34,9 +34,26 @@ public struct TokenFigure: Sendable {
   func columnX(_ column: Int) -> Int { Self.margin + column * pitch }
   public var width: Int {
     max(Self.margin * 2 + columns * pitch - Self.gap,
-        Self.margin * 2 + ([title] + runs.map(rowLabel)).map(Canvas.textWidth).max()!)
+        Self.margin * 2 + ([title] + runs.map(rowLabel)).map(Canvas.textWidth).max()!,
+        view == .attention ? Self.margin * 2 + Self.colorBarWidth + Self.gap + Canvas.textWidth(Self.colorBarCaption) : 0)
   }
-  public var height: Int { rowY(runs.count) + Self.margin - 10 }
+  public var height: Int { rowY(runs.count) + Self.margin - 10 + colorBarHeight }
+
+  // The attention view's colour bar under the grid: viridis from 0 to each map's maximum (its caption gives it).
+  static let colorBarWidth = 160, colorBarThickness = 10
+  var colorBarHeight: Int { view == .attention ? Self.colorBarThickness + line + 8 : 0 }
+  var colorBarY: Int { rowY(runs.count) - 4 }
+  static let colorBarCaption = "CLS attention, mean of heads: 0 to each map's max (in its caption)"
+
+  /// The colour bar as a picture, left (0) to right (the map's maximum).
+  func colorBar() -> Canvas {
+    var bar = Canvas(width: Self.colorBarWidth, height: Self.colorBarThickness)
+    for x in 0..<Self.colorBarWidth {
+      bar.fill(x: x, y: 0, width: 1, height: Self.colorBarThickness,
+               color: SequentialPalette.viridis.rgb(at: Double(x) / Double(Self.colorBarWidth - 1)))
+    }
+    return bar
+  }
 
   func header(_ layer: Int) -> String { "after block \(layer)" }
 
@@ -49,7 +66,8 @@ public struct TokenFigure: Sendable {
     let view = run.layers[layer]
     // A method that calibrated its counts (DToMe) puts this image's count beside the calibration's average.
     let reference = view.annotations?.reference.map { " (avg \(Int($0.tokensOut.rounded())))" } ?? ""
-    return "\(view.tokensOut) tok\(reference), \(macsText(view.cumulativeMACs))"
+    let top = self.view == .attention ? ", max " + formatFixed(Double(view.attention(head: nil).max() ?? 0), decimals: 3) : ""
+    return "\(view.tokensOut) tok\(reference), \(macsText(view.cumulativeMACs))" + top
   }
 
   func inputCaption(_ run: MethodRun) -> String { "\(run.grid.rows * run.grid.cols) patches" }
@@ -81,6 +99,13 @@ public struct TokenFigure: Sendable {
       canvas.draw(cell.map, x: cell.x, y: cell.y)
       canvas.text(cell.caption, x: cell.x, y: cell.y + cellHeight + 3, color: muted)
     }
+    if colorBarHeight > 0 {
+      canvas.draw(colorBar(), x: Self.margin, y: colorBarY)
+      let labelY = colorBarY + Self.colorBarThickness + 3
+      canvas.text("0", x: Self.margin, y: labelY, color: muted)
+      canvas.text("max", x: Self.margin + Self.colorBarWidth - Canvas.textWidth("max"), y: labelY, color: muted)
+      canvas.text(Self.colorBarCaption, x: Self.margin + Self.colorBarWidth + Self.gap, y: colorBarY, color: muted)
+    }
     return canvas
   }
 
@@ -110,6 +135,15 @@ public struct TokenFigure: Sendable {
       s += "<image x=\"\(cell.x)\" y=\"\(cell.y)\" width=\"\(cell.map.width)\" height=\"\(cell.map.height)\" "
         + "xlink:href=\"data:image/png;base64,\(data)\"/>\n"
       s += text(cell.caption, cell.x, cell.y + cellHeight + 3, fill: "#5a5a5a")
+    }
+    if colorBarHeight > 0 {
+      let bar = colorBar()
+      s += "<image x=\"\(Self.margin)\" y=\"\(colorBarY)\" width=\"\(bar.width)\" height=\"\(bar.height)\" "
+        + "xlink:href=\"data:image/png;base64,\(base64(try PNGWriter.encode(bar.image)))\"/>\n"
+      let labelY = colorBarY + Self.colorBarThickness + 3
+      s += text("0", Self.margin, labelY, fill: "#5a5a5a")
+      s += text("max", Self.margin + Self.colorBarWidth - Canvas.textWidth("max"), labelY, fill: "#5a5a5a")
+      s += text(Self.colorBarCaption, Self.margin + Self.colorBarWidth + Self.gap, colorBarY, fill: "#5a5a5a")
     }
     return s + "</svg>\n"
   }

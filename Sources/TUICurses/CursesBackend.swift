@@ -57,11 +57,14 @@ public final class CursesBackend: TerminalBackend {
     public var mouse: Bool
     /// Forces ASCII (true) or Unicode (false) glyphs; nil follows the locale.
     public var ascii: Bool?
+    /// Inline images: a protocol, none, or auto (the environment, then the device attributes query for sixel).
+    public var graphics: GraphicsMode
 
-    public init(colorMode: ColorMode? = nil, mouse: Bool = true, ascii: Bool? = nil) {
+    public init(colorMode: ColorMode? = nil, mouse: Bool = true, ascii: Bool? = nil, graphics: GraphicsMode = .none) {
       self.colorMode = colorMode
       self.mouse = mouse
       self.ascii = ascii
+      self.graphics = graphics
     }
   }
 
@@ -76,7 +79,7 @@ public final class CursesBackend: TerminalBackend {
   private let screen: OpaquePointer
   private let window: UnsafeMutablePointer<WINDOW>
   private let inputFile: UnsafeMutablePointer<FILE>
-  private let outputFile: UnsafeMutablePointer<FILE>
+  let outputFile: UnsafeMutablePointer<FILE>
   private let ownsTTY: Bool
   private let terminalUsesDefaultColors: Bool
   /// The last frame shown; nil forces a full redraw (first frame, after a resize).
@@ -89,7 +92,12 @@ public final class CursesBackend: TerminalBackend {
   private var approximatedCells: Set<Position> = []
   private var colorNumberCache: [Color: Int32] = [:]
   private var currentTimeout: Int = .min
-  private var isRestored = false
+  var isRestored = false
+  /// The image protocol in use and what it writes; the images on screen, and whether text was drawn over them.
+  public let graphics: GraphicsProtocol?
+  var graphicsWriter: GraphicsWriter?
+  var shownImages: [ImagePlacement] = []
+  var imagesOverwritten = false
 
   /// Opens the terminal.
   /// - Throws: `TerminalError` (with a one-line description) when there is no usable terminal.
@@ -119,6 +127,7 @@ public final class CursesBackend: TerminalBackend {
     }
     let terminalFD = fileno(output)
     let hadTermios = tcgetattr(terminalFD, savedTermios) == 0
+    (graphics, graphicsWriter) = CursesBackend.graphicsSetup(options.graphics, output: terminalFD, input: fileno(input))
 
     // The signal mask is inherited across exec: a parent that blocks SIGWINCH (test runners, some process managers,
     // and through them tmux panes) would leave ncurses deaf to resizes. Unblock it (and the signals that end or
@@ -208,8 +217,10 @@ public final class CursesBackend: TerminalBackend {
     let changes = previous.map { buffer.diff(from: $0) } ?? buffer.diff(from: Buffer(area: Rect(x: 0, y: 0, width: 0, height: 0)))
     var starved: [Buffer.Change] = []
     var written = Set<Position>()
+    if previous == nil { imagesOverwritten = true }
     for change in changes where change.x >= 0 && change.y >= 0 && change.x < size.width && change.y < size.height {
       written.insert(Position(x: change.x, y: change.y))
+      if !imagesOverwritten && graphics != .kitty && shownImages.contains(where: { $0.cells.contains(x: change.x, y: change.y) }) { imagesOverwritten = true }
       if !write(change) { starved.append(change) }
     }
     // Cells that got stand-in colours in an earlier frame deserve another try even if they did not change.
@@ -395,6 +406,7 @@ public final class CursesBackend: TerminalBackend {
 
   public func restore() {
     guard !isRestored else { return }
+    if graphics == .kitty && !shownImages.isEmpty { writeBytes(Array("\u{1B}_Ga=d,d=A,q=2\u{1B}\\".utf8)) }
     isRestored = true
     for signalNumber in handledSignals { signal(signalNumber, SIG_DFL) }
     terminalRestoreIsArmed = false

@@ -132,6 +132,19 @@ struct FiguresTests {
     return TokenFigure(painter: painter, runs: [run, run], layers: [0, 1], view: .groups, title: "test & <figure>")
   }
 
+  /// The attention figure carries a colour bar from 0 (viridis' dark end) to each map's maximum (its caption).
+  @Test func attentionFigureHasAColourBar() throws {
+    let f = try figure()
+    let attention = TokenFigure(painter: f.painter, runs: f.runs, layers: f.layers, view: .attention, title: f.title)
+    #expect(attention.height == f.height + attention.colorBarHeight && attention.colorBarHeight > 0)
+    let canvas = try ImageLoader.decode(data: try attention.png(), name: "attention.png")
+    let y = attention.colorBarY + 5, left = TokenFigure.margin, right = TokenFigure.margin + TokenFigure.colorBarWidth - 1
+    #expect(canvas[left, y] == SequentialPalette.viridis.rgb(at: 0) && canvas[right, y] == SequentialPalette.viridis.rgb(at: 1))
+    #expect(attention.caption(run: f.runs[0], layer: 0).hasSuffix(", max 0.400"))
+    #expect(try attention.svg().contains(TokenFigure.colorBarCaption.replacingOccurrences(of: "'", with: "&apos;")))
+    #expect(f.colorBarHeight == 0 && !f.caption(run: f.runs[0], layer: 0).contains("max"), "other views have no bar")
+  }
+
   @Test func pngDecodesToTheLaidOutSize() throws {
     let f = try figure()
     let image = try ImageLoader.decode(data: try f.png(), name: "figure.png")

@@ -7,7 +7,8 @@ extension ExplorerScreen {
   /// The `o` prompt while it is open, else the last message until the next key, else the key hints.
   func renderFooter(in area: Rect, buffer: inout Buffer) {
     if let prompt = state.prompt {
-      let x = buffer.set(string: "open image: ", x: area.x, y: area.y, style: bold, maxWidth: area.width)
+      let label = switch state.promptKind { case .exportPath: "write figure to: "; case .openImage: "open image: "; case .command: ":" }
+      let x = buffer.set(string: label, x: area.x, y: area.y, style: bold, maxWidth: area.width)
       let room = max(0, area.right - x - 1)
       let shown = prompt.count > room ? String(prompt.suffix(room)) : prompt
       let end = buffer.set(string: shown, x: x, y: area.y, style: .plain, maxWidth: room)
@@ -19,9 +20,32 @@ extension ExplorerScreen {
     }
   }
 
+  /// The keys that do something here, most useful first (the bar shows as many as fit): the mode's own keys, then
+  /// the view's, then the common ones.
   var footerHints: [KeyHint] {
-    [KeyHint(ascii ? "<-/->" : "←/→", "layer"), KeyHint("Tab", "view"), KeyHint("m", "method"), KeyHint("+/-", "param"),
-     KeyHint("c", "compare"), KeyHint("n", "image"), KeyHint("?", "help"), KeyHint("q", "quit")]
+    var hints: [KeyHint] = []
+    if state.lessonPage != nil {
+      hints += [KeyHint("]", "next page"), KeyHint("[", "previous"), KeyHint("PgDn/PgUp", "scroll"), KeyHint("t", "leave")]
+    }
+    if state.showPlots { return hints + [KeyHint("p", "maps"), KeyHint("m", "method"), KeyHint("?", "help"), KeyHint("q", "quit")] }
+    hints.append(KeyHint(ascii ? "<-/->" : "←/→", "layer"))
+    let views = state.applicableViews.count
+    if views > 1 { hints.append(KeyHint("Tab", "view (\(views))")) }
+    switch state.view {
+    case .attention: hints += [KeyHint("a", "head"), KeyHint("s", "scale")]
+    case .status, .groups, .clusters, .score, .roles: hints += [KeyHint("j/k H/L", "cursor")]
+    default: break
+    }
+    if state.compare {
+      hints += [KeyHint("d", state.highlightDifferences ? "hide differences" : "differences"), KeyHint("1-\(state.methods.count)", "focus")]
+    }
+    if state.cursor != nil { hints.append(KeyHint("Esc", "cursor off")) }
+    if state.playing { hints += [KeyHint("space", "pause"), KeyHint("</>", "speed")] }
+    hints += [KeyHint("m", "method"), KeyHint("+/-", "param"), KeyHint("?", "help"), KeyHint("q", "quit")]
+    if !state.playing { hints.append(KeyHint("space", "play")) }
+    if !state.compare { hints.append(KeyHint("c", "compare")) }
+    hints += [KeyHint(":", "command"), KeyHint("n", "image"), KeyHint("e", "export")]
+    return hints
   }
 
   /// The keys, then the focused method: its one-line help and every [recon] note (what the paper or the official code
@@ -34,18 +58,31 @@ extension ExplorerScreen {
   var keyEntries: [KeyHint] {
     [KeyHint(ascii ? "-> l" : "→ l", "next layer"), KeyHint(ascii ? "<- h" : "← h", "previous layer"),
      KeyHint("g Home", "first layer"), KeyHint("G End", "last layer"), KeyHint("space", "play / pause stepping"),
-     KeyHint("Tab S-Tab", "cycle the views: status, image, groups, attention, ..."),
-     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("m M", "next / previous method (every registered one)"),
+     KeyHint("Tab S-Tab", "cycle the views that apply to the focused method:")] + viewEntries + [
+     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("s", "attention scale: linear, log (3 decades), percentile"), KeyHint("m M", "next / previous method (every registered one)"),
      KeyHint("+ -", "main parameter: r, keep, clusters, thresholds, ratio"), KeyHint("1-4", "focus a method"),
      KeyHint("c", "compare the methods side by side"), KeyHint("d", "highlight patches whose state differs from method 1"),
      KeyHint(ascii ? "Shift+arrows, click" : "Shift+arrows, click", "move the patch cursor"),
      KeyHint(ascii ? "up/down j k H L" : "↑ ↓ j k H L", "move the patch cursor (vertical; H L horizontal)"),
      KeyHint("n N", "next / previous bundled sample image"), KeyHint("o", "open an image by path (Enter opens, Esc cancels)"),
-     KeyHint("e", "export this view of the shown methods as a PNG figure"),
+     KeyHint(":", "command line: " + ExplorerCommand.usage.map { "\($0.name) \($0.argument)" }.joined(separator: ", ")
+              + " (Tab completes, up/down history)"),
+     KeyHint("e", "export this view of the shown methods as a PNG figure (asks where; Enter writes)"),
      KeyHint("x", "drop the cursor's token from this layer on, or restore it (effect in the side panel)"),
      KeyHint("X", "rank every token of this layer by its ablation effect (ablation view)"),
      KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
-     KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages)"),
+     KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages, PgDn PgUp scroll)"),
+     KeyHint("< >", "play slower / faster"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
+  }
+}
+
+extension ExplorerScreen {
+  /// Every view, marked where the focused method has nothing for it (Tab skips those).
+  var viewEntries: [KeyHint] {
+    TokenMapView.allCases.map { view in
+      let gap = view.gap(for: state.focusedRun)
+      return KeyHint((view == state.view ? "* " : "  ") + view.rawValue, view.title + (gap.map { " (skipped: \($0))" } ?? ""))
+    }
   }
 }

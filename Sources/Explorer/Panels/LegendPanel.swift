@@ -10,24 +10,42 @@ extension ExplorerScreen {
     switch state.view {
     case .status, .groups:
       var entries = PatchState.allCases.map { s -> LegendEntry in
-        let look = StateLook.of(s)
+        let look = StateLook.of(s, theme: state.activeTheme)
         return LegendEntry(glyph: ascii ? look.ascii : look.glyph, style: Style(fg: look.color.color), label: look.label)
       }
-      if state.view == .groups { entries.insert(LegendEntry(glyph: "", label: "colour = merge group, glyph = state:"), at: 0) }
-      if state.compare && state.highlightDifferences { entries.append(LegendEntry(glyph: "▌▐", style: Style(reverse: true), label: "differs from method 1")) }
+      if state.view == .groups { entries.insert(LegendEntry(glyph: "", label: "colour = the group's mean colour, glyph = state:"), at: 0) }
+      if state.view == .status && appearance.usesColor {
+        // The colours are the image's: the glyphs carry the states, drawn plain here.
+        entries = PatchState.allCases.map { LegendEntry(glyph: ascii ? StateLook.of($0).ascii : StateLook.of($0).glyph, label: StateLook.of($0).label) }
+        entries.insert(LegendEntry(glyph: "", label: "on the image:"), at: 0)
+      }
+      if state.compare && state.highlightDifferences { entries.append(LegendEntry(glyph: ascii ? "x" : "×", label: "differs from method 1")) }
+      if state.cursor != nil { entries.append(LegendEntry(glyph: "[]", style: bold, label: "cursor")) }
+      if state.view == .status && appearance.usesColor {
+        entries.append(LegendEntry(glyph: "", label: "(merged: group's mean; fused orange; idle dark; pruned faded)"))
+      }
       buffer.render(Legend(entries: entries, glyphs: glyphs), in: area)
     case .attention:
-      let head = state.head.map { "head \($0 + 1)" } ?? "mean over heads"
-      buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: "0",
-                             maxLabel: "max", caption: "CLS attention (\(head), scaled to the layer's max)", appearance: appearance), in: area)
+      // Which head, which query, which scale, and the numbers at the bar's two ends.
+      let head = state.head.map { "head \($0 + 1) of \(state.context.heads)" } ?? "mean of \(state.context.heads) heads"
+      let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
+      let ends = state.attentionScale.endLabels(layer?.attention(head: state.head) ?? [])
+      let caption = "query CLS, \(head), \(state.attentionScale.rawValue) scale:  "
+      let x = buffer.set(string: caption, x: area.x, y: area.y, style: dim, maxWidth: area.width)
+      let low = ascii ? ends.low.replacingArrow() : ends.low
+      // The bar with its two numbers after the caption, at most 60 cells wide.
+      let width = min(60, area.right - x)
+      buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: low,
+                             maxLabel: ends.high, appearance: appearance),
+                    in: Rect(x: x, y: area.y, width: max(0, width), height: 1))
     case .image:
       _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)
     case .clusters:
       let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
       let text = layer?.cluster == nil && layer?.annotations?.mergeLevels != nil
-        ? "colour = the cluster this block made into one token; glyph = state; cursor underlines its cluster"
-        : "colour = the patch's key/value cluster in this block (ClusTR); glyph = state; cursor underlines its cluster"
+        ? "colour = the mean colour of the cluster this block made into one token; glyph = state; cursor underlines its cluster"
+        : "colour = the mean colour of the patch's key/value cluster in this block (ClusTR); glyph = state; cursor underlines its cluster"
       _ = buffer.set(string: text, x: area.x, y: area.y, style: dim, maxWidth: area.width)
     case .score:
       let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }

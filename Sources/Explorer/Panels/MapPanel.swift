@@ -1,5 +1,6 @@
 // The token maps: one per method on screen, each patch drawn by its state, merge group, key/value cluster or CLS
 // attention, with the cursor, its token and the differences from method 1 marked.
+import Figures
 import NumberFormatting
 import Pixels
 import TokenMethods
@@ -9,13 +10,14 @@ import ViTEngine
 /// How each patch state is drawn: its own colour and its own glyph pair, so the map reads without colour.
 struct StateLook {
   let glyph: String, ascii: String, color: RGB, label: String
-  static func of(_ state: PatchState) -> StateLook {
+  static func of(_ state: PatchState, theme: Theme = .standard) -> StateLook {
+    let color = theme.color(state)
     switch state {
-    case .kept: return StateLook(glyph: "██", ascii: "##", color: RGB(hex: 0x3CB371), label: "kept")
-    case .merged: return StateLook(glyph: "▓▓", ascii: "==", color: RGB(hex: 0x4A90D9), label: "merged")
-    case .fused: return StateLook(glyph: "▒▒", ascii: "%%", color: RGB(hex: 0xE69F00), label: "fused")
-    case .pruned: return StateLook(glyph: "··", ascii: "..", color: RGB(hex: 0x555555), label: "pruned")
-    case .idle: return StateLook(glyph: "░░", ascii: "::", color: RGB(hex: 0xA070D0), label: "idle")
+    case .kept: return StateLook(glyph: "██", ascii: "##", color: color, label: "kept")
+    case .merged: return StateLook(glyph: "▓▓", ascii: "==", color: color, label: "merged")
+    case .fused: return StateLook(glyph: "▒▒", ascii: "%%", color: color, label: "fused")
+    case .pruned: return StateLook(glyph: "··", ascii: "..", color: color, label: "pruned")
+    case .idle: return StateLook(glyph: "░░", ascii: "::", color: color, label: "idle")
     }
   }
 }
@@ -51,15 +53,33 @@ extension ExplorerScreen {
         mapArea = inner.inset(bottom: 1)
       }
       renderMap(run: run, layer: layer, in: mapArea, buffer: &buffer)
+      // A cropped map says which part it shows, on its bottom border.
+      let g = run.grid
+      let geometry = MapGeometry.fitting(grid: (g.rows, g.cols), in: mapArea, color: appearance.usesColor, focus: state.cursor)
+      if geometry.isCropped && isPatchMap(layer: layer) {
+        let note = " rows \(geometry.firstRow)-\(geometry.firstRow + geometry.rows - 1), cols \(geometry.firstCol)-\(geometry.firstCol + geometry.cols - 1) of \(g.rows)x\(g.cols) "
+        _ = buffer.set(string: note, x: columns[slot].x + 1, y: columns[slot].bottom - 1, style: dim, maxWidth: columns[slot].width - 2)
+      }
     }
   }
 
-  /// Where the patch cells of a map go in `area`: each patch is (2s x s) cells, or 1 x 1 when the grid is too large.
+  /// Whether the current view draws `layer` as a grid of patches (the others draw panels or messages).
+  func isPatchMap(layer: LayerView) -> Bool {
+    switch state.view {
+    case .image, .stages, .pruning, .counts: return false
+    case .clusters: return layer.cluster != nil || layer.annotations?.mergeLevels != nil
+    default: return true
+    }
+  }
+
+  /// Where the patch cells of a panel's small grid go in `area` (the stages view): the largest `2s x s` blocks that
+  /// fit, else one cell per patch (the caller clips).
   static func patchGeometry(grid: (rows: Int, cols: Int), in area: Rect) -> MapGeometry {
     let s = max(0, min(area.width / (2 * grid.cols), area.height / grid.rows))
     let cellW = s > 0 ? 2 * s : 1, cellH = max(s, 1)
     return MapGeometry(x: area.x + max(0, (area.width - grid.cols * cellW) / 2),
-                       y: area.y + max(0, (area.height - grid.rows * cellH) / 2), cellWidth: cellW, cellHeight: cellH)
+                       y: area.y + max(0, (area.height - grid.rows * cellH) / 2), cellWidth: cellW, cellHeight: cellH,
+                       rows: grid.rows, cols: grid.cols, gridRows: grid.rows, gridCols: grid.cols)
   }
 
   func renderMap(run: MethodRun, layer: LayerView, in area: Rect, buffer: inout Buffer) {
@@ -97,57 +117,111 @@ extension ExplorerScreen {
     default: break
     }
     let attributionContext = AttributionContext(state: state, run: run, layer: layer)
-    let geometry = ExplorerScreen.patchGeometry(grid: (g.rows, g.cols), in: area)
-    let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
-    let attention = layer.attention(head: state.head)
-    let maxAttention = max(attention.max() ?? 0, 1e-12)
+    let geometry = MapGeometry.fitting(grid: (g.rows, g.cols), in: area, color: appearance.usesColor, focus: state.cursor)
+    let attention = state.attentionScale.normalized(layer.attention(head: state.head))
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
     let annotationContext = AnnotationContext(layer)
     let cursorPatch = state.cursorPatch(in: run)
     let cursorToken = cursorPatch.map { layer.patchToken[$0] } ?? -1
     let cursorCluster = cursorPatch.flatMap { layer.cluster?[$0] ?? layer.group[$0] } ?? -1
-    for row in 0..<g.rows {
-      for col in 0..<g.cols {
+    // Merge groups and clusters are drawn in their mean colour in the image, and the status view on the image.
+    let onImage = state.view == .groups || state.view == .clusters || state.view == .status
+    let imageColour = onImage ? patchMeans(of: state.context.image, rows: g.rows, cols: g.cols) : []
+    let regionColour: [Int: RGB] = onImage
+      ? groupMeans(state.view == .clusters ? layer.cluster ?? layer.group : layer.group, patches: imageColour) : [:]
+    var looks = [(glyph: String, style: Style)](repeating: ("", .plain), count: g.rows * g.cols)
+    for row in geometry.firstRow..<(geometry.firstRow + geometry.rows) {
+      for col in geometry.firstCol..<(geometry.firstCol + geometry.cols) {
         let p = row * g.cols + col
         let patchState = layer.patchState[p]
-        let look = StateLook.of(patchState)
+        let look = StateLook.of(patchState, theme: state.activeTheme)
         var glyph = ascii ? look.ascii : look.glyph
         var color = look.color
         switch state.view {
-        case .status, .image: break
+        case .status, .image:
+          // On the image, as render draws it: kept patches as they are, merged ones in their group's mean colour,
+          // fused tinted orange, idle darkened, pruned faded; the glyph still says the state without colour.
+          if appearance.usesColor, p < imageColour.count {
+            switch patchState {
+            case .kept: color = imageColour[p]
+            case .merged: color = regionColour[layer.group[p]] ?? imageColour[p]
+            case .fused: color = imageColour[p].mixed(with: TokenMapPainter.fusedTint, by: 0.55)
+            case .idle: color = imageColour[p].mixed(with: RGB(0, 0, 0), by: 0.65)
+            case .pruned: color = imageColour[p].mixed(with: RGB(255, 255, 255), by: 0.85)
+            }
+          }
         case .groups:
+          // The group's mean colour in the image, as render draws it: merges follow the picture's regions.
           let group = layer.group[p]
-          color = group < 0 ? look.color : CategoricalPalette.rgb(for: group)
+          color = group < 0 || patchState == .pruned ? look.color : regionColour[group] ?? look.color
         case .clusters:
-          // Key/value clusters (ClusTR), or the clusters a clustering block turned into tokens (its merge groups).
+          // Key/value clusters (ClusTR), or the clusters a clustering block turned into tokens (its merge groups),
+          // each in its mean colour.
           let cluster = layer.cluster?[p] ?? layer.group[p]
-          color = cluster < 0 ? look.color : CategoricalPalette.rgb(for: cluster)
+          color = cluster < 0 ? look.color : regionColour[cluster] ?? look.color
         case .score: (glyph, color) = scoreLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .roles: (glyph, color) = roleLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .stages, .pruning, .counts: break
         case .relevance, .ablation, .lens:
           (glyph, color) = attributionLook(run: run, layer: layer, patch: p, context: attributionContext, fallback: (glyph, look.color))
         case .attention:
-          let t = Double(attention[p] / maxAttention)
+          let t = attention[p]
           color = SequentialPalette.viridis.rgb(at: t)
           // Shades carry the value without colour; every attended patch gets at least the lightest shade.
           let shades = glyphs.shades.filter { $0 != " " }
           glyph = t > 0 ? String(repeating: shades[min(shades.count - 1, Int(t * Double(shades.count)))], count: 2) : glyph
         }
         var style = Style(fg: color.color)
-        if let reference, reference.patchState[p] != patchState { style = style.reversed() }
+        // A patch whose state differs from method 1's keeps its colour and gets the legend's own glyph (reverse video
+        // turned a kept ██ into a hole).
+        // Half of each glyph pair becomes the mark, the other half still says the state.
+        if let reference, reference.patchState[p] != patchState { glyph = (ascii ? "x" : "×") + String(glyph.suffix(1)) }
         if let cursor = state.cursor {
           if cursor.row == row, cursor.col == col {
-            style = style.reversed().bolded()
+            // The cursor: brackets on the patch's colour, so the colour stays in view.
+            glyph = "[]"
+            style = appearance.usesColor ? Style(fg: .rgb(0xFF, 0xFF, 0xFF), bg: color.color, bold: true) : Style(bold: true)
           } else if state.view == .clusters ? (cursorCluster >= 0 && (layer.cluster?[p] ?? layer.group[p]) == cursorCluster)
                       : (cursorToken >= 0 && layer.patchToken[p] == cursorToken) {
             style = style.underlined().bolded()  // the other patches of the cursor's token (or cluster)
           }
         }
-        let text = cellW == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: cellW / 2)
+        looks[p] = (glyph, style)
+      }
+    }
+    drawPatches(looks, geometry: geometry, in: area, buffer: &buffer)
+  }
+
+  /// Draws one look per patch at `geometry`, clipped to `area`. Half-block rows show colours only: the upper patch's
+  /// in front of `▀`, the lower one's behind it.
+  func drawPatches(_ looks: [(glyph: String, style: Style)], geometry: MapGeometry, in area: Rect, buffer: inout Buffer) {
+    let cols = geometry.gridCols
+    let cellW = geometry.cellWidth, cellH = geometry.cellHeight
+    if geometry.halfRows {
+      for textRow in 0..<((geometry.rows + 1) / 2) {
+        let y = geometry.y + textRow
+        guard y >= area.y, y < area.bottom else { continue }
+        for c in 0..<geometry.cols where geometry.x + c < area.right {
+          let top = (geometry.firstRow + 2 * textRow) * cols + geometry.firstCol + c
+          let lowerRow = geometry.firstRow + 2 * textRow + 1
+          let below = lowerRow < geometry.firstRow + geometry.rows ? looks[lowerRow * cols + geometry.firstCol + c].style.fg : Color.default
+          let upper = looks[top].style
+          _ = buffer.set(string: "▀", x: geometry.x + c, y: y,
+                         style: Style(fg: upper.fg, bg: below, bold: upper.bold, underline: upper.underline), maxWidth: 1)
+        }
+      }
+      return
+    }
+    for r in 0..<geometry.rows {
+      for c in 0..<geometry.cols {
+        let look = looks[(geometry.firstRow + r) * cols + geometry.firstCol + c]
+        let text = cellW == 1 ? String(look.glyph.prefix(1)) : String(repeating: look.glyph, count: cellW / 2)
+        let x = geometry.x + c * cellW
         for dy in 0..<cellH {
-          _ = buffer.set(string: text, x: ox + col * cellW, y: oy + row * cellH + dy, style: style, maxWidth: area.right - (ox + col * cellW))
+          let y = geometry.y + r * cellH + dy
+          guard y >= area.y, y < area.bottom, x < area.right else { continue }
+          _ = buffer.set(string: text, x: x, y: y, style: look.style, maxWidth: area.right - x)
         }
       }
     }

@@ -37,10 +37,21 @@ extension ExplorerScreen {
     let maxEntropy = Double(max(layer.entropy.max() ?? 1, layer.classEntropy.max() ?? 1, 1e-6))
     let barWidth = max(4, inner.width - 14)
     let strip = mergeLevelRows(run: run)  // the latest clustering's dendrogram strip, when there is one
-    for (h, e) in layer.entropy.enumerated() where y < inner.bottom - 9 - strip {
-      _ = buffer.set(string: "h\(h + 1)", x: inner.x, y: y, style: state.head == h ? bold : dim)
-      buffer.render(Gauge(ratio: Double(e) / maxEntropy, label: fixed2(Double(e)), labelPlacement: .trailing, barStyle: Style(fg: .rgb(0x56, 0xB4, 0xE9)), glyphs: glyphs),
-                    in: Rect(x: inner.x + 4, y: y, width: barWidth + 6, height: 1))
+    if layer.entropy.count <= inner.bottom - 9 - strip - y {
+      for (h, e) in layer.entropy.enumerated() {
+        _ = buffer.set(string: "h\(h + 1)", x: inner.x, y: y, style: state.head == h ? bold : dim)
+        buffer.render(Gauge(ratio: Double(e) / maxEntropy, label: fixed2(Double(e)), labelPlacement: .trailing, barStyle: Style(fg: .rgb(0x56, 0xB4, 0xE9)), glyphs: glyphs),
+                      in: Rect(x: inner.x + 4, y: y, width: barWidth + 6, height: 1))
+        y += 1
+      }
+    } else if !layer.entropy.isEmpty {
+      // Too short for a bar per head: one row, a level per head, and the range.
+      let levels = Array(glyphs.sparkLevels.dropFirst())
+      let spark = layer.entropy.map { levels[min(levels.count - 1, Int(Double($0) / maxEntropy * Double(levels.count - 1) + 0.5))] }.joined()
+      let low = layer.entropy.min() ?? 0, high = layer.entropy.max() ?? 0
+      let x = buffer.set(string: "h1-\(layer.entropy.count) ", x: inner.x, y: y, style: dim, maxWidth: inner.width)
+      let end = buffer.set(string: spark, x: x, y: y, style: Style(fg: .rgb(0x56, 0xB4, 0xE9)), maxWidth: inner.right - x)
+      _ = buffer.set(string: " \(fixed2(Double(low)))-\(fixed2(Double(high)))", x: end, y: y, style: dim, maxWidth: max(0, inner.right - end))
       y += 1
     }
     line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)

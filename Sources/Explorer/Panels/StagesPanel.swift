@@ -22,20 +22,16 @@ extension ExplorerScreen {
                      maxWidth: column.width)
       let mapArea = Rect(x: column.x, y: column.y + 1, width: column.width, height: max(0, column.height - 5))
       let geometry = ExplorerScreen.patchGeometry(grid: (side, side), in: mapArea)
+      let means = patchMeans(of: image, rows: side, cols: side)
       for row in 0..<side {
         for col in 0..<side {
           // The patch's mean colour in the preprocessed image: each stage sees the image at its own grid.
-          let x0 = col * image.width / side, x1 = max(x0 + 1, (col + 1) * image.width / side)
-          let y0 = row * image.height / side, y1 = max(y0 + 1, (row + 1) * image.height / side)
-          var r = 0, gg = 0, b = 0, n = 0
-          for y in y0..<min(y1, image.height) {
-            for x in x0..<min(x1, image.width) { let c = image[x, y]; r += Int(c.r); gg += Int(c.g); b += Int(c.b); n += 1 }
-          }
-          let mean = n > 0 ? RGB(UInt8(r / n), UInt8(gg / n), UInt8(b / n)) : RGB(0, 0, 0)
+          let mean = means[row * side + col]
           let glyph = stage == nil ? (ascii ? ".." : "··") : (ascii ? "##" : "██")
           let style = Style(fg: stage == nil ? Color.rgb(0x55, 0x55, 0x55) : mean.color)
           let text = geometry.cellWidth == 1 ? String(glyph.prefix(1)) : String(repeating: glyph, count: geometry.cellWidth / 2)
-          for dy in 0..<geometry.cellHeight {
+          // Small stage columns squeeze a grid to one cell per patch; what does not fit is left out, not drawn over.
+          for dy in 0..<geometry.cellHeight where geometry.y + row * geometry.cellHeight + dy < mapArea.bottom {
             _ = buffer.set(string: text, x: geometry.x + col * geometry.cellWidth, y: geometry.y + row * geometry.cellHeight + dy,
                            style: style, maxWidth: column.right - (geometry.x + col * geometry.cellWidth))
           }

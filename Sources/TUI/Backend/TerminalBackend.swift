@@ -16,6 +16,12 @@ public protocol TerminalBackend {
 
   /// Gives the terminal back to the shell. Safe to call more than once.
   mutating func restore()
+
+  /// The inline-image protocol in use, nil for text only (Graphics.swift gives the default: nil).
+  var graphics: GraphicsProtocol? { get }
+
+  /// Shows `images` over the frame last drawn (replacing the previous ones); a text-only backend ignores them.
+  mutating func show(_ images: [ImagePlacement])
 }
 
 extension TerminalBackend {
@@ -56,6 +62,9 @@ public struct TestBackend: TerminalBackend {
   /// How many times `readEvent` was called (each call that finds no event is one timeout).
   public private(set) var readCount = 0
   public private(set) var isRestored = false
+  /// The protocol the test pretends the terminal speaks, and every set of images shown, in order.
+  public var graphics: GraphicsProtocol? = nil
+  public private(set) var shownImages: [[ImagePlacement]] = []
 
   public init(size: Size, events: [InputEvent] = []) {
     self.size = size
@@ -89,4 +98,6 @@ public struct TestBackend: TerminalBackend {
   }
 
   public mutating func restore() { isRestored = true }
+
+  public mutating func show(_ images: [ImagePlacement]) { shownImages.append(images) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Explorer
+import Foundation
 import ImageInput
 import ImageIO
 import Pixels
@@ -45,6 +46,8 @@ struct ExploreOptions: ParsableArguments {
 
   @OptionGroup var modelOptions: ModelOptions
 
+  @OptionGroup var inputSizeOption: InputSizeOption
+
   @Option(name: .customLong("method"), help: methodHelp)
   var methods: [String] = []
 
@@ -60,7 +63,16 @@ struct ExploreOptions: ParsableArguments {
   @Flag(help: "ASCII glyphs only (automatic when the locale is not UTF-8).")
   var ascii = false
 
+  @Option(help: "Real pixels for the maps: auto (kitty, WezTerm, Ghostty, iTerm2 and foot by their environment; sixel where an xterm says so; none inside tmux), kitty, sixel, iterm, or none (half blocks only; also: off).")
+  var graphics: String?
+
+  @Flag(help: "Projector mode: bigger cells, bold text, a high-contrast palette (P toggles it).")
+  var large = false
+
   func validate() throws {
+    if let graphics, GraphicsMode(argument: graphics) == nil {
+      throw ValidationError("--graphics must be auto, kitty, sixel, iterm or none (got '\(graphics)')")
+    }
     guard methods.count <= 4 else {
       throw ValidationError("at most 4 --method: the explorer compares up to four methods side by side (got \(methods.count))")
     }
@@ -68,28 +80,41 @@ struct ExploreOptions: ParsableArguments {
 
   func run(lesson: Bool) throws {
     try reportingErrors {
+      // The settings file first: its problems go to stderr, where they stay readable after the explorer ends.
+      let (settings, problems) = ExplorerConfig.load()
+      for problem in problems { FileHandle.standardError.write(Data(("tokenscope: " + problem + "\n").utf8)) }
       guard isatty(0) == 1, isatty(1) == 1 else {
         throw CLIError("explore needs a terminal on stdin and stdout; use `tokenscope report IMAGE` or `tokenscope render` instead", code: CLIError.usage)
       }
-      let specs = try (methods.isEmpty ? ["evit", "tome"] : methods).map(parseMethod)
+      let specs = try (methods.isEmpty ? settings.methods ?? ["evit", "tome"] : methods).map(parseMethod)
       let model = try modelOptions.load()
       let imagePath = try image ?? Samples.defaultImage(channels: model.shape.inChannels)
-      let pipeline = preprocess.pipeline(for: model)
+      let pipeline = preprocess.pipeline(for: model, inputSize: try inputSizeOption.checked(for: model))
       let input = try loadModelImage(path: imagePath, model: model, pipeline: pipeline)
       let context = ExplorerContext(model: model, imagePath: imagePath, pipeline: pipeline, image: input.image)
       var backend: CursesBackend
       do {
-        backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil))
+        backend = try CursesBackend(options: .init(colorMode: noColor ? .monochrome : nil, mouse: !noMouse, ascii: ascii ? true : nil,
+                                                   graphics: noColor ? .none : GraphicsMode(argument: graphics ?? settings.graphics ?? "auto") ?? .none))
       } catch {
         throw CLIError("\(error)", code: CLIError.usage)  // the error says "cannot start the terminal UI: why"
       }
       var state = ExplorerState(context: context, methods: specs)
       state.samples = Samples.images(channels: model.shape.inChannels)
+      settings.apply(to: &state)
+      if large { state.large = true }
+      state.message = problems.first
       let opener: Worker.ImageOpener = { path in
         let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
         return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
       }
-      var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener),
+      let preprocess = self.preprocess
+      let sizer: Worker.InputSizer = { path, size in
+        let pipeline = preprocess.pipeline(for: model, inputSize: try InputSizeOption.check(size, for: model))
+        let input = try loadModelImage(path: path, model: model, pipeline: pipeline)
+        return (ExplorerContext(model: model, imagePath: path, pipeline: pipeline, image: input.image), input)
+      }
+      var app = ExplorerApp(state: state, worker: Worker(model: model, input: input, opener: opener, sizer: sizer),
                             appearance: backend.appearance)
       // Through the app, so the lesson page's computations start (an update whose effects were dropped left page 1's
       // baseline pending forever).

@@ -126,6 +126,12 @@ struct InputSizeOption: ParsableArguments {
 
   func checked(for model: ViTModel) throws -> Int? {
     guard let inputSize else { return nil }
+    return try Self.check(inputSize, for: model)
+  }
+
+  /// `inputSize` when the model can run at it, else the one-line reason (the explorer's `:size` says the same).
+  static func check(_ inputSize: Int, for model: ViTModel) throws -> Int {
+    guard inputSize > 0 && inputSize <= 4096 else { throw CLIError("--input-size must be in 1...4096", code: CLIError.usage) }
     let p = model.shape.patchSize
     guard inputSize >= p else {
       throw CLIError("--input-size \(inputSize) is smaller than the patch size \(p)", code: CLIError.usage)
