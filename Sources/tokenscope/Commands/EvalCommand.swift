@@ -101,6 +101,7 @@ struct EvalCommand: ParsableCommand {
       var context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
       context.journal = try scale.openJournal(header: header, shard: shard, specs: specs, command: self)
       if format != .csv { header.decode = try context.decodeRate(indices) }
+      if scale.maps != nil { context.mapSink = MapSink() }
       var results: [EvalResult] = []
       // Cascades run every stage once per image; each threshold setting is then an offline replay.
       var cascades: [[Int]: CascadeRecords] = [:]
@@ -134,7 +135,8 @@ struct EvalCommand: ParsableCommand {
         let r = s.range(of: selected.indices.count)
         return [("shard", .object([("index", JSONValue(s.index)), ("count", JSONValue(s.count)), ("first", JSONValue(r.lowerBound)), ("end", JSONValue(r.upperBound))]))]
       } ?? []
-      emit(render(results, header: header, extra: shardMembers))
+      let maps = try scale.writeMaps(context: context, specs: specs, header: header)
+      emit(render(results, header: header, extra: shardMembers + (maps.map { [("maps", $0.json)] } ?? [])))
       if let plot { try writePlot(results, to: plot, header: header) }
     }
   }

@@ -19,6 +19,9 @@ struct ScaleOptions: ParsableArguments {
   @Option(help: "Images per journal transaction.")
   var journalBatch: Int = 256
 
+  @Option(help: "Write dataset-level maps here: each method's mean patch state per block (PNG, SVG, maps.json), per-class kept maps, and the agreement of every pair of methods (IoU of kept patches, adjusted Rand index of merge partitions). With --merge: the shards' maps combined.")
+  var maps: String?
+
   @Option(help: "A flat folder's labels: ImageNet's LOC_val_solution.csv, or file,label lines (label: a class name or a model class index); --data is then the folder of images.")
   var labels: String?
 
@@ -33,6 +36,7 @@ struct ScaleOptions: ParsableArguments {
     if let shard, shard != "auto" {
       do { _ = try Shard.parse(shard, environment: [:]) } catch let e as CLIError { throw ValidationError(e.message) }
     }
+    if maps != nil && journal != nil { throw ValidationError("--maps and --journal: a resumed run would lack the maps of its journaled images; run maps without a journal") }
     guard journalBatch > 0 else { throw ValidationError("--journal-batch must be positive") }
   }
 }
@@ -45,7 +49,15 @@ extension EvalCommand {
     let inputs: [(String, JSONValue)] = [("merged", .array(merged.shards.map { f in
       .object([("file", .string(f.path)), ("first", JSONValue(f.range.lowerBound)), ("end", JSONValue(f.range.upperBound))])
     }))]
-    emit(render(merged.results, header: merged.header, extra: inputs))
+    var extra = inputs
+    let withMaps = try files.compactMap { f in try f.json["maps"].flatMap { $0 == .null ? nil : try DatasetMaps(json: $0, path: f.path) } }
+    if !withMaps.isEmpty || scale.maps != nil {
+      guard withMaps.count == files.count else { throw CLIError("--merge: \(files.count - withMaps.count) of the \(files.count) shards have no maps (run every shard with --maps)", code: CLIError.badData) }
+      let maps = try DatasetMaps.merged(withMaps)
+      if let dir = scale.maps { try maps.write(to: dir, title: merged.header.data) }
+      extra.append(("maps", maps.json))
+    }
+    emit(render(merged.results, header: merged.header, extra: extra))
     if let plot { try writePlot(merged.results, to: plot, header: merged.header) }
   }
 
@@ -94,5 +106,16 @@ extension EvalContext {
     guard !chosen.isEmpty else { return (0, 0) }
     let (_, seconds) = try forEachImage(chosen, label: "decoding alone") { image, _ in image.native.height }
     return (seconds > 0 ? Double(chosen.count) / seconds : 0, chosen.count)
+  }
+}
+
+extension ScaleOptions {
+  /// The maps of every single-pass method evaluated (cascades change their grid per image and are listed as skipped).
+  func writeMaps(context: EvalContext, specs: [MethodSpec], header: EvalHeader) throws -> DatasetMaps? {
+    guard let dir = maps, let sink = context.mapSink else { return nil }
+    let native = GridSize(rows: context.pipeline.cropHeight / context.model.shape.patchSize, cols: context.pipeline.cropWidth / context.model.shape.patchSize)
+    let maps = DatasetMaps(sink: sink, native: native, skipped: specs.filter { (try? makePlan($0, model: context.model))?.cascade != nil }.map(\.canonical))
+    try maps.write(to: dir, title: header.data)
+    return maps
   }
 }

@@ -16,6 +16,8 @@ struct EvalContext {
   let threads: Int
   /// `--journal`: finished images are recorded there and read back on a rerun.
   var journal: EvalJournal? = nil
+  /// `--maps`: every image's per-block patch states, per method.
+  var mapSink: MapSink? = nil
 
   /// Runs `body` on every image of `indices` on `threads` workers; results in `indices` order. `progress`: a bar
   /// shared by several calls (journal batches), which the caller finishes.
@@ -49,10 +51,14 @@ struct EvalContext {
 
   /// Accuracy, mean MACs and wall time of a single-pass plan.
   func evaluate(_ plan: MethodPlan, indices: [Int]) throws -> EvalCommand.EvalResult {
+    let maps = mapSink != nil
     let (outcomes, seconds) = try journaledImages(indices, run: plan.spec.canonical, label: plan.spec.canonical) { image, truth -> ImageOutcome in
       let outcome = try image.run(plan)
-      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs)
+      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs,
+                          map: maps ? MapSample(pass: outcome.pass, truth: truth) : nil)
     }
+    mapSink?.add(plan.spec.canonical, grid: GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize),
+                 outcomes.compactMap(\.map))
     return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
                                   macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds)
   }
@@ -76,7 +82,7 @@ struct EvalContext {
   }
 }
 
-struct ImageOutcome: Sendable { let correct: Bool; let macs: Int }
+struct ImageOutcome: Sendable { let correct: Bool; let macs: Int; var map: MapSample? = nil }
 
 struct StageRecord: Sendable {
   let confidence: Float
