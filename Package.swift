@@ -42,6 +42,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     // The explorer's settings file ($XDG_CONFIG_HOME/tokenscope/config.toml), read by the command line only.
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    // eval --journal: an SQLite file that sqlite3 or pandas can read while a run goes on.
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // C bindings: thin shims only. CCurses links ncursesw through its module map (no pkg-config: ncursesw.pc's
@@ -76,6 +78,7 @@ let package = Package(
         "Explorer", "Figures", "HostCPU",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "TOMLKit", package: "TOMLKit"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
 
     // Helpers shared by the test targets (fixture paths, tolerances, snapshot files).
@@ -95,7 +98,9 @@ let package = Package(
       exclude: ["Snapshots"]),
     .testTarget(
       name: "FiguresTests", dependencies: ["Figures", "TokenMethods", "ViTEngine", "ImageIO", "Pixels"]),
-    .testTarget(name: "CLITests", dependencies: ["tokenscope", "ViTEngine", "TestSupport"]),
+    .testTarget(
+      name: "CLITests",
+      dependencies: ["tokenscope", "ViTEngine", "ImageIO", "Pixels", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -26,10 +26,10 @@ struct EvalCommand: ParsableCommand {
   /// How far `dvt` is from the published method, wherever its numbers are summarised.
   static let dvtCaveat = "DVT here is one model run at three grids (the real DVT trains three models, one per resolution)"
 
-  @Option(help: "Dataset folder (IDX files or ImageFolder layout).")
-  var data: String
+  @Option(help: "Dataset folder (IDX files or ImageFolder layout); not with --merge.")
+  var data: String?
 
-  @Option(help: "train or test.")
+  @Option(help: "train, test or val (ImageFolder roots with a val/ folder, as ImageNet ships).")
   var split: String = "test"
 
   @OptionGroup var modelOptions: ModelOptions
@@ -75,10 +75,12 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "How many --calibrate images.")
   var calibLimit: Int = 5000
 
+  @OptionGroup var scale: ScaleOptions
+
   enum EvalFormat: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
   func validate() throws {
-    guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test") }
+    guard ["train", "test", "val"].contains(split) else { throw ValidationError("--split must be train, test or val") }
     guard threads > 0 else { throw ValidationError("--threads must be positive") }
     if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot '\(plot)': expected an .svg file") }
     if plotTime && plot == nil { throw ValidationError("--plot-time needs --plot FILE.svg") }
@@ -86,20 +88,30 @@ struct EvalCommand: ParsableCommand {
     guard calibSplit == "train" || calibSplit == "test" else { throw ValidationError("--calib-split must be train or test") }
     guard calibLimit > 0 else { throw ValidationError("--calib-limit must be positive") }
     if calibrate && sweep { throw ValidationError("--calibrate and --sweep are separate runs; choose one") }
+    try scale.validate(dataGiven: data != nil)
   }
 
   func run() throws {
     try reportingErrors {
+      ProgressBar.plainOnly = format == .json
+      if !scale.merge.isEmpty { return try runMerge() }
+      guard let data else { throw CLIError("--data is required (or --merge FILE... to combine shards)", code: CLIError.usage) }
       let specs = try sweep ? sweepSpecs() : (methods.isEmpty ? ["none"] : methods).map(parseMethod)
       let model = try modelOptions.load()
-      let dataset: Dataset
-      do { dataset = try Dataset.open(path: data, split: split) } catch let e as DatasetError {
-        throw CLIError(e.message, code: e.isMissing ? CLIError.noInput : CLIError.badData)
-      }
-      let indices = selection.indices(count: dataset.count).indices
-      let labelMap = EvalCommand.labelMap(dataset: dataset, model: model)
+      let dataset = try scale.openDataset(data, split: split)
+      let selected = selection.indices(count: dataset.count)
+      let shard = try scale.shard.map { try Shard.parse($0) }
+      let indices = shard.map { Array(selected.indices[$0.range(of: selected.indices.count)]) } ?? selected.indices
+      let labelMap = try ClassMapping.resolve(dataset: dataset, model: model, classMap: scale.classMap)
       let pipeline = preprocess.pipeline(for: model, inputSize: try size.checked(for: model))
-      let context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
+      var header = EvalHeader(model: model.info.path, modelSHA256: try modelFingerprint(model), data: dataset.name, split: split,
+                              preprocess: pipeline.description, threads: threads, selected: selected.indices.count,
+                              selectionSHA256: EvalHeader.fingerprint(selected.indices), selection: selected.description,
+                              baselineMACs: MACCounterBaseline.of(model))
+      var context = EvalContext(model: model, dataset: dataset, labelMap: labelMap, pipeline: pipeline, threads: threads)
+      context.journal = try scale.openJournal(header: header, shard: shard, specs: specs, command: self)
+      if format != .csv { header.decode = try context.decodeRate(indices) }
+      if scale.maps != nil { context.mapSink = MapSink() }
       var results: [EvalResult] = []
       // Cascades run every stage once per image; each threshold setting is then an offline replay.
       var cascades: [[Int]: CascadeRecords] = [:]
@@ -127,8 +139,13 @@ struct EvalCommand: ParsableCommand {
         }
       }
       if relevance || plotRelevance { try RelevanceEval.fill(&results, model: model, context: context, indices: indices) }
-      emit(render(results, dataset: dataset, model: model, pipeline: pipeline))
-      if let plot { try writePlot(results, to: plot, dataset: dataset, model: model) }
+      let shardMembers: [(String, JSONValue)] = shard.map { s in
+        let r = s.range(of: selected.indices.count)
+        return [("shard", .object([("index", JSONValue(s.index)), ("count", JSONValue(s.count)), ("first", JSONValue(r.lowerBound)), ("end", JSONValue(r.upperBound))]))]
+      } ?? []
+      let maps = try scale.writeMaps(context: context, specs: specs, header: header)
+      emit(render(results, header: header, extra: shardMembers + (maps.map { [("maps", $0.json)] } ?? [])))
+      if let plot { try writePlot(results, to: plot, header: header) }
     }
   }
 
@@ -164,7 +181,7 @@ struct EvalCommand: ParsableCommand {
     return specs.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
   }
 
-  func writePlot(_ results: [EvalResult], to path: String, dataset: Dataset, model: ViTModel) throws {
+  func writePlot(_ results: [EvalResult], to path: String, header: EvalHeader) throws {
     func x(_ r: EvalResult) -> Double { plotRelevance ? 100 * (r.relevanceKept ?? 0) : plotTime ? r.msPerImage : r.macsMean / 1e9 }
     var order: [String] = []
     var byMethod: [String: [EvalResult]] = [:]
@@ -180,13 +197,14 @@ struct EvalCommand: ParsableCommand {
       })
     }
     let base = results.first { $0.spec.name == "none" }.map { (x: x($0), y: 100 * $0.accuracy) }
-    let modelName = model.info.path.split(separator: "/").last.map(String.init) ?? model.info.path
-    let dataName = dataset.name.split(separator: "/").last.map(String.init) ?? dataset.name
+    let modelName = header.model.split(separator: "/").last.map(String.init) ?? header.model
+    let dataName = header.data.split(separator: "/").last.map(String.init) ?? header.data
+    let split = header.split
     // Dataset names already say their split ("fashion-mnist (test)"); ImageFolder roots may not.
     let dataLabel = dataName.contains("(\(split))") ? dataName : "\(dataName) \(split)"
     let chart = TradeoffChart(title: "\(modelName) on \(dataLabel) (\(results.first?.images ?? 0) images)",
                               xLabel: plotRelevance ? "relevance kept (% of the baseline's rollout mass)"
-                                : plotTime ? "ms per image (\(threads) threads)" : "mean GMACs per image",
+                                : plotTime ? "ms per image (\(header.threads) threads)" : "mean GMACs per image",
                               yLabel: "top-1 accuracy (%)", series: series, baseline: base,
                               caption: results.contains { $0.exitShares != nil } ? Self.dvtCaveat + "." : nil)
     do { try AtomicFile.write(Array(chart.svg().utf8), to: path) } catch {
@@ -210,7 +228,9 @@ struct EvalCommand: ParsableCommand {
     let macs: Double
     let seconds: Double
     /// Cascades: the share of images answered by each stage.
-    var exitShares: [Double]? = nil
+    /// Cascades: how many images each stage answered.
+    var exitCounts: [Int]? = nil
+    var exitShares: [Double]? { exitCounts.map { c in c.map { Double($0) / Double(max(images, 1)) } } }
     /// `--relevance`: the mean share of the baseline's rollout mass the method keeps (RelevanceEval); nil otherwise.
     var relevanceKept: Double? = nil
     var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
@@ -222,6 +242,7 @@ struct EvalCommand: ParsableCommand {
   /// `--calib-limit`).
   func calibrationRecords(_ plan: MethodPlan, model: ViTModel, pipeline: Preprocessing, labelMap: [Int]?) throws -> CascadeRecords {
     let held: Dataset
+    guard let data else { throw CLIError("--calibrate needs --data", code: CLIError.usage) }
     do { held = try Dataset.open(path: data, split: calibSplit) } catch {
       throw CLIError(error.message, code: error.isMissing ? CLIError.noInput : CLIError.badData)
     }
@@ -233,31 +254,30 @@ struct EvalCommand: ParsableCommand {
     return try context.cascadeRecords(plan, indices: indices, label: "calibration (\(calibSplit))")
   }
 
-  func render(_ results: [EvalResult], dataset: Dataset, model: ViTModel, pipeline: Preprocessing) -> String {
+  /// `extra`: members appended to the JSON (the shard's range, a merge's inputs).
+  func render(_ results: [EvalResult], header: EvalHeader, extra: [(String, JSONValue)] = []) -> String {
     switch format {
     case .json:
-      return JSONValue.object([
-        ("schema_version", 1), ("model", .string(model.info.path)), ("data", .string(dataset.name)),
-        ("split", .string(split)), ("preprocess", .string(pipeline.description)), ("threads", JSONValue(threads)),
+      return JSONValue.object([("schema_version", 1)] + header.jsonMembers + [
         ("results", .array(results.map { r in
           .object([("method", .string(r.spec.canonical)), ("accuracy", JSONValue(r.accuracy)),
                    ("macs_mean", JSONValue(r.macsMean)), ("images", JSONValue(r.images)), ("ms_per_image", JSONValue(r.msPerImage)),
-                   ("exit_shares", r.exitShares.map { .array($0.map { .number($0) }) } ?? .null)]
+                   ("exit_shares", r.exitShares.map { .array($0.map { .number($0) }) } ?? .null)] + r.rawMembers
                   + (relevance || plotRelevance ? [("relevance_kept", r.relevanceKept.map { JSONValue($0) } ?? .null)] : []))
         })),
-      ]).serialized()
+      ] + extra).serialized()
     case .csv:
       return (["method,accuracy,macs_mean,images,ms_per_image"] + results.map {
         "\"\($0.spec.canonical)\",\($0.accuracy),\(Int($0.macsMean.rounded())),\($0.images),\(formatFixed($0.msPerImage, decimals: 3))"
       }).joined(separator: "\n")
     case .text:
-      var lines = ["model  \(model.info.path)", "data   \(dataset.name), \(results.first?.images ?? 0) images", "pre    \(pipeline.description)", ""]
+      var lines = ["model  \(header.model)", "data   \(header.data), \(results.first?.images ?? 0) images", "pre    \(header.preprocess)"] + (header.decodeLine.map { [$0] } ?? []) + [""]
       let width = max(6, results.map { $0.spec.canonical.count }.max() ?? 6)
       let cascades = results.contains { $0.exitShares != nil }
       let kept = relevance || plotRelevance
       lines.append(pad("method", width, left: true) + "  accuracy   GMACs  % base  ms/image" + (kept ? "  relevance" : "")
                    + (cascades ? "  exits per stage" : ""))
-      let base = results.first { $0.spec.name == "none" }?.macsMean ?? MACCounterBaseline.of(model)
+      let base = results.first { $0.spec.name == "none" }?.macsMean ?? header.baselineMACs
       for r in results {
         lines.append(pad(r.spec.canonical, width, left: true) + "  " + pad(formatFixed(100 * r.accuracy, decimals: 2) + "%", 8) + "  "
                      + pad(formatFixed(r.macsMean / 1e9, decimals: 4), 6) + "  "
@@ -273,34 +293,6 @@ struct EvalCommand: ParsableCommand {
 
 enum MACCounterBaseline {
   static func of(_ model: ViTModel) -> Double { Double(MACCounter.baseline(model.shape, grid: model.shape.grid).total) }
-}
-
-/// A progress bar on stderr, drawn only when stderr is a terminal.
-final class ProgressBar: @unchecked Sendable {
-  private let lock = NSLock()
-  private let total: Int, label: String
-  private var done = 0, lastDrawn = -1
-  private let enabled = isatty(2) == 1
-
-  init(total: Int, label: String) { self.total = total; self.label = label }
-
-  func advance() {
-    guard enabled else { return }
-    lock.withLock {
-      done += 1
-      let permille = total > 0 ? done * 1000 / total : 1000
-      guard permille / 5 != lastDrawn else { return }
-      lastDrawn = permille / 5
-      let filled = permille * 30 / 1000
-      let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-      FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label)".utf8))
-    }
-  }
-
-  func finish() {
-    guard enabled else { return }
-    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-  }
 }
 
 /// A small seeded generator for --sample.

@@ -153,7 +153,7 @@ struct PruneCommand: ParsableCommand {
     }
     let total = UPViTScorer.ablationCount(model)
     FileHandle.standardError.write(Data("scoring \(total) channels on \(inputs.count) calibration images (\(perClass) per class of \(dataset.name))\n".utf8))
-    let progress = ProgressBar(total: total, label: "UP-ViT importance")
+    let progress = ProgressBar(total: total, label: "UP-ViT importance", unit: "channels")
     let calibration = "\(perClass) per class of \(dataset.name), seed \(seed)"
     let scores: ChannelImportance
     do {

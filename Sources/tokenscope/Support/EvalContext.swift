@@ -14,10 +14,16 @@ struct EvalContext {
   let labelMap: [Int]?
   let pipeline: Preprocessing
   let threads: Int
+  /// `--journal`: finished images are recorded there and read back on a rerun.
+  var journal: EvalJournal? = nil
+  /// `--maps`: every image's per-block patch states, per method.
+  var mapSink: MapSink? = nil
 
-  /// Runs `body` on every image of `indices` on `threads` workers; results in `indices` order.
-  func forEachImage<T: Sendable>(_ indices: [Int], label: String, _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
-    let progress = ProgressBar(total: indices.count, label: label)
+  /// Runs `body` on every image of `indices` on `threads` workers; results in `indices` order. `progress`: a bar
+  /// shared by several calls (journal batches), which the caller finishes.
+  func forEachImage<T: Sendable>(_ indices: [Int], label: String, progress shared: ProgressBar? = nil,
+                                 _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
+    let progress = shared ?? ProgressBar(total: indices.count, label: label)
     let collected = Collected<T>(count: indices.count)
     let start = DispatchTime.now().uptimeNanoseconds
     let workers = min(threads, max(indices.count, 1))
@@ -38,24 +44,29 @@ struct EvalContext {
         i += workers
       }
     }
-    progress.finish()
+    if shared == nil { progress.finish() }
     if let failure = collected.failure { throw CLIError(failure, code: CLIError.badData) }
     return (collected.values.map { $0! }, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
   }
 
   /// Accuracy, mean MACs and wall time of a single-pass plan.
   func evaluate(_ plan: MethodPlan, indices: [Int]) throws -> EvalCommand.EvalResult {
-    let (outcomes, seconds) = try forEachImage(indices, label: plan.spec.canonical) { image, truth -> ImageOutcome in
+    let maps = mapSink != nil
+    let (outcomes, seconds) = try journaledImages(indices, run: plan.spec.canonical, label: plan.spec.canonical) { image, truth -> ImageOutcome in
       let outcome = try image.run(plan)
-      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs)
+      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs,
+                          map: maps ? MapSample(pass: outcome.pass, truth: truth) : nil)
     }
+    mapSink?.add(plan.spec.canonical, grid: GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize),
+                 outcomes.compactMap(\.map))
     return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
                                   macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds)
   }
 
   /// Every stage of a cascade on every image.
   func cascadeRecords(_ plan: MethodPlan, indices: [Int], label: String? = nil) throws -> CascadeRecords {
-    let (stages, seconds) = try forEachImage(indices, label: label ?? "\(plan.spec.name) stages") { image, truth -> [StageRecord] in
+    let grids = plan.cascade.map { $0.grids.map(String.init).joined(separator: "/") } ?? plan.spec.canonical
+    let (stages, seconds) = try journaledImages(indices, run: "stages:\(grids)", label: label ?? "\(plan.spec.name) stages") { image, truth -> [StageRecord] in
       var records: [StageRecord] = []
       for grid in plan.grids(native: image.nativeGrid) {
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -71,7 +82,7 @@ struct EvalContext {
   }
 }
 
-struct ImageOutcome: Sendable { let correct: Bool; let macs: Int }
+struct ImageOutcome: Sendable { let correct: Bool; let macs: Int; var map: MapSample? = nil }
 
 struct StageRecord: Sendable {
   let confidence: Float
@@ -100,9 +111,8 @@ struct CascadeRecords {
       if image[exit].correct { correct += 1 }
       for s in 0...exit { macs += Double(image[s].macs); busy += image[s].seconds }
     }
-    let n = max(stages.count, 1)
     return EvalCommand.EvalResult(spec: spec, correct: correct, images: stages.count, macs: macs,
-                                  seconds: busy / Double(workers), exitShares: exits.map { Double($0) / Double(n) })
+                                  seconds: busy / Double(workers), exitCounts: exits)
   }
 
   /// DVT's threshold calibration (`dynamic_find_threshold` in DVT's inference.py; the DVT article in TokenMethods.docc

@@ -1,0 +1,170 @@
+// `eval --journal FILE`: every finished image's outcome in an SQLite database, one transaction per batch, so a run
+// killed at any point (kill -9, a full disk, a power cut) loses at most the batch in flight, and the same command
+// resumes where it stopped. WAL mode lets sqlite3 or pandas read the tables while the run writes them.
+//
+// Tables (README, "Datasets at scale"):
+//   identity(key, value)                                   what the journal was written for; another run is refused
+//   images(run, image, correct, macs)                      single-pass methods: one row per method and image
+//   stages(run, image, stage, confidence, correct, macs, seconds)   cascades: every stage of every image
+//   batches(run, images, seconds)                          wall time of each committed batch
+// `run` is the method's canonical spec (cascades: "stages:" and their grids); `image` the dataset index.
+import Foundation
+import GRDB
+import ImageInput
+
+final class EvalJournal: @unchecked Sendable {
+  let path: String
+  let batchSize: Int
+  private let pool: DatabasePool
+
+  /// Opens or creates the journal at `path` and checks it was written for `identity` (an empty journal takes it).
+  init(path: String, identity: [(String, String)], batchSize: Int) throws {
+    self.path = path
+    self.batchSize = batchSize
+    var configuration = Configuration()
+    // A committed batch survives a power cut: WAL alone keeps the file consistent, FULL also keeps the last commits.
+    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    configuration.busyMode = .timeout(10)
+    do {
+      pool = try DatabasePool(path: path, configuration: configuration)
+      try pool.write { db in
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if !tables.isEmpty && !tables.contains("identity") {
+          throw CLIError("--journal \(path): an SQLite database, but not a tokenscope eval journal (tables: \(tables.prefix(4).joined(separator: ", ")))", code: CLIError.badData)
+        }
+        try db.execute(sql: """
+          CREATE TABLE IF NOT EXISTS identity (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+          CREATE TABLE IF NOT EXISTS images (run TEXT NOT NULL, image INTEGER NOT NULL, correct INTEGER NOT NULL,
+            macs INTEGER NOT NULL, PRIMARY KEY (run, image));
+          CREATE TABLE IF NOT EXISTS stages (run TEXT NOT NULL, image INTEGER NOT NULL, stage INTEGER NOT NULL,
+            confidence REAL NOT NULL, correct INTEGER NOT NULL, macs INTEGER NOT NULL, seconds REAL NOT NULL,
+            PRIMARY KEY (run, image, stage));
+          CREATE TABLE IF NOT EXISTS batches (run TEXT NOT NULL, images INTEGER NOT NULL, seconds REAL NOT NULL);
+          """)
+        let stored = Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM identity").map { ($0["key"] as String, $0["value"] as String) },
+                                uniquingKeysWith: { a, _ in a })
+        if stored.isEmpty {
+          for (key, value) in identity { try db.execute(sql: "INSERT INTO identity (key, value) VALUES (?, ?)", arguments: [key, value]) }
+          return
+        }
+        for (key, value) in identity where stored[key] != value {
+          func shown(_ s: String?) -> String {
+            guard let s else { return "nothing" }
+            let line = s.replacingOccurrences(of: "\n", with: " ")
+            return "'" + (line.count > 60 ? line.prefix(57) + "..." : line) + "'"
+          }
+          throw CLIError("--journal \(path) was written for another run: \(key) \(shown(stored[key])), this run has \(shown(value)) (use a new journal file)", code: CLIError.usage)
+        }
+      }
+    } catch let error as CLIError {
+      throw error
+    } catch let error as DatabaseError {
+      throw EvalJournal.cliError(error, path: path)
+    }
+  }
+
+  static func cliError(_ error: DatabaseError, path: String) -> CLIError {
+    switch error.resultCode {
+    case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+      return CLIError("--journal \(path): not an SQLite database (\(error.message ?? "\(error.resultCode)"))", code: CLIError.badData)
+    case .SQLITE_FULL:
+      return CLIError("--journal \(path): the disk is full; the batches committed so far are kept, rerun to resume", code: CLIError.ioError)
+    default:
+      return CLIError("--journal \(path): \(error.message ?? "\(error.resultCode)")", code: CLIError.ioError)
+    }
+  }
+
+  func access<T>(_ body: (DatabasePool) throws -> T) throws -> T {
+    do { return try body(pool) } catch let error as DatabaseError { throw EvalJournal.cliError(error, path: path) }
+  }
+
+  /// What a finished run of `run` recorded, by dataset index, and the wall seconds of its batches.
+  func load<T: JournalRecord>(_ type: T.Type, run: String) throws -> (records: [Int: T], seconds: Double) {
+    try access { pool in
+      try pool.read { db in
+        (try T.load(db, run: run),
+         try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(seconds), 0) FROM batches WHERE run = ?", arguments: [run]) ?? 0)
+      }
+    }
+  }
+
+  /// One batch, in one transaction.
+  func record<T: JournalRecord>(run: String, images: [Int], values: [T], seconds: Double) throws {
+    try access { pool in
+      try pool.write { db in
+        for (image, value) in zip(images, values) { try value.insert(db, run: run, image: image) }
+        try db.execute(sql: "INSERT INTO batches (run, images, seconds) VALUES (?, ?, ?)", arguments: [run, images.count, seconds])
+      }
+    }
+  }
+}
+
+/// A per-image outcome the journal can store and read back exactly.
+protocol JournalRecord: Sendable {
+  static func load(_ db: Database, run: String) throws -> [Int: Self]
+  func insert(_ db: Database, run: String, image: Int) throws
+}
+
+extension ImageOutcome: JournalRecord {
+  static func load(_ db: Database, run: String) throws -> [Int: ImageOutcome] {
+    var out: [Int: ImageOutcome] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT image, correct, macs FROM images WHERE run = ?", arguments: [run]) {
+      out[row["image"]] = ImageOutcome(correct: row["correct"], macs: row["macs"])
+    }
+    return out
+  }
+
+  func insert(_ db: Database, run: String, image: Int) throws {
+    try db.execute(sql: "INSERT OR REPLACE INTO images (run, image, correct, macs) VALUES (?, ?, ?, ?)",
+                   arguments: [run, image, correct, macs])
+  }
+}
+
+extension Array: JournalRecord where Element == StageRecord {
+  static func load(_ db: Database, run: String) throws -> [Int: [StageRecord]] {
+    var out: [Int: [StageRecord]] = [:]
+    let rows = try Row.fetchAll(db, sql: "SELECT image, stage, confidence, correct, macs, seconds FROM stages WHERE run = ? ORDER BY image, stage",
+                                arguments: [run])
+    for row in rows {
+      // Stored as REAL (a double), which holds every Float exactly.
+      let record = StageRecord(confidence: Float(row["confidence"] as Double), correct: row["correct"], macs: row["macs"], seconds: row["seconds"])
+      out[row["image"], default: []].append(record)
+    }
+    return out
+  }
+
+  func insert(_ db: Database, run: String, image: Int) throws {
+    for (stage, r) in enumerated() {
+      try db.execute(sql: "INSERT OR REPLACE INTO stages (run, image, stage, confidence, correct, macs, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     arguments: [run, image, stage, Double(r.confidence), r.correct, r.macs, r.seconds])
+    }
+  }
+}
+
+extension EvalContext {
+  /// `forEachImage` through the journal when there is one: images it already holds for `run` are read back, the rest
+  /// run in batches of `journal.batchSize`, each committed as it finishes. Seconds: the batches' wall time, summed
+  /// over every session that ran them.
+  func journaledImages<T: JournalRecord>(_ indices: [Int], run: String, label: String,
+                                         _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
+    guard let journal else { return try forEachImage(indices, label: label, body) }
+    var (done, seconds) = try journal.load(T.self, run: run)
+    let todo = indices.filter { done[$0] == nil }
+    let progress = ProgressBar(total: indices.count, label: label)
+    progress.advance(by: indices.count - todo.count, resumed: true)
+    var start = 0
+    while start < todo.count {
+      let batch = Array(todo[start..<min(start + journal.batchSize, todo.count)])
+      let (values, s) = try forEachImage(batch, label: label, progress: progress, body)
+      try journal.record(run: run, images: batch, values: values, seconds: s)
+      for (i, v) in zip(batch, values) { done[i] = v }
+      seconds += s
+      start += batch.count
+    }
+    progress.finish()
+    return (try indices.map { i in
+      guard let v = done[i] else { throw CLIError("--journal \(journal.path): image \(i) of \(run) is missing after the run", code: CLIError.badData) }
+      return v
+    }, seconds)
+  }
+}
