@@ -170,6 +170,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("d"): return .toggleDifferences
   case .char("a"): return .cycleHead
   case .char("s"): return .cycleAttentionScale
+  case .char("A"): return .toggleQuery
   case .char(" "): return .togglePlay
   case .char(">"), .char("."): return .playSpeed(1)
   case .char("<"), .char(","): return .playSpeed(-1)

@@ -35,6 +35,8 @@ public struct LayerView: Sendable {
   public let pruning: PruningSummary.Block?
   /// What the method annotated in this block (scores, roles, merge distances), mapped to patches; nil when nothing.
   public var annotations: PatchAnnotations? = nil
+  /// Every token's attention, for maps with another query than CLS; nil where it was not kept.
+  public var patchAttention: PatchAttention? = nil
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -171,8 +173,21 @@ public struct MethodRun: Sendable {
         event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
-        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations)))
+        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations),
+        patchAttention: patchAttention(r, before: before, column: column, share: share)))
     }
     return layers
+  }
+
+  /// Patch by patch: the key column and share of each patch's token (as for CLS above) and its query row.
+  static func patchAttention(_ r: BlockRecord, before: TokenState, column: [Int], share: [Float]) -> PatchAttention {
+    var queryRow = [Int](repeating: -1, count: before.tokenCount)
+    if let active = r.activeTokens { for (i, t) in active.enumerated() { queryRow[t] = i } } else {
+      for t in 0..<min(before.tokenCount, r.queries) { queryRow[t] = t }
+    }
+    let tokens = before.patchToken.map(Int.init)
+    return PatchAttention(heads: r.heads, queries: r.queries, keys: r.keys, probabilities: r.probabilities,
+                          column: tokens.map { $0 >= 0 ? column[$0] : -1 }, share: tokens.map { $0 >= 0 ? share[$0] : 0 },
+                          row: tokens.map { $0 >= 0 ? queryRow[$0] : -1 })
   }
 }
