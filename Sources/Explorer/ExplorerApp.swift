@@ -142,6 +142,8 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
     case .char("["): return .lessonStep(-1)
     case .pageDown: return .scrollLesson(ExplorerApp.lessonScrollStep)
     case .pageUp: return .scrollLesson(-ExplorerApp.lessonScrollStep)
+    case .mouse(_, _, .wheelDown): return .scrollLesson(1)
+    case .mouse(_, _, .wheelUp): return .scrollLesson(-1)
     case .char("t"): return .endLesson
     default: break  // every other key works as usual
     }
