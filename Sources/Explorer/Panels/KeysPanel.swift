@@ -73,6 +73,7 @@ extension ExplorerScreen {
      KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
      KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages, PgDn PgUp scroll)"),
      KeyHint("< >", "play slower / faster"),
+     KeyHint("P", "projector mode: bigger cells, bold text, high contrast"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
   }
 }
