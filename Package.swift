@@ -12,7 +12,7 @@
 //   TUI -> Pixels, NumberFormatting    buffer, widgets, colours; no ncurses
 //   TUICurses -> TUI, CCurses          the ncurses backend, the only module that imports the curses shim
 //   Explorer -> TUI, Figures, ImageInput, TokenMethods   backend-agnostic: the executable injects the backend
-//   tokenscope -> all of them and ArgumentParser
+//   tokenscope -> all of them, ArgumentParser and TOMLKit (the explorer's settings file)
 // The engine knows nothing of terminals, images or methods beyond the phase protocol.
 import PackageDescription
 

@@ -3,6 +3,7 @@
 // colour; a log scale over three decades and a percentile (rank) scale keep the rest apart.
 import Foundation
 import NumberFormatting
+import TokenMethods
 
 public enum AttentionScale: String, CaseIterable, Sendable {
   case linear, log, percentile
@@ -51,4 +52,14 @@ private func lowerBound(_ sorted: [Float], _ value: Float) -> Int {
     if sorted[mid] < value { lo = mid + 1 } else { hi = mid }
   }
   return lo
+}
+
+extension ExplorerState {
+  /// The attention map the attention view shows for `layer` of `run`: the cursor's token's row when `A` made it the
+  /// query (nil if that token did not query in this block), else CLS's; and the query's name for the legend.
+  func attentionMap(_ layer: LayerView, run: MethodRun) -> (values: [Float]?, query: String) {
+    guard queryAtCursor, let cursor, let p = cursorPatch(in: run) else { return (layer.attention(head: head), "CLS") }
+    let name = "patch (\(cursor.row),\(cursor.col))'s token"
+    return (layer.patchAttention?.map(query: p, head: head), name)
+  }
 }

@@ -146,6 +146,8 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
     case .char("["): return .lessonStep(-1)
     case .pageDown: return .scrollLesson(ExplorerApp.lessonScrollStep)
     case .pageUp: return .scrollLesson(-ExplorerApp.lessonScrollStep)
+    case .mouse(_, _, .wheelDown): return .scrollLesson(1)
+    case .mouse(_, _, .wheelUp): return .scrollLesson(-1)
     case .char("t"): return .endLesson
     default: break  // every other key works as usual
     }
@@ -176,6 +178,7 @@ public func action(for event: InputEvent, state: ExplorerState, map: MapGeometry
   case .char("x"): return .toggleAblation
   case .char("X"): return .rankAblation
   case .char("s"): return .cycleAttentionScale
+  case .char("A"): return .toggleQuery
   case .char(" "): return .togglePlay
   case .char(">"), .char("."): return .playSpeed(1)
   case .char("<"), .char(","): return .playSpeed(-1)

@@ -65,6 +65,8 @@ public struct ExplorerState: Sendable {
   public var head: Int? = nil
   /// How the attention view maps weights to colours (`s` cycles).
   public var attentionScale: AttentionScale = .linear
+  /// The attention view's query: the cursor's token (`A`) instead of CLS.
+  public var queryAtCursor = false
   public var compare = false
   public var highlightDifferences = false
   public var playing = false
@@ -141,7 +143,7 @@ public enum Action: Sendable {
   case adjustParameter(Int)
   case focusMethod(Int)
   case toggleCompare, toggleDifferences
-  case cycleHead, cycleAttentionScale
+  case cycleHead, cycleAttentionScale, toggleQuery
   case togglePlay, tick
   /// Play faster (+1) or slower (-1).
   case playSpeed(Int)
@@ -253,6 +255,11 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let heads = state.context.heads
     state.head = state.head.map { $0 + 1 < heads ? $0 + 1 : nil } ?? (heads > 0 ? 0 : nil)
   case .cycleAttentionScale: state.attentionScale = state.attentionScale.next
+  case .toggleQuery:
+    state.queryAtCursor.toggle()
+    if state.queryAtCursor && state.cursor == nil {
+      state.cursor = (row: state.context.grid.rows / 2, col: state.context.grid.cols / 2)
+    }
   case .togglePlay: state.playing.toggle()
   case .playSpeed(let step):
     let speeds = ExplorerState.playSpeeds

@@ -406,7 +406,7 @@ public final class CursesBackend: TerminalBackend {
 
   public func restore() {
     guard !isRestored else { return }
-    if graphics == .kitty && !shownImages.isEmpty { writeBytes(Array("\u{1B}_Ga=d,d=A,q=2\u{1B}\\".utf8)) }
+    if graphics == .kitty && !shownImages.isEmpty, let writer = graphicsWriter { writeBytes(writer.frame([])) }
     isRestored = true
     for signalNumber in handledSignals { signal(signalNumber, SIG_DFL) }
     terminalRestoreIsArmed = false

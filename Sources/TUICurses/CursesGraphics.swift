@@ -32,7 +32,9 @@ extension CursesBackend {
     if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0, size.ws_xpixel > 0, size.ws_ypixel > 0 {
       cell = (Int(size.ws_xpixel) / Int(size.ws_col), Int(size.ws_ypixel) / Int(size.ws_row))
     }
-    return (graphics, GraphicsWriter(graphics: graphics, cellWidth: cell.width, cellHeight: cell.height))
+    // A protocol forced inside tmux goes through its passthrough (auto never chooses one there).
+    return (graphics, GraphicsWriter(graphics: graphics, cellWidth: cell.width, cellHeight: cell.height,
+                                     tmuxPassthrough: environment["TMUX"] != nil))
   }
 
   /// Sends `CSI c` and reads the answer for up to 200 ms, in raw mode, before ncurses owns the terminal.

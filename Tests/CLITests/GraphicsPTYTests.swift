@@ -100,6 +100,17 @@ struct GraphicsPTYTests {
     #expect(lastDelete.lowerBound > lastImage.lowerBound, "the images are deleted on the way out")
   }
 
+  /// A protocol forced inside tmux goes through tmux's passthrough.
+  @Test func forcedInsideTmuxGoesThroughThePassthrough() throws {
+    var env = Self.base
+    env["TERM"] = "tmux-256color"
+    env["TMUX"] = "/tmp/tmux-0/default,1,0"
+    let out = try runOnPTY(arguments: ["explore", "--graphics", "kitty"], environment: env, answers: [:],
+                           until: { $0.contains("\u{1B}Ptmux;\u{1B}\u{1B}_Ga=T,f=24,") })
+    #expect(out.contains("\u{1B}Ptmux;\u{1B}\u{1B}_Ga=T,f=24,"))
+    #expect(!out.contains("\u{1B}[c"), "forced: nothing asked")
+  }
+
   /// Inside tmux (its environment), or with --graphics none, only text: no query, no image.
   @Test(arguments: [true, false])
   func textOnlyInsideTmuxOrWhenTurnedOff(tmux: Bool) throws {

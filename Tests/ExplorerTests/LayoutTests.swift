@@ -179,8 +179,13 @@ struct LayoutTests {
     let first = screen(state, 60, 20).lines.joined(separator: "\n")
     #expect(first.contains("PgDn more"))
     #expect(action(for: .pageDown, state: state).map { "\($0)" } == "scrollLesson(3)")
-    for _ in 0..<20 { _ = update(&state, .scrollLesson(3)) }
-    state.lessonScroll = min(state.lessonScroll, limit)
+    #expect(action(for: .mouse(x: 1, y: 1, kind: .wheelDown), state: state).map { "\($0)" } == "scrollLesson(1)")
+    // Through the app, which clamps the scroll to what the window shows.
+    var app = ExplorerApp(state: state, worker: Worker(model: try ModelLoader.load(path: repositoryRoot + "/samples/models/fashion-vit.safetensors"),
+                                                       input: try fixtureImage()), appearance: .rich)
+    for _ in 0..<20 { app.send(.scrollLesson(3), size: size) }
+    #expect(app.state.lessonScroll == limit)
+    state = app.state
     let last = screen(state, 60, 20).lines.joined(separator: "\n")
     #expect(last.contains("PgUp back") && !last.contains("PgDn more"))
     let words = Lesson.pages[4].text.split(separator: " ")

@@ -28,11 +28,12 @@ extension ExplorerScreen {
       hints += [KeyHint("]", "next page"), KeyHint("[", "previous"), KeyHint("PgDn/PgUp", "scroll"), KeyHint("t", "leave")]
     }
     if state.showPlots { return hints + [KeyHint("p", "maps"), KeyHint("m", "method"), KeyHint("?", "help"), KeyHint("q", "quit")] }
-    hints.append(KeyHint(ascii ? "<-/->" : "←/→", "layer"))
+    // Help first after the layer keys: whatever the bar cannot show, ? lists.
+    hints += [KeyHint(ascii ? "<-/->" : "←/→", "layer"), KeyHint("?", "help")]
     let views = state.applicableViews.count
     if views > 1 { hints.append(KeyHint("Tab", "view (\(views))")) }
     switch state.view {
-    case .attention: hints += [KeyHint("a", "head"), KeyHint("s", "scale")]
+    case .attention: hints += [KeyHint("a", "head"), KeyHint("s", "scale"), KeyHint("A", state.queryAtCursor ? "query CLS" : "query cursor")]
     case .status, .groups, .clusters, .score, .roles: hints += [KeyHint("j/k H/L", "cursor")]
     default: break
     }
@@ -41,7 +42,7 @@ extension ExplorerScreen {
     }
     if state.cursor != nil { hints.append(KeyHint("Esc", "cursor off")) }
     if state.playing { hints += [KeyHint("space", "pause"), KeyHint("</>", "speed")] }
-    hints += [KeyHint("m", "method"), KeyHint("+/-", "param"), KeyHint("?", "help"), KeyHint("q", "quit")]
+    hints += [KeyHint("m", "method"), KeyHint("+/-", "param"), KeyHint("q", "quit")]
     if !state.playing { hints.append(KeyHint("space", "play")) }
     if !state.compare { hints.append(KeyHint("c", "compare")) }
     hints += [KeyHint(":", "command"), KeyHint("n", "image"), KeyHint("e", "export")]
@@ -59,7 +60,8 @@ extension ExplorerScreen {
     [KeyHint(ascii ? "-> l" : "→ l", "next layer"), KeyHint(ascii ? "<- h" : "← h", "previous layer"),
      KeyHint("g Home", "first layer"), KeyHint("G End", "last layer"), KeyHint("space", "play / pause stepping"),
      KeyHint("Tab S-Tab", "cycle the views that apply to the focused method:")] + viewEntries + [
-     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("s", "attention scale: linear, log (3 decades), percentile"), KeyHint("m M", "next / previous method (every registered one)"),
+     KeyHint("a", "attention head: mean, 1, 2, ..."), KeyHint("s", "attention scale: linear, log (3 decades), percentile"),
+     KeyHint("A", "attention query: the cursor's token instead of CLS (and back)"), KeyHint("m M", "next / previous method (every registered one)"),
      KeyHint("+ -", "main parameter: r, keep, clusters, thresholds, ratio"), KeyHint("1-4", "focus a method"),
      KeyHint("c", "compare the methods side by side"), KeyHint("d", "highlight patches whose state differs from method 1"),
      KeyHint(ascii ? "Shift+arrows, click" : "Shift+arrows, click", "move the patch cursor"),
@@ -73,6 +75,7 @@ extension ExplorerScreen {
      KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
      KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages, PgDn PgUp scroll)"),
      KeyHint("< >", "play slower / faster"),
+     KeyHint("P", "projector mode: bigger cells, bold text, high contrast"),
      KeyHint("? F1", "this help (PgUp/PgDn to page)"), KeyHint("Esc", "close help, cursor, compare"), KeyHint("q Ctrl-C", "quit")]
   }
 }

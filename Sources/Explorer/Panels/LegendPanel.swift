@@ -29,8 +29,9 @@ extension ExplorerScreen {
       // Which head, which query, which scale, and the numbers at the bar's two ends.
       let head = state.head.map { "head \($0 + 1) of \(state.context.heads)" } ?? "mean of \(state.context.heads) heads"
       let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
-      let ends = state.attentionScale.endLabels(layer?.attention(head: state.head) ?? [])
-      let caption = "query CLS, \(head), \(state.attentionScale.rawValue) scale:  "
+      let map = run.flatMap { r in layer.map { state.attentionMap($0, run: r) } }
+      let ends = state.attentionScale.endLabels(map?.values ?? [])
+      let caption = "query \(map?.query ?? "CLS"), \(head), \(state.attentionScale.rawValue) scale:  "
       let x = buffer.set(string: caption, x: area.x, y: area.y, style: dim, maxWidth: area.width)
       let low = ascii ? ends.low.replacingArrow() : ends.low
       // The bar with its two numbers after the caption, at most 60 cells wide.

@@ -118,7 +118,13 @@ extension ExplorerScreen {
     }
     let attributionContext = AttributionContext(state: state, run: run, layer: layer)
     let geometry = MapGeometry.fitting(grid: (g.rows, g.cols), in: area, color: appearance.usesColor, focus: state.cursor)
-    let attention = state.attentionScale.normalized(layer.attention(head: state.head))
+    let queried = state.view == .attention ? state.attentionMap(layer, run: run).values : []
+    guard let queried else {
+      buffer.render(Paragraph("the cursor's token idles in block \(state.layer): it asks no query here (A: back to CLS)", style: dim),
+                    in: area.inset(by: 1))
+      return
+    }
+    let attention = state.attentionScale.normalized(queried)
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
     let annotationContext = AnnotationContext(layer)

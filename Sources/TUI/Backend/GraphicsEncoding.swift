@@ -12,10 +12,23 @@ public struct GraphicsWriter: Sendable {
   /// exactly the cells' pixel size, since sixel does not scale.
   public var cellWidth: Int, cellHeight: Int
 
-  public init(graphics: GraphicsProtocol, cellWidth: Int = 10, cellHeight: Int = 20) {
+  /// Inside tmux: every image sequence goes through tmux's passthrough (`ESC P tmux; ... ESC \`, each ESC doubled),
+  /// which tmux forwards to the outer terminal when `allow-passthrough` is on.
+  public var tmuxPassthrough: Bool
+
+  public init(graphics: GraphicsProtocol, cellWidth: Int = 10, cellHeight: Int = 20, tmuxPassthrough: Bool = false) {
     self.graphics = graphics
     self.cellWidth = max(1, cellWidth)
     self.cellHeight = max(1, cellHeight)
+    self.tmuxPassthrough = tmuxPassthrough
+  }
+
+  /// `bytes` as they must be written: wrapped for tmux's passthrough when inside it.
+  func passed(_ bytes: [UInt8]) -> [UInt8] {
+    guard tmuxPassthrough else { return bytes }
+    var out: [UInt8] = Array("\u{1B}Ptmux;".utf8)
+    for b in bytes { if b == Self.escape { out += [b, b] } else { out.append(b) } }
+    return out + Array("\u{1B}\\".utf8)
   }
 
   static let escape: UInt8 = 0x1B
@@ -24,10 +37,10 @@ public struct GraphicsWriter: Sendable {
   /// cells, the cursor restored (so the text layer's idea of the cursor stays true).
   public func frame(_ placements: [ImagePlacement]) -> [UInt8] {
     var out: [UInt8] = Array("\u{1B}7".utf8)
-    if graphics == .kitty { out += Array("\u{1B}_Ga=d,d=A,q=2\u{1B}\\".utf8) }
+    if graphics == .kitty { out += passed(Array("\u{1B}_Ga=d,d=A,q=2\u{1B}\\".utf8)) }
     for (index, placement) in placements.enumerated() where !placement.cells.isEmpty {
       out += Array("\u{1B}[\(placement.cells.y + 1);\(placement.cells.x + 1)H".utf8)
-      out += image(placement, id: index + 1)
+      out += passed(image(placement, id: index + 1))
     }
     out += Array("\u{1B}8".utf8)
     return out

@@ -41,6 +41,8 @@ public struct LayerView: Sendable {
   /// Per patch: the top-1 class of the logit lens on its token after this block (-1 where no token holds it); nil
   /// when the model has no per-token lens (LogitLens.unavailable).
   public var lensClass: [Int]? = nil
+  /// Every token's attention, for maps with another query than CLS; nil where it was not kept.
+  public var patchAttention: PatchAttention? = nil
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -186,8 +188,21 @@ public struct MethodRun: Sendable {
         rollout: rollout.layers[r.index],
         lensClass: LogitLens.topClass(model: pass.model, state: r.output).map { lens in
           r.output.patchToken.map { $0 >= 0 ? lens[Int($0)] : -1 }
-        }))
+        },
+        patchAttention: patchAttention(r, before: before, column: column, share: share)))
     }
     return layers
+  }
+
+  /// Patch by patch: the key column and share of each patch's token (as for CLS above) and its query row.
+  static func patchAttention(_ r: BlockRecord, before: TokenState, column: [Int], share: [Float]) -> PatchAttention {
+    var queryRow = [Int](repeating: -1, count: before.tokenCount)
+    if let active = r.activeTokens { for (i, t) in active.enumerated() { queryRow[t] = i } } else {
+      for t in 0..<min(before.tokenCount, r.queries) { queryRow[t] = t }
+    }
+    let tokens = before.patchToken.map(Int.init)
+    return PatchAttention(heads: r.heads, queries: r.queries, keys: r.keys, probabilities: r.probabilities,
+                          column: tokens.map { $0 >= 0 ? column[$0] : -1 }, share: tokens.map { $0 >= 0 ? share[$0] : 0 },
+                          row: tokens.map { $0 >= 0 ? queryRow[$0] : -1 })
   }
 }

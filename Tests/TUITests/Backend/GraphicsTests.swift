@@ -53,6 +53,16 @@ struct GraphicsTests {
     #expect(String(decoding: bytes, as: UTF8.self) == expected)
   }
 
+  /// Inside tmux each sequence is wrapped for its passthrough, every ESC doubled; the cursor moves stay tmux's own.
+  @Test func tmuxPassthroughWrapsEachSequence() {
+    let image = PixelImage(width: 2, height: 1, channels: 3, pixels: [255, 0, 0, 0, 0, 255])
+    let writer = GraphicsWriter(graphics: .kitty, tmuxPassthrough: true)
+    let bytes = writer.frame([ImagePlacement(cells: Rect(x: 3, y: 4, width: 2, height: 1), image: image)])
+    let expected = "\u{1B}7\u{1B}Ptmux;\u{1B}\u{1B}_Ga=d,d=A,q=2\u{1B}\u{1B}\\\u{1B}\\\u{1B}[5;4H"
+      + "\u{1B}Ptmux;\u{1B}\u{1B}_Ga=T,f=24,s=2,v=1,c=2,r=1,C=1,q=2,i=1,m=0;/wAAAAD/\u{1B}\u{1B}\\\u{1B}\\\u{1B}8"
+    #expect(String(decoding: bytes, as: UTF8.self) == expected)
+  }
+
   /// A large image goes in chunks of 4096 base64 bytes, m=1 on all but the last.
   @Test func kittyChunks() {
     let image = PixelImage(width: 64, height: 64) { x, y in RGB(UInt8(x * 4), UInt8(y * 4), 7) }
