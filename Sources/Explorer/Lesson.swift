@@ -157,6 +157,16 @@ public enum Lesson {
         tokenscope eval --sweep --plot tradeoff.svg measures it.
         """,
       methods: ["evit", "tome:r=10", "idle", "mstm"], layer: 11, view: .status, compare: true),
+    LessonPage(
+      title: "Did it keep what mattered?",
+      text: """
+        Attention rollout traces how much of the class token's final state flows from each patch, through attention, \
+        residuals and the method's merges and pruning; EViT's map stands beside the baseline's. Relevance kept is the \
+        share of the baseline's rollout on patches still their own token: EViT ends with 36% of the patches and 36% of \
+        the relevance (1,000 test images), as this model's rollout is nearly even. Press x to drop the cursor's token \
+        and see the answer move; X ranks them all.
+        """,
+      methods: ["evit"], layer: 11, view: .relevance, compare: true),
   ]
 
   /// Sets the screen up for `page`.

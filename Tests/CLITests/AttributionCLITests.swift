@@ -106,5 +106,14 @@ struct RelevanceEvalTests {
       #expect(abs(measured - expected) < 1e-5, "\(spec): \(measured) vs \(expected)")
       if !spec.hasPrefix("idle") { #expect(measured < 1, "\(spec) dropped or merged something") }
     }
+    // The chart against relevance kept: every method's point at its measured share.
+    let svg = dir + "/relevance.svg"
+    let plot = try tokenscope(["eval", "--data", dir, "--model", modelFixture("vit"), "--preprocess", "none", "--plot", svg,
+                               "--plot-relevance", "--method", "none", "--method", specs[0], "--format", "json"])
+    #expect(plot.status == 0, "\(plot.stderr)")
+    let chart = try String(contentsOfFile: svg, encoding: .utf8)
+    #expect(chart.contains("relevance kept (% of the baseline&apos;s rollout mass)") || chart.contains("relevance kept (% of the baseline's rollout mass)"))
+    let bad = try tokenscope(["eval", "--data", dir, "--model", modelFixture("vit"), "--plot-relevance"])
+    #expect(bad.status == 64 && bad.stderr.contains("--plot-relevance needs --plot FILE.svg"))
   }
 }
