@@ -36,6 +36,10 @@ public struct LayerView: Sendable {
   public let pruning: PruningSummary.Block?
   /// What the method annotated in this block (scores, roles, merge distances), mapped to patches; nil when nothing.
   public var annotations: PatchAnnotations? = nil
+  /// Each prefix token (class, distillation, registers) in sequence order with the share of the block's attention it
+  /// received: the mean over every query row and head of its key column. Registers soak up attention (Darcet et al.,
+  /// "Vision Transformers Need Registers"); this is where the explorer shows it.
+  public var prefixAttention: [(name: String, share: Float)] = []
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -166,13 +170,21 @@ public struct MethodRun: Sendable {
       var firstPatch: [Int32: Int] = [:]
       for (p, t) in r.output.patchToken.enumerated() where t >= 0 && firstPatch[t] == nil { firstPatch[t] = p }
       let group = r.output.patchToken.map { $0 >= 0 ? firstPatch[$0]! : -1 }
+      let prefixAttention = (0..<before.prefixCount).map { t -> (name: String, share: Float) in
+        let name = t < pass.model.info.prefixNames.count ? pass.model.info.prefixNames[t] : "prefix\(t)"
+        guard column[t] >= 0 else { return (name, 0) }
+        var sum: Float = 0
+        for row in 0..<(r.heads * r.queries) { sum += r.probabilities[row * r.keys + column[t]] }
+        return (name, sum / Float(max(r.heads * r.queries, 1)))
+      }
       layers.append(LayerView(
         index: r.index, tokensIn: r.tokensIn, tokensOut: r.tokensOut, activeTokens: r.queries, macs: r.macs.total,
         cumulativeMACs: cumulative, entropy: r.entropy, classEntropy: r.classEntropy,
         event: pruning.map { $0.blocks[r.index].sentence } ?? r.event,
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
-        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations)))
+        cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations),
+        prefixAttention: prefixAttention))
     }
     return layers
   }
