@@ -9,6 +9,8 @@ import TUI
 public enum TokenMapView: String, CaseIterable, Sendable {
   // score, roles and counts draw what a method annotated (TokenAnnotations); each says so where there is nothing.
   case status, image, groups, attention, clusters, stages, pruning, score, roles, counts
+  /// Each token's L2 norm after the block: the high-norm artefact tokens of ViTs without registers stand out.
+  case norms
 
   public var title: String {
     switch self {
@@ -22,6 +24,7 @@ public enum TokenMapView: String, CaseIterable, Sendable {
     case .score: return "per-token score"
     case .roles: return "token roles"
     case .counts: return "tokens against the reference"
+    case .norms: return "token norm"
     }
   }
 }
@@ -243,9 +246,10 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     let shown = state.compare ? state.methods : [state.focusedSpec]
     let runs = shown.compactMap { state.runs[$0.canonical] }
     guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; break }
-    // The stage, pruning and counts panels are not token maps: they export as the status map.
+    // The stage, pruning and counts panels are not token maps, and figures have no norm map: they export as the status
+    // map.
     let view: FigureView = switch state.view {
-    case .status, .stages, .pruning, .counts: .status
+    case .status, .stages, .pruning, .counts, .norms: .status
     case .score: .score
     case .roles: .roles
     case .image: .image

@@ -20,6 +20,11 @@ extension ExplorerScreen {
       let head = state.head.map { "head \($0 + 1)" } ?? "mean over heads"
       buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: "0",
                              maxLabel: "max", caption: "CLS attention (\(head), scaled to the layer's max)", appearance: appearance), in: area)
+    case .norms:
+      let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
+      let top = layer.map { fixed1(Double($0.tokenNorm.max() ?? 0)) } ?? "max"
+      buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: "0",
+                             maxLabel: top, caption: "L2 norm of each patch's token after the block", appearance: appearance), in: area)
     case .image:
       _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)

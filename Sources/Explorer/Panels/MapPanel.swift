@@ -91,6 +91,7 @@ extension ExplorerScreen {
     let cellW = geometry.cellWidth, cellH = geometry.cellHeight, ox = geometry.x, oy = geometry.y
     let attention = layer.attention(head: state.head)
     let maxAttention = max(attention.max() ?? 0, 1e-12)
+    let maxNorm = max(layer.tokenNorm.max() ?? 0, 1e-12)
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
     let annotationContext = AnnotationContext(layer)
@@ -116,8 +117,8 @@ extension ExplorerScreen {
         case .score: (glyph, color) = scoreLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .roles: (glyph, color) = roleLook(layer: layer, patch: p, context: annotationContext, fallback: (glyph, look.color))
         case .stages, .pruning, .counts: break
-        case .attention:
-          let t = Double(attention[p] / maxAttention)
+        case .attention, .norms:
+          let t = Double(state.view == .norms ? (p < layer.tokenNorm.count ? layer.tokenNorm[p] : 0) / maxNorm : attention[p] / maxAttention)
           color = SequentialPalette.viridis.rgb(at: t)
           // Shades carry the value without colour; every attended patch gets at least the lightest shade.
           let shades = glyphs.shades.filter { $0 != " " }

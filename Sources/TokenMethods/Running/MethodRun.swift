@@ -40,6 +40,9 @@ public struct LayerView: Sendable {
   /// received: the mean over every query row and head of its key column. Registers soak up attention (Darcet et al.,
   /// "Vision Transformers Need Registers"); this is where the explorer shows it.
   public var prefixAttention: [(name: String, share: Float)] = []
+  /// Per patch: the L2 norm of the token holding it in the block's output (0 if none). High-norm outliers are the
+  /// artefact tokens registers absorb.
+  public var tokenNorm: [Float] = []
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -177,6 +180,12 @@ public struct MethodRun: Sendable {
         for row in 0..<(r.heads * r.queries) { sum += r.probabilities[row * r.keys + column[t]] }
         return (name, sum / Float(max(r.heads * r.queries, 1)))
       }
+      let c = r.output.x.cols
+      let norms = (0..<r.output.tokenCount).map { t -> Float in
+        var sum: Float = 0
+        for j in 0..<c { let v = r.output.x.data[t * c + j]; sum += v * v }
+        return sum.squareRoot()
+      }
       layers.append(LayerView(
         index: r.index, tokensIn: r.tokensIn, tokensOut: r.tokensOut, activeTokens: r.queries, macs: r.macs.total,
         cumulativeMACs: cumulative, entropy: r.entropy, classEntropy: r.classEntropy,
@@ -184,7 +193,7 @@ public struct MethodRun: Sendable {
         patchToken: r.output.patchToken, patchState: r.output.patchState, tokenSize: r.output.size,
         classAttention: attention, group: group, topIfStopped: guesses(pass.prediction(after: r.index)),
         cluster: cluster, pruning: pruning?.blocks[r.index], annotations: PatchAnnotations(r.annotations),
-        prefixAttention: prefixAttention))
+        prefixAttention: prefixAttention, tokenNorm: r.output.patchToken.map { $0 >= 0 ? norms[Int($0)] : 0 }))
     }
     return layers
   }
