@@ -41,7 +41,10 @@ struct BackboneMethodsTests {
     let pooling = json["pooling"] as? String
     let kinds = (json["prefix_tokens"] as? [[String: Any]])?.compactMap { $0["kind"] as? String }
     switch family {
-    case "siglip_map", "hf_siglip": #expect(pooling == "map" && kinds == [] && json["cls_features"] == nil)
+    case "siglip_map", "hf_siglip":
+      #expect(pooling == "map" && kinds == [] && json["cls_features"] == nil)
+      // No class token, so no CLS row to measure.
+      #expect((json["layers"] as? [[String: Any]])?.allSatisfy { ($0["cls_attention_entropy"] as? [Double])?.isEmpty == true } == true)
     case "siglip_gap": #expect(pooling == "avg" && kinds == [] && json["cls_features"] == nil)
     case "vit_avg": #expect(pooling == "avg" && kinds == ["cls"] && json["cls_features"] != nil)
     case "dinov2_reg4", "hf_dinov2_reg4": #expect(pooling == "cls" && kinds == ["cls", "register", "register", "register", "register"])
