@@ -12,6 +12,8 @@ public enum TokenMapView: String, CaseIterable, Sendable {
   case status, image, groups, attention, clusters, stages, pruning, score, roles, counts
   // relevance, ablation and lens are the attribution views (AttributionPanels.swift).
   case relevance, ablation, lens
+  /// Each token's L2 norm after the block: the high-norm artefact tokens of ViTs without registers stand out.
+  case norms
 
   public var title: String {
     switch self {
@@ -28,6 +30,7 @@ public enum TokenMapView: String, CaseIterable, Sendable {
     case .relevance: return "relevance (attention rollout)"
     case .ablation: return "ablation effect per token"
     case .lens: return "logit lens per token"
+    case .norms: return "token norm"
     }
   }
 }
@@ -378,7 +381,7 @@ func exportRequest(_ state: inout ExplorerState, path: String?) -> ExportRequest
   guard runs.count == shown.count, !runs.isEmpty else { state.message = "still computing; export when the maps are drawn"; return nil }
   // The stage, pruning and counts panels are not token maps: they export as the status map.
   let view: FigureView = switch state.view {
-  case .status, .stages, .pruning, .counts: .status
+  case .status, .stages, .pruning, .counts, .norms: .status
   case .score: .score
   case .roles: .roles
   case .image: .image

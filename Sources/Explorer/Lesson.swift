@@ -149,6 +149,15 @@ public enum Lesson {
         """,
       methods: ["dymu"], layer: 11, view: .counts),
     LessonPage(
+      title: "Token norms and registers",
+      text: """
+        This view shows each token's length (its L2 norm) after the block. Large ViTs such as DINOv2 grow a few \
+        patch tokens with norms far above the rest in later blocks: they store global information there, and the \
+        patch's own content is lost. Vision Transformers Need Registers adds extra prefix tokens to hold it, and the \
+        artefacts go. The side panel lists registers with their share of the attention.
+        """,
+      methods: ["none"], layer: 11, view: .norms),
+    LessonPage(
       title: "Comparing at equal cost",
       text: """
         Papers compare methods at the same cost. These four use about 60 to 65% of the baseline's MACs on the bundled \

@@ -9,7 +9,7 @@ import ViTEngine
 @Suite("Token methods on the modern backbones")
 struct BackboneMethodsTests {
   static let families = ["vit_avg", "dinov2_reg4", "clip_quickgelu", "clip_gelu", "siglip_map", "siglip_gap", "hf_clip",
-                         "hf_dinov2_reg4"]
+                         "hf_dinov2_reg4", "hf_siglip"]
 
   func report(_ family: String, _ method: String) throws -> RunResult {
     try tokenscope(["report", modelFixture(family, "input.png"), "--model", modelFixture(family, "model.safetensors"),
@@ -41,7 +41,10 @@ struct BackboneMethodsTests {
     let pooling = json["pooling"] as? String
     let kinds = (json["prefix_tokens"] as? [[String: Any]])?.compactMap { $0["kind"] as? String }
     switch family {
-    case "siglip_map": #expect(pooling == "map" && kinds == [] && json["cls_features"] == nil)
+    case "siglip_map", "hf_siglip":
+      #expect(pooling == "map" && kinds == [] && json["cls_features"] == nil)
+      // No class token, so no CLS row to measure.
+      #expect((json["layers"] as? [[String: Any]])?.allSatisfy { ($0["cls_attention_entropy"] as? [Double])?.isEmpty == true } == true)
     case "siglip_gap": #expect(pooling == "avg" && kinds == [] && json["cls_features"] == nil)
     case "vit_avg": #expect(pooling == "avg" && kinds == ["cls"] && json["cls_features"] != nil)
     case "dinov2_reg4", "hf_dinov2_reg4": #expect(pooling == "cls" && kinds == ["cls", "register", "register", "register", "register"])

@@ -89,9 +89,10 @@ def capture(model, x):
 def hf_fixtures():
     """Hugging Face save_pretrained layouts, with expected outputs from transformers itself: CLIPVisionModelWithProjection
     (hf_clip; pre_logits = pooler_output, logits = image_embeds) and Dinov2WithRegistersForImageClassification
-    (hf_dinov2_reg4; pre_logits = the classifier's input [cls, mean of the patch tokens])."""
+    (hf_dinov2_reg4; pre_logits = the classifier's input [cls, mean of the patch tokens]) and SiglipVisionModel
+    (hf_siglip; headless: pre_logits = pooler_output, the MAP head's output; no logits)."""
     from transformers import (CLIPVisionConfig, CLIPVisionModelWithProjection, Dinov2WithRegistersConfig,
-                              Dinov2WithRegistersForImageClassification)
+                              Dinov2WithRegistersForImageClassification, SiglipVisionConfig, SiglipVisionModel)
     clip_mean, clip_std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
     cases = [
         ("hf_clip", 300, CLIPVisionModelWithProjection(CLIPVisionConfig(
@@ -100,6 +101,9 @@ def hf_fixtures():
         ("hf_dinov2_reg4", 301, Dinov2WithRegistersForImageClassification(Dinov2WithRegistersConfig(
             hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, image_size=28,
             patch_size=7, num_labels=10, num_register_tokens=4)), 28, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ("hf_siglip", 302, SiglipVisionModel(SiglipVisionConfig(
+            hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+            patch_size=8)), 32, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
     ]
     for name, seed, model, size, mean, std in cases:
         randomise(model, seed)
@@ -110,13 +114,18 @@ def hf_fixtures():
                 hidden = out.last_hidden_state
                 states = model.vision_model(pixel_values=x[None], output_hidden_states=True).hidden_states
                 pre, logits = model.vision_model(pixel_values=x[None]).pooler_output[0], out.image_embeds[0]
+            elif name == "hf_siglip":
+                out = model(pixel_values=x[None], output_hidden_states=True)
+                states, pre, logits = out.hidden_states, out.pooler_output[0], None
             else:
                 base = model.dinov2_with_registers(pixel_values=x[None], output_hidden_states=True)
                 states, seq = base.hidden_states, base.last_hidden_state
                 pre = torch.cat([seq[0, 0], seq[0, 1 + model.config.num_register_tokens:].mean(0)])
                 logits = model(pixel_values=x[None]).logits[0]
         expected = {f"block_out.{i}": states[i + 1][0] for i in range(len(states) - 1)}
-        expected.update(input=x, pre_logits=pre, logits=logits)
+        expected.update(input=x, pre_logits=pre)
+        if logits is not None:
+            expected["logits"] = logits
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)
         model.save_pretrained(d)
@@ -124,7 +133,7 @@ def hf_fixtures():
             json.dump({"image_mean": mean, "image_std": std, "crop_size": {"height": size, "width": size},
                        "size": {"shortest_edge": size}, "resample": 3}, f, indent=2)
         save_fixture(name, load_file(os.path.join(d, "model.safetensors")), expected, metadata={"format": "pt"}, png=png)
-        print(f"{name}: pre_logits {tuple(pre.shape)}, logits {tuple(logits.shape)}")
+        print(f"{name}: pre_logits {tuple(pre.shape)}, logits {None if logits is None else tuple(logits.shape)}")
 
 
 def main():

@@ -39,6 +39,11 @@ extension ExplorerScreen {
       buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: low,
                              maxLabel: ends.high, appearance: appearance),
                     in: Rect(x: x, y: area.y, width: max(0, width), height: 1))
+    case .norms:
+      let run = state.focusedRun, layer = run.flatMap { state.layer < $0.layers.count ? $0.layers[state.layer] : nil }
+      let top = layer.map { fixed1(Double($0.tokenNorm.max() ?? 0)) } ?? "max"
+      buffer.render(ColorBar(range: 0...1, colorScale: { SequentialPalette.viridis.color(at: $0) }, minLabel: "0",
+                             maxLabel: top, caption: "L2 norm of each patch's token after the block", appearance: appearance), in: area)
     case .image:
       _ = buffer.set(string: "the preprocessed input, \(state.context.image.width)x\(state.context.image.height) px",
                      x: area.x, y: area.y, style: dim, maxWidth: area.width)

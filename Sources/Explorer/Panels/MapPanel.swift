@@ -125,6 +125,7 @@ extension ExplorerScreen {
       return
     }
     let attention = state.attentionScale.normalized(queried)
+    let maxNorm = max(layer.tokenNorm.max() ?? 0, 1e-12)
     let reference = (state.compare && state.highlightDifferences ? state.runs[state.methods[0].canonical] : nil)
       .flatMap { $0.grid == g ? $0.layers[state.layer] : nil }  // runs on other grids (DVT) are not compared patch by patch
     let annotationContext = AnnotationContext(layer)
@@ -171,8 +172,8 @@ extension ExplorerScreen {
         case .stages, .pruning, .counts: break
         case .relevance, .ablation, .lens:
           (glyph, color) = attributionLook(run: run, layer: layer, patch: p, context: attributionContext, fallback: (glyph, look.color))
-        case .attention:
-          let t = attention[p]
+        case .attention, .norms:
+          let t = state.view == .norms ? Double((p < layer.tokenNorm.count ? layer.tokenNorm[p] : 0) / maxNorm) : attention[p]
           color = SequentialPalette.viridis.rgb(at: t)
           // Shades carry the value without colour; every attended patch gets at least the lightest shade.
           let shades = glyphs.shades.filter { $0 != " " }

@@ -54,7 +54,17 @@ extension ExplorerScreen {
       _ = buffer.set(string: " \(fixed2(Double(low)))-\(fixed2(Double(high)))", x: end, y: y, style: dim, maxWidth: max(0, inner.right - end))
       y += 1
     }
-    line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)
+    if layer.prefixAttention.isEmpty {
+      line("no class token; map: mean received", dim)
+    } else {
+      line("CLS row: " + layer.classEntropy.map { fixed2(Double($0)) }.joined(separator: " "), dim)
+    }
+    if layer.prefixAttention.count > 1 {
+      // Registers and a distillation token: the share of the attention each prefix token received.
+      let shares = layer.prefixAttention.map { "\($0.name) \(fixed1(100 * Double($0.share)))%" }.joined(separator: " ")
+      buffer.render(Paragraph("prefix attention: " + shares, style: dim), in: Rect(x: inner.x, y: y, width: inner.width, height: min(2, max(0, inner.bottom - y))))
+      y += min(2, max(0, inner.bottom - y))
+    }
     y += 1
     if let event = layer.event.map({ ascii ? $0.replacingArrow() : $0 }) {
       // The event gets up to three rows; predictions take what is left.
@@ -76,7 +86,7 @@ extension ExplorerScreen {
         let held = layer.patchToken.filter { $0 == t }.count
         line("token \(t)" + (held > 1 ? " holds \(held) patches (underlined)" : ""), dim)
       }
-      line("CLS attention \(fixed4(Double(layer.attention(head: state.head)[p])))", dim)
+      line("\(layer.prefixAttention.isEmpty ? "mean" : "CLS") attention \(fixed4(Double(layer.attention(head: state.head)[p])))", dim)
       if let notes = layer.annotations {
         let role = notes.roles.map { $0[p] }.flatMap { $0 == .ordinary ? nil : $0.rawValue }
         let score = notes.score.flatMap { $0.values[p].isFinite ? "\($0.name) \(fixed4(Double($0.values[p])))" : nil }

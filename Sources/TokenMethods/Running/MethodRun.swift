@@ -43,6 +43,13 @@ public struct LayerView: Sendable {
   public var lensClass: [Int]? = nil
   /// Every token's attention, for maps with another query than CLS; nil where it was not kept.
   public var patchAttention: PatchAttention? = nil
+  /// Each prefix token (class, distillation, registers) in sequence order with the share of the block's attention it
+  /// received: the mean over every query row and head of its key column. Registers soak up attention (Darcet et al.,
+  /// "Vision Transformers Need Registers"); this is where the explorer shows it.
+  public var prefixAttention: [(name: String, share: Float)] = []
+  /// Per patch: the L2 norm of the token holding it in the block's output (0 if none). High-norm outliers are the
+  /// artefact tokens registers absorb.
+  public var tokenNorm: [Float] = []
 
   /// The attention map averaged over heads, or one head's.
   public func attention(head: Int?) -> [Float] {
@@ -178,6 +185,19 @@ public struct MethodRun: Sendable {
       var firstPatch: [Int32: Int] = [:]
       for (p, t) in r.output.patchToken.enumerated() where t >= 0 && firstPatch[t] == nil { firstPatch[t] = p }
       let group = r.output.patchToken.map { $0 >= 0 ? firstPatch[$0]! : -1 }
+      let prefixAttention = (0..<before.prefixCount).map { t -> (name: String, share: Float) in
+        let name = t < pass.model.info.prefixNames.count ? pass.model.info.prefixNames[t] : "prefix\(t)"
+        guard column[t] >= 0 else { return (name, 0) }
+        var sum: Float = 0
+        for row in 0..<(r.heads * r.queries) { sum += r.probabilities[row * r.keys + column[t]] }
+        return (name, sum / Float(max(r.heads * r.queries, 1)))
+      }
+      let c = r.output.x.cols
+      let norms = (0..<r.output.tokenCount).map { t -> Float in
+        var sum: Float = 0
+        for j in 0..<c { let v = r.output.x.data[t * c + j]; sum += v * v }
+        return sum.squareRoot()
+      }
       layers.append(LayerView(
         index: r.index, tokensIn: r.tokensIn, tokensOut: r.tokensOut, activeTokens: r.queries, macs: r.macs.total,
         cumulativeMACs: cumulative, entropy: r.entropy, classEntropy: r.classEntropy,
@@ -189,7 +209,8 @@ public struct MethodRun: Sendable {
         lensClass: LogitLens.topClass(model: pass.model, state: r.output).map { lens in
           r.output.patchToken.map { $0 >= 0 ? lens[Int($0)] : -1 }
         },
-        patchAttention: patchAttention(r, before: before, column: column, share: share)))
+        patchAttention: patchAttention(r, before: before, column: column, share: share),
+        prefixAttention: prefixAttention, tokenNorm: r.output.patchToken.map { $0 >= 0 ? norms[Int($0)] : 0 }))
     }
     return layers
   }

@@ -32,6 +32,7 @@ struct ArchitectureHints {
     }
     switch hf?["model_type"]?.stringValue {
     case "clip_vision_model", "clip": family = "clip"
+    case "siglip_vision_model", "siglip": family = "siglip"
     case "dinov2_with_registers", "dinov2": family = "dinov2"
     default: break
     }
@@ -63,6 +64,7 @@ struct ArchitectureHints {
     switch value.lowercased() {
     case "quick_gelu", "quickgelu": return .quickGELU
     case "gelu": return .gelu
+    case "gelu_tanh", "gelu_pytorch_tanh", "gelu_new": return .geluTanh
     default: return nil
     }
   }
@@ -100,7 +102,7 @@ extension WeightReader {
     let mapHead = has("attn_pool.latent") ? try readMAPHead(width: c, heads: heads, eps: eps) : nil
 
     if let unknown = hints.unknownActivation {
-      throw .inconsistent(path: path, reason: "activation '\(unknown.value)' (\(unknown.source.rawValue)) is not one tokenscope runs (gelu, quick_gelu)")
+      throw .inconsistent(path: path, reason: "activation '\(unknown.value)' (\(unknown.source.rawValue)) is not one tokenscope runs (gelu, quick_gelu, gelu_tanh)")
     }
     let activation: Activation
     if let a = hints.activation { activation = a.value; sources["activation"] = a.source } else if normPre != nil {

@@ -90,6 +90,14 @@ struct WeightReader {
     guard let infos = infos(canonical) else {
       throw .missingTensor(path: path, tensor: displayName(canonical), scheme: scheme.rawValue)
     }
+    if let packed = scheme.packedRows(for: canonical, prefix: prefix) {
+      var s = infos[0].shape
+      guard !s.isEmpty, s[0] % packed.of == 0 else {
+        throw .badShape(path: path, tensor: packed.name, expected: "[\(packed.of) x rows, ...] (q, k, v packed)", got: s)
+      }
+      s[0] = s[0] / packed.of * packed.count
+      return s
+    }
     if infos.count == 1 { return scheme.canonicalShape(canonical, infos[0].shape) }
     var s = infos[0].shape
     guard !s.isEmpty, infos.allSatisfy({ $0.shape.count == s.count && Array($0.shape.dropFirst()) == Array(s.dropFirst()) }) else {
@@ -108,7 +116,13 @@ struct WeightReader {
     guard let infos = infos(canonical) else { throw .missingTensor(path: path, tensor: displayName(canonical), scheme: scheme.rawValue) }
     var out: [Float] = []
     out.reserveCapacity(expected.reduce(1, *))
-    for info in infos { out += try file.floats(info) }
+    if let packed = scheme.packedRows(for: canonical, prefix: prefix) {
+      let all = try file.floats(infos[0])
+      let part = all.count / packed.of
+      out = Array(all[(packed.first * part)..<((packed.first + packed.count) * part)])
+    } else {
+      for info in infos { out += try file.floats(info) }
+    }
     read.formUnion(infos.map(\.name))
     return out
   }

@@ -9,6 +9,9 @@ public enum NamingScheme: String, Sendable {
   case hfDinov2 = "hf-dinov2"
   /// CLIPVisionModel(WithProjection): a 1-D class embedding, a 2-D position table, `pre_layrnorm`, no patch bias.
   case hfCLIP = "hf-clip"
+  /// SiglipVisionModel: CLIP's block names, no class token, `post_layernorm` over every token, and the MAP head as
+  /// `head.*` with q, k and v packed into one `in_proj`.
+  case hfSiglip = "hf-siglip"
 
   public var isHuggingFace: Bool { self != .timm }
 
@@ -19,6 +22,7 @@ public enum NamingScheme: String, Sendable {
     case .timm, .hfDinov2: return 1e-6
     case .hfViT, .hfDeiT: return 1e-12
     case .hfCLIP: return 1e-5
+    case .hfSiglip: return 1e-6
     }
   }
 
@@ -27,8 +31,9 @@ public enum NamingScheme: String, Sendable {
     let timmSuffix = "patch_embed.proj.weight"
     let hfSuffix = "embeddings.patch_embeddings.projection.weight"
     let clipSuffix = "embeddings.patch_embedding.weight"
-    if let key = names.first(where: { $0.hasSuffix(clipSuffix) }), names.contains(String(key.dropLast(clipSuffix.count)) + "embeddings.class_embedding") {
-      return (.hfCLIP, String(key.dropLast(clipSuffix.count)))
+    if let key = names.first(where: { $0.hasSuffix(clipSuffix) }) {
+      let prefix = String(key.dropLast(clipSuffix.count))
+      return (names.contains(prefix + "embeddings.class_embedding") ? .hfCLIP : .hfSiglip, prefix)
     }
     if let key = names.first(where: { $0.hasSuffix(hfSuffix) }) {
       let prefix = String(key.dropLast(hfSuffix.count))
@@ -47,7 +52,7 @@ public enum NamingScheme: String, Sendable {
   /// A fused qkv maps to three names (query, key, value) that are concatenated along the output dimension.
   public func fileNames(for canonical: String, prefix: String) -> [String]? {
     if self == .timm { return [prefix + canonical] }
-    if self == .hfCLIP { return clipFileNames(for: canonical, prefix: prefix) }
+    if self == .hfCLIP || self == .hfSiglip { return towerFileNames(for: canonical, prefix: prefix) }
     // Heads sit outside the backbone prefix in HF checkpoints ("classifier.weight" next to "vit.embeddings...").
     let headPrefix = ""
     let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
@@ -91,18 +96,29 @@ public enum NamingScheme: String, Sendable {
     }
   }
 
-  /// HF CLIP's names: `vision_model.embeddings.*`, `pre_layrnorm` (sic), `encoder.layers.{i}.self_attn.*`, the
-  /// `post_layernorm` HF applies to the pooled class token only (the same numbers as timm's norm over every token, then
-  /// the first), and `visual_projection` (no bias) as the head.
-  private func clipFileNames(for canonical: String, prefix: String) -> [String]? {
+  /// HF CLIP's and SigLIP's names: `embeddings.*`, CLIP's `pre_layrnorm` (sic), `encoder.layers.{i}.self_attn.*`, the
+  /// `post_layernorm` (CLIP applies it to the pooled class token only: the same numbers as timm's norm over every
+  /// token, then the first), CLIP's `visual_projection` (no bias) as the head, SigLIP's MAP head as `head.*`.
+  private func towerFileNames(for canonical: String, prefix: String) -> [String]? {
+    let clip = self == .hfCLIP
     switch canonical {
-    case "cls_token": return [prefix + "embeddings.class_embedding"]
+    case "cls_token": return clip ? [prefix + "embeddings.class_embedding"] : nil
     case "pos_embed": return [prefix + "embeddings.position_embedding.weight"]
     case "patch_embed.proj.weight": return [prefix + "embeddings.patch_embedding.weight"]
-    case "norm_pre.weight", "norm_pre.bias": return [prefix + "pre_layrnorm." + canonical.dropFirst("norm_pre.".count)]
+    case "patch_embed.proj.bias": return clip ? nil : [prefix + "embeddings.patch_embedding.bias"]
+    case "norm_pre.weight", "norm_pre.bias": return clip ? [prefix + "pre_layrnorm." + canonical.dropFirst("norm_pre.".count)] : nil
     case "norm.weight", "norm.bias": return [prefix + "post_layernorm." + canonical.dropFirst("norm.".count)]
-    case "head.weight": return ["visual_projection.weight"]
+    case "head.weight": return clip ? ["visual_projection.weight"] : nil
+    case "attn_pool.latent": return clip ? nil : [prefix + "head.probe"]
     default: break
+    }
+    if !clip, canonical.hasPrefix("attn_pool.") {
+      let rest = String(canonical.dropFirst("attn_pool.".count))
+      if rest.hasPrefix("proj.") { return [prefix + "head.attention.out_" + rest] }
+      if rest.hasPrefix("norm.") { return [prefix + "head.layer" + rest] }
+      if rest.hasPrefix("mlp.") { return [prefix + "head." + rest] }
+      if let packed = packedRows(for: canonical, prefix: prefix) { return [packed.name] }
+      return nil
     }
     let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
     guard parts.count == 3, parts[0] == "blocks", Int(parts[1]) != nil else { return nil }
@@ -118,11 +134,23 @@ public enum NamingScheme: String, Sendable {
     }
   }
 
-  /// HF stores CLIP's class embedding as [C] and its position table as [T, C]; timm's shapes are [1, 1, C] and
-  /// [1, T, C], with the same values in the same order.
+  /// HF stores CLIP's class embedding as [C] and CLIP's and SigLIP's position tables as [T, C]; timm's shapes are
+  /// [1, 1, C] and [1, T, C], with the same values in the same order.
   func canonicalShape(_ canonical: String, _ shape: [Int]) -> [Int] {
-    guard self == .hfCLIP, canonical == "cls_token" || canonical == "pos_embed" else { return shape }
+    guard self == .hfCLIP || self == .hfSiglip, canonical == "cls_token" || canonical == "pos_embed" else { return shape }
     return [1] + (canonical == "cls_token" ? [1] : []) + shape
+  }
+
+  /// A canonical tensor that is a run of rows of one file tensor, in `of` equal parts from part `first`, `count` parts
+  /// long: HF SigLIP's MAP head packs q, k, v into `in_proj` ([3C, C]), timm splits it into q ([C, C]) and kv ([2C, C]).
+  func packedRows(for canonical: String, prefix: String) -> (name: String, first: Int, count: Int, of: Int)? {
+    guard self == .hfSiglip else { return nil }
+    let leaf = canonical.hasSuffix(".weight") ? "in_proj_weight" : "in_proj_bias"
+    switch canonical {
+    case "attn_pool.q.weight", "attn_pool.q.bias": return (prefix + "head.attention." + leaf, 0, 1, 3)
+    case "attn_pool.kv.weight", "attn_pool.kv.bias": return (prefix + "head.attention." + leaf, 1, 2, 3)
+    default: return nil
+    }
   }
 
   /// Tensors that checkpoints of this scheme carry and the engine leaves unread on purpose. Loading reports every other

@@ -11,6 +11,8 @@ public enum Activation: String, Sendable {
   case gelu
   /// x · sigmoid(1.702 x), OpenAI CLIP.
   case quickGELU = "quick_gelu"
+  /// GELU's tanh approximation (torch's approximate='tanh'), Hugging Face's SigLIP.
+  case geluTanh = "gelu_tanh"
 }
 
 /// How the final tokens become the pooled feature (timm's `global_pool`).
@@ -85,6 +87,10 @@ func activate(_ fc1: LinearLayer, _ x: Matrix, _ activation: Activation) -> Matr
   case .quickGELU:
     var hidden = fc1(x)
     hidden.data.withUnsafeMutableBufferPointer { quickGELUInPlace($0.baseAddress!, count: $0.count) }
+    return hidden
+  case .geluTanh:
+    var hidden = fc1(x)
+    hidden.data.withUnsafeMutableBufferPointer { geluTanhInPlace($0.baseAddress!, count: $0.count) }
     return hidden
   }
 }

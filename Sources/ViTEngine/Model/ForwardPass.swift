@@ -36,7 +36,7 @@ public struct BlockRecord: Sendable {
   /// The tokens each part of the block saw, and the MACs counted from them.
   public let counts: BlockTokenCounts
   public let macs: BlockMACs
-  /// Mean row entropy and CLS-row entropy per head, in nats.
+  /// Mean row entropy and CLS-row entropy per head, in nats (the latter empty on a model without a class token).
   public let entropy: [Float], classEntropy: [Float]
   public let event: String?
   /// What the policy's phases annotated for the views, in phase order (empty for most blocks).
@@ -305,7 +305,7 @@ public final class ForwardPass {
                        headDim: shape.headDim, queries: queries, keys: attention.keyCount,
                        probabilities: attention.output.probabilities, keyVectors: attention.keyVectors,
                        activeTokens: attention.selection, keyGroups: attention.groups, counts: counts, macs: macs,
-                       entropy: entropy, classEntropy: classEntropy, event: events.isEmpty ? nil : events.joined(separator: "; "),
+                       entropy: entropy, classEntropy: state.prefixCount > 0 ? classEntropy : [], event: events.isEmpty ? nil : events.joined(separator: "; "),
                        annotations: annotations)
   }
 
