@@ -21,6 +21,10 @@ extension TokenMapView {
       return layers.contains { $0.annotations?.has([.protected, .dominant, .contextual]) == true } ? nil
         : "\(run.spec.name) gives its tokens no roles"
     case .counts: return layers.contains { $0.annotations?.reference != nil } ? nil : "\(run.spec.name) has no reference count"
+    // Every run has a rollout, and the ablation view explains itself until X has ranked the tokens.
+    case .relevance, .ablation: return nil
+    case .lens: return run.lensUnavailable.map { "no logit lens: \($0)" }
+    case .norms: return layers.contains { !$0.tokenNorm.isEmpty } ? nil : "\(run.spec.name) recorded no token norms"
     }
   }
 }

@@ -10,14 +10,19 @@ public enum LogitLens {
     if model.shape.headInput != .classToken {
       return "this model's head reads the class token and the patch mean together, so a single token has no logits"
     }
+    // Average and attention pooling read every token through their own norm or probe: one token alone is not what
+    // the head was trained on.
+    guard model.shape.pooling == .cls, model.norm != nil else {
+      return "this model pools its tokens (\(model.shape.pooling.rawValue)) before the head, so a single token has no logits of its own"
+    }
     return nil
   }
 
   /// Per token of `state`: the top-1 class of the final norm and head applied to that token alone (distilled models:
   /// the mean of both heads, as for the class token); nil when the model has no per-token lens.
   public static func topClass(model: ViTModel, state: TokenState) -> [Int]? {
-    guard unavailable(model) == nil, let head = model.head else { return nil }
-    let normed = model.norm(state.x)  // N x C
+    guard unavailable(model) == nil, let head = model.head, let norm = model.norm else { return nil }
+    let normed = norm(state.x)  // N x C
     var logits = head(normed)  // N x K
     if let dist = model.headDist {
       let other = dist(normed)
