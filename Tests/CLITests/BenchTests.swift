@@ -26,6 +26,10 @@ struct BenchTests {
     #expect(json["macs"] as? Int == reportMACs)
     let blocks = try #require(report.json?["layers"] as? [Any]).count
     #expect((json["block_median_ms"] as? [Any])?.count == blocks)
+    // Every timed run, whose median is median_ms.
+    let times = try #require(json["times_ms"] as? [Double]).sorted()
+    #expect(times.count == json["runs"] as? Int)
+    #expect(times.count % 2 == 1 ? times[times.count / 2] == median : (times[times.count / 2 - 1] + times[times.count / 2]) / 2 == median)
   }
 
   @Test func methodsLowerTheMACsAndProfileListsOps() throws {
