@@ -29,7 +29,8 @@ struct BenchTests {
     // Every timed run, whose median is median_ms.
     let times = try #require(json["times_ms"] as? [Double]).sorted()
     #expect(times.count == json["runs"] as? Int)
-    #expect(times.count % 2 == 1 ? times[times.count / 2] == median : (times[times.count / 2 - 1] + times[times.count / 2]) / 2 == median)
+    let middle = times.count / 2
+    #expect(times.count % 2 == 1 ? times[middle] == median : (times[middle - 1] + times[middle]) / 2 == median)
   }
 
   @Test func methodsLowerTheMACsAndProfileListsOps() throws {
