@@ -26,6 +26,11 @@ struct BenchTests {
     #expect(json["macs"] as? Int == reportMACs)
     let blocks = try #require(report.json?["layers"] as? [Any]).count
     #expect((json["block_median_ms"] as? [Any])?.count == blocks)
+    // Every timed run, whose median is median_ms.
+    let times = try #require(json["times_ms"] as? [Double]).sorted()
+    #expect(times.count == json["runs"] as? Int)
+    let middle = times.count / 2
+    #expect(times.count % 2 == 1 ? times[middle] == median : (times[middle - 1] + times[middle]) / 2 == median)
   }
 
   @Test func methodsLowerTheMACsAndProfileListsOps() throws {

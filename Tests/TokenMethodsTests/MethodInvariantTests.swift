@@ -39,6 +39,8 @@ struct PrefixWatch: TokenPolicy {
     return selection
   }
 
+  func selectsTokens(block: Int, state: TokenState) -> Bool { inner.selectsTokens(block: block, state: state) }
+
   func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? {
     inner.keyValues(block: block, state: state, normalized: normalized)
   }

@@ -55,6 +55,10 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
     return k
   }
 
+  public func selectsTokens(block: Int, state: TokenState) -> Bool {
+    active(block: block, tokensIn: state.tokenCount, prefix: state.prefixCount) != nil
+  }
+
   public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? {
     let prefix = state.prefixCount, n = state.tokenCount
     guard let k = active(block: block, tokensIn: n, prefix: prefix) else { return nil }
@@ -71,8 +75,8 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
     return BlockTokenCounts(tokensIn: n, queries: runs, keys: runs, mlpTokens: runs, tokensOut: n)
   }
 
-  /// The lean implementation's extra work over a block of |S| tokens: LN1 and the key projection for the idle tokens,
-  /// and the CLS query's scores against every key.
+  /// The work beyond a block of |S| tokens, which the engine executes (`selectsTokens`): LN1 and the key projection
+  /// of the idle tokens, and the CLS query's scores against every key.
   public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
     let n = counts.tokensIn, idle = n - counts.queries, c = shape.embed, a = shape.attentionWidth
     return idle > 0 ? 5 * idle * c + idle * c * a + n * a : 0

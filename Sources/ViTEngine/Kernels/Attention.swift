@@ -42,6 +42,7 @@ public enum Attention {
                         bias: [Float]?, pool: ThreadPool) -> Output
   {
     let a = heads &* d
+    ExecutedMACs.add(2 &* heads &* nq &* nkv &* d)  // Q_h K_hᵀ and P_h V_h per head
     let scale = 1 / Float(d).squareRoot()
     var probabilities = [Float](unsafeUninitializedCapacity: heads &* nq &* nkv) { _, count in count = heads &* nq &* nkv }
     var attended = Matrix(uninitializedRows: nq, cols: a)

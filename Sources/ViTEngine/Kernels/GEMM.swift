@@ -181,6 +181,7 @@ public enum GEMMEpilogue: Sendable {
 public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointer<Float>, n: Int, k: Int,
                          bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldc: Int,
                          epilogue: GEMMEpilogue = .none, pool: ThreadPool, kernel: GEMMKernel = .best) {
+  ExecutedMACs.add(m &* n &* k)
   let panels = (n + 15) / 16
   let threads = pool.threadCount
   // Below about 2 MFLOP a job costs more to hand out than it saves.

@@ -37,11 +37,20 @@ public final class OpProfile: @unchecked Sendable {
   public func reset() { names = []; nanoseconds = [:]; calls = [:] }
 }
 
-/// Times the consecutive ops of one block into a profile (`bench --profile`); does nothing without one.
+/// Times the consecutive ops of one block into a profile (`bench --profile`) and files the MACs they executed into the
+/// task's `ExecutedMACs` tally; does nothing without either.
 struct OpClock {
   let profile: OpProfile?
+  let executed: ExecutedMACs?
   private var last: UInt64
-  init(_ profile: OpProfile?) { self.profile = profile; last = profile == nil ? 0 : OpProfile.now() }
-  /// Adds the time since the last lap to `op`.
-  mutating func lap(_ op: String) { if let profile { last = profile.add(op, since: last) } }
+  init(_ profile: OpProfile?) {
+    self.profile = profile; last = profile == nil ? 0 : OpProfile.now()
+    executed = ExecutedMACs.current
+    executed?.beginBlock()
+  }
+  /// Adds the time since the last lap, and the MACs executed since, to `op`.
+  mutating func lap(_ op: String) {
+    if let profile { last = profile.add(op, since: last) }
+    executed?.lap(op)
+  }
 }

@@ -219,17 +219,24 @@ public final class ForwardPass {
       clock.lap("policy")
       attention = groupedAttention(block, normalized: normalized, sizes: state.size, groups: groups, clock: &clock)
     } else {
-      var qkv = block.qkv(normalized)  // N x 3A: [q | k | v]
-      clock.lap("qkv")
-      let selection = qkv.data.withUnsafeBufferPointer {
-        policy.select(block: index, state: state, projections: ProjectionView(heads: shape.heads, headDim: shape.headDim,
-                                                                              tokens: tokensIn, qkv: $0))
+      var qkv: Matrix, selection: TokenSelection?
+      if policy.selectsTokens(block: index, state: state) {
+        (qkv, selection) = selectiveProjections(block, index: index, state: state, normalized: normalized, clock: &clock)
+      } else {
+        qkv = block.qkv(normalized)  // N x 3A: [q | k | v]
+        clock.lap("qkv")
+        selection = qkv.data.withUnsafeBufferPointer {
+          let p = $0.baseAddress!, a = shape.attentionWidth
+          return policy.select(block: index, state: state, projections: ProjectionView(
+            heads: shape.heads, headDim: shape.headDim, tokens: tokensIn, queries: p, ldq: 3 * a, queryCount: tokensIn,
+            keys: p + a, ldk: 3 * a))
+        }
+        if let selection { qkv = qkv.gatherRows(selection.tokens) }
       }
       if let selection {
         // During the block the sequence is the selection; the others are restored from `blockInput` afterwards.
         events.append(selection.event)
         blockInput = state
-        qkv = qkv.gatherRows(selection.tokens)
         state.x = state.x.gatherRows(selection.tokens)
         state.size = selection.tokens.map { state.size[$0] }
       }

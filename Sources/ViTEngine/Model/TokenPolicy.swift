@@ -58,19 +58,34 @@ public struct AttentionView {
   }
 }
 
-/// What a policy sees after the projections: the q, k, v of every token (IdleViT's selection score).
+/// What a policy sees after the projections (IdleViT's selection score): the keys of every token and the queries of
+/// at least the prefix tokens. A block whose policy `selectsTokens` projects no other queries and no values before
+/// `select`, so that idle tokens cost only their key.
+///
+/// Shape legend: H heads of width d, A = H·d; keys: tokens x A (row stride ldk); queries: queryCount x A (row stride
+/// ldq), rows 0..<queryCount of the sequence; both before the 1/sqrt(d) scale.
 public struct ProjectionView {
   public let heads: Int, headDim: Int, tokens: Int
-  /// tokens x 3A: [q heads | k heads | v heads] per row, before the 1/sqrt(d) scale.
-  public let qkv: UnsafeBufferPointer<Float>
+  /// Tokens 0..<queryCount have their query here (the prefix at least; every token when the block projected them all).
+  public let queryCount: Int
+  let queries: UnsafePointer<Float>, ldq: Int
+  let keys: UnsafePointer<Float>, ldk: Int
+
+  public init(heads: Int, headDim: Int, tokens: Int, queries: UnsafePointer<Float>, ldq: Int, queryCount: Int,
+              keys: UnsafePointer<Float>, ldk: Int) {
+    self.heads = heads; self.headDim = headDim; self.tokens = tokens
+    self.queries = queries; self.ldq = ldq; self.queryCount = queryCount; self.keys = keys; self.ldk = ldk
+  }
 
   /// Mean over heads of q_token · k_j for every key j (pre-softmax, unscaled): IdleViT's selection score.
   public func meanQueryKeyScores(query token: Int) -> [Float] {
-    let a = heads * headDim, stride = 3 * a
-    let q = qkv.baseAddress! + token &* stride
+    precondition(token < queryCount, "ProjectionView: query of token \(token) asked, only \(queryCount) projected")
+    let a = heads * headDim
+    ExecutedMACs.add(tokens &* a)
+    let q = queries + token &* ldq
     var scores = [Float](repeating: 0, count: tokens)
     for j in 0..<tokens {
-      let k = qkv.baseAddress! + (j &* stride &+ a)
+      let k = keys + j &* ldk
       var s: Float = 0
       for c in 0..<a { s += q[c] * k[c] }
       scores[j] = s / Float(heads)
@@ -172,6 +187,11 @@ public protocol TokenPolicy: Sendable {
   func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups?
   /// Phase `select`: the tokens that take part in `block`; nil means all.
   func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection?
+  /// Whether `select` may choose a subset in `block`. When true the block projects keys for every token and queries
+  /// for the prefix tokens only, calls `select` with those, then projects the other queries and the values for the
+  /// selected tokens alone; when false it projects q, k, v for every token in one GEMM (`select` still runs, on the
+  /// full projections).
+  func selectsTokens(block: Int, state: TokenState) -> Bool
   /// Phase `attentionBias`: added to the attention logits of `block` (ungrouped keys only: grouped keys always carry
   /// log(group size)).
   func attentionBias(block: Int, state: TokenState) -> AttentionBias
@@ -191,6 +211,7 @@ public protocol TokenPolicy: Sendable {
 extension TokenPolicy {
   public func keyValues(block: Int, state: TokenState, normalized: Matrix) -> KeyValueGroups? { nil }
   public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? { nil }
+  public func selectsTokens(block: Int, state: TokenState) -> Bool { false }
   public func attentionBias(block: Int, state: TokenState) -> AttentionBias { .none }
   public func reduce(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
   public func reduceOutput(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }

@@ -72,6 +72,7 @@ public struct LayerNormWeights: Sendable {
 
   /// x: N x C, normalised row by row.
   public func callAsFunction(_ x: Matrix) -> Matrix {
+    ExecutedMACs.add(5 &* x.rows &* x.cols)  // fvcore's 5 per element
     var out = Matrix(uninitializedRows: x.rows, cols: x.cols)
     x.data.withUnsafeBufferPointer { xp in
       out.data.withUnsafeMutableBufferPointer { op in

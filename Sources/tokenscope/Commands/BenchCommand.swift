@@ -118,6 +118,7 @@ struct BenchCommand: ParsableCommand {
           ("gflops_per_s", .number(gflops)),
           ("final_tokens", .number(Double(finalTokens))),
           ("block_median_ms", .array(blockMedians.map { .number($0) })),
+          ("times_ms", .array(times.map { .number($0) })),  // every timed run, for medians over samples
           ("peak_rss_mib", .number(rss)),
         ]
         if profile {
