@@ -57,19 +57,7 @@ extension ProjectionView {
   /// IdleViT's pre-softmax score against every key j, heads averaged: the class token's q · k_j (`cls`), or the mean
   /// over all query rows of q_i · k_j (`mean`), which by linearity is the mean query's q̄ · k_j. `score` must be resolved.
   func queryKeyScores(_ score: AttentionScore) -> [Float] {
-    guard score == .mean else { return meanQueryKeyScores(query: 0) }
-    let a = heads * headDim, stride = 3 * a
-    var meanQuery = [Float](repeating: 0, count: a)
-    for t in 0..<tokens { for c in 0..<a { meanQuery[c] += qkv[t &* stride &+ c] } }
-    let inv = 1 / Float(Swift.max(tokens, 1))
-    var scores = [Float](repeating: 0, count: tokens)
-    for j in 0..<tokens {
-      let k = qkv.baseAddress! + (j &* stride &+ a)
-      var s: Float = 0
-      for c in 0..<a { s += meanQuery[c] * k[c] }
-      scores[j] = s * inv / Float(heads)
-    }
-    return scores
+    score == .mean ? meanQueryOfAllTokensScores() : meanQueryKeyScores(query: 0)
   }
 }
 

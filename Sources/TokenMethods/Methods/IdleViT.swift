@@ -55,8 +55,11 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
     return k
   }
 
+  /// The lazy projections serve the CLS query's score; the mean query needs every token's query, so `score=mean`
+  /// projects q, k and v for all tokens (and counts the idle tokens' q and v in `extraMACs`).
   public func selectsTokens(block: Int, state: TokenState) -> Bool {
     active(block: block, tokensIn: state.tokenCount, prefix: state.prefixCount) != nil
+      && score.resolved(prefix: state.prefixCount) == .cls
   }
 
   public func select(block: Int, state: TokenState, projections: ProjectionView) -> TokenSelection? {
@@ -76,9 +79,12 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
   }
 
   /// The work beyond a block of |S| tokens, which the engine executes (`selectsTokens`): LN1 and the key projection
-  /// of the idle tokens, and the CLS query's scores against every key.
+  /// of the idle tokens, and the query's scores against every key; with `score=mean` also the idle tokens' queries and
+  /// values, which the mean query needs projected.
   public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int {
     let n = counts.tokensIn, idle = n - counts.queries, c = shape.embed, a = shape.attentionWidth
-    return idle > 0 ? 5 * idle * c + idle * c * a + n * a : 0
+    guard idle > 0 else { return 0 }
+    let allQueries = score.resolved(prefix: shape.prefix) == .mean ? 2 * idle * c * a : 0
+    return 5 * idle * c + idle * c * a + n * a + allQueries
   }
 }

@@ -92,6 +92,29 @@ public struct ProjectionView {
     }
     return scores
   }
+
+  /// Mean over heads of q̄ · k_j for every key j, q̄ the mean of every token's query (pre-softmax, unscaled): by
+  /// linearity the mean over query rows of q_i · k_j, the score of a model without a class token. Needs every query
+  /// (a policy asking for it does not use the lazy projections of `selectsTokens`).
+  public func meanQueryOfAllTokensScores() -> [Float] {
+    precondition(queryCount == tokens, "ProjectionView: the mean query needs all \(tokens) queries, \(queryCount) projected")
+    let a = heads * headDim
+    var meanQuery = [Float](repeating: 0, count: a)
+    for t in 0..<tokens {
+      let q = queries + t &* ldq
+      for c in 0..<a { meanQuery[c] += q[c] }
+    }
+    ExecutedMACs.add(tokens &* a)
+    let inv = 1 / Float(Swift.max(tokens, 1))
+    var scores = [Float](repeating: 0, count: tokens)
+    for j in 0..<tokens {
+      let k = keys + j &* ldk
+      var s: Float = 0
+      for c in 0..<a { s += meanQuery[c] * k[c] }
+      scores[j] = s * inv / Float(heads)
+    }
+    return scores
+  }
 }
 
 /// The `select` phase's answer: the tokens that take part in the block, in the order they are processed. The others
