@@ -65,10 +65,11 @@ struct DrivingTests {
     var state = try fixtureState(methods: ["tome:r=2"])
     var seen: [TokenMapView] = []
     for _ in 0..<TokenMapView.allCases.count { seen.append(state.view); _ = update(&state, .nextView) }
-    #expect(Set(seen) == [.status, .image, .groups, .attention], "\(seen)")
+    // The attribution views and token norms apply to every run of a model with a class token and a head.
+    #expect(Set(seen) == [.status, .image, .groups, .attention, .relevance, .ablation, .lens, .norms], "\(seen)")
     state.view = .status
     _ = update(&state, .previousView)
-    #expect(state.view == .attention, "backwards from the first applicable view to the last")
+    #expect(state.view == TokenMapView.allCases.last, "backwards from the first applicable view to the last")
     state.showHelp = true
     let help = screen(state, 120, 40).lines.joined(separator: "\n")
     #expect(help.contains("skipped: tome is not a cascade"))
