@@ -134,18 +134,7 @@ public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, kernel: GE
     return
   }
   #endif
-  var i = 0
-  while i + 8 <= count {
-    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-    UnsafeMutableRawPointer(x + i).storeBytes(of: simdGELU(v), as: SIMD8<Float>.self)
-    i += 8
-  }
-  if i < count {
-    var tail = SIMD8<Float>()
-    for j in 0..<(count - i) { tail[j] = x[i + j] }
-    let g = simdGELU(tail)
-    for j in 0..<(count - i) { x[i + j] = g[j] }
-  }
+  mapInPlace(x, count: count, simdGELU)
 }
 
 // MARK: softmax
