@@ -60,8 +60,17 @@ struct BackboneMethodsTests {
     #expect(explicit.status == 64 && explicit.stderr.contains("score=cls: expected auto or mean: the model has no class token"), "\(explicit.stderr)")
     let dvt = try report("siglip_gap", "dvt:grids=2/4,thresholds=0.5")
     #expect(dvt.status == 64 && dvt.stderr.contains("a model with a class token"), "\(dvt.stderr)")
+    // VisionZip's default score follows the model too: on a CLS-free tower it ranks by mean attention, the same
+    // tokens as an explicit score=mean, and score=cls is refused.
     let zip = try report("siglip_gap", "visionzip:dominant=8,contextual=2,layer=0,score=mean")
     #expect(zip.status == 0, "\(zip.stderr)")
+    let zipAuto = try report("siglip_gap", "visionzip:dominant=8,contextual=2,layer=0")
+    let zipEvent = (zipAuto.json?["layers"] as? [[String: Any]])?.first?["event"] as? String
+    #expect(zipEvent?.contains("by mean attention received") == true, "\(zipAuto.stderr)")
+    #expect(zipEvent == (zip.json?["layers"] as? [[String: Any]])?.first?["event"] as? String)
+    #expect(zipAuto.json?["logits"] as? [Double] == zip.json?["logits"] as? [Double])
+    let zipCLS = try report("siglip_gap", "visionzip:dominant=8,contextual=2,layer=0,score=cls")
+    #expect(zipCLS.status == 64 && zipCLS.stderr.contains("score=cls: expected auto or mean"), "\(zipCLS.stderr)")
     // On a class-token model the default stays the class token's row.
     let cls = try report("clip_gelu", "evit:keep=0.7,layers=0")
     #expect(((cls.json?["layers"] as? [[String: Any]])?.first?["event"] as? String)?.contains("by CLS attention") == true)

@@ -16,23 +16,16 @@ import ViTEngine
 
 /// VisionZip's typed configuration.
 public struct VisionZip: MethodConfiguration, Hashable {
-  /// How patches are ranked for the dominant set.
-  public enum Score: String, Sendable, Hashable {
-    /// The CLS query row summed over heads (official).
-    case cls
-    /// The mean attention each token receives over every query row and head (for towers without a CLS token).
-    case mean
-  }
-
   /// Dominant tokens, prefix tokens included (the official `dominant`).
   public var dominant: Int
   /// Contextual tokens (targets); 0 drops the remaining patches.
   public var contextual: Int
   /// The block whose output is compressed, as given (negative counts from the end).
   public var layer: Int
-  public var score: Score
+  /// How patches are ranked for the dominant set (`auto`: the CLS row where there is one, as officially).
+  public var score: AttentionScore
 
-  public init(dominant: Int, contextual: Int, layer: Int, score: Score) {
+  public init(dominant: Int, contextual: Int, layer: Int, score: AttentionScore = .auto) {
     self.dominant = dominant; self.contextual = contextual; self.layer = layer; self.score = score
   }
 
@@ -49,13 +42,11 @@ public struct VisionZip: MethodConfiguration, Hashable {
       MethodParameter("layer", .integer(-100_000...100_000), default: "-2",
                       "the block whose output is compressed, 0-based; negative counts from the end (-2 = LLaVA's, official; -1 leaves the logits unchanged)",
                       recon: "any layer but -2 is an extension: the official code hard-wires block L - 2"),
-      MethodParameter("score", .choice(["cls", "mean"]), default: "cls",
-                      "cls: CLS attention summed over heads (official); mean: the mean attention each token receives over all rows and heads",
-                      recon: "mean is the CLS-free towers' score, with the CLS row and the token's own row included; the official CLS-free code was not available"),
+      AttentionScore.parameter(official: "CLS attention summed over heads (the official score)"),
     ],
     reconNotes: [
       "designed for a VLM's vision tower, whose layer -2 output goes to the language model: at that layer a classifier saves only its last block (94% of DeiT-S's MACs), and at layer=-1 it saves nothing",
-      "prefix tokens beyond CLS (distillation, registers) are all kept and counted in dominant; the score is always the CLS row (the official code knows only CLS)",
+      "prefix tokens beyond CLS (distillation, registers) are all kept and counted in dominant; with a class token the score is its row (the official code knows only CLS); without one it is the mean attention received, the CLS row and each token's own row included",
       "ties go to the lower position, in the top-k and in the choice of target (torch leaves top-k ties unspecified)",
     ],
     // Dominant counts that fit both the bundled model's 196 patches and its 7x7 grid (49 patches, with 10 contextual
@@ -64,7 +55,7 @@ public struct VisionZip: MethodConfiguration, Hashable {
     step: .integer(key: "dominant", by: 1)
   ) { v throws(MethodSpecError) in
     VisionZip(dominant: v.integer("dominant"), contextual: v.integer("contextual"), layer: v.integer("layer"),
-              score: Score(rawValue: v.choice("score"))!)
+              score: AttentionScore(rawValue: v.choice("score"))!)
   }
 
   /// The 0-based block for a model of `depth` blocks.
@@ -78,10 +69,7 @@ public struct VisionZip: MethodConfiguration, Hashable {
       throw .inconsistent(method: "visionzip", key: "layer", value: "\(layer)",
                           expected: "a block in \(-depth)...\(depth - 1) (negative counts from the end)")
     }
-    if score == .cls, prefix == 0 {
-      throw .inconsistent(method: "visionzip", key: "score", value: "cls",
-                          expected: "mean: the model has no class token (cls, the official score, is the default)")
-    }
+    try score.validate(method: "visionzip", prefix: prefix)
     let patches = grid.count
     let tokens = prefix == 1 ? "CLS" : "the \(prefix) prefix tokens"
     guard dominant >= prefix else {
@@ -137,12 +125,13 @@ public struct VisionZipPolicy: TokenPolicy {
 
     // Scores per token (prefix columns unused). probabilities: H x N x N, row-major per head.
     let heads = attention.heads
+    let scoring = configuration.score.resolved(prefix: prefix)
     var score = [Float](repeating: 0, count: n)
     let base = attention.probabilities.baseAddress!
     for h in 0..<heads {
       let head = base + h &* n &* n  // seek to head h
-      switch configuration.score {
-      case .cls:
+      switch scoring {
+      case .cls, .auto:
         for j in 0..<n { score[j] += head[j] }  // the CLS query row, summed over heads
       case .mean:
         for i in 0..<n {
@@ -151,7 +140,7 @@ public struct VisionZipPolicy: TokenPolicy {
         }
       }
     }
-    if configuration.score == .mean { score = score.map { $0 / Float(heads * n) } }
+    if scoring == .mean { score = score.map { $0 / Float(heads * n) } }
     let ranked = (prefix..<n).sorted { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
     let dominant = ranked.prefix(k).sorted()
     let isDominant = Set(dominant)
@@ -171,7 +160,7 @@ public struct VisionZipPolicy: TokenPolicy {
       size[newIndex[t]] = state.size[t]
     }
 
-    let sourceText = configuration.score == .cls ? "by CLS attention (\(percent(mass)) of its attention mass)"
+    let sourceText = scoring == .cls ? "by CLS attention (\(percent(mass)) of its attention mass)"
                                                  : "by mean attention received (\(percent(mass)) of it)"
     let prefixText = prefix == 1 ? "CLS" : "\(prefix) prefix tokens"
     let head = "kept \(k) of \(n - prefix) patches + \(prefixText) \(sourceText)"
@@ -181,7 +170,7 @@ public struct VisionZipPolicy: TokenPolicy {
     var roles = [TokenRole](repeating: .ordinary, count: n)
     for t in dominant { roles[t] = .dominant }
     func annotations() -> TokenAnnotations {
-      TokenAnnotations(score: TokenScore(name: configuration.score == .cls ? "CLS attention (summed over heads)" : "mean attention received",
+      TokenAnnotations(score: TokenScore(name: scoring == .cls ? "CLS attention (summed over heads)" : "mean attention received",
                                          meaning: "the highest are kept as dominant tokens", values: values),
                        roles: roles)
     }
