@@ -27,21 +27,24 @@ public final class Worker: @unchecked Sendable {
   private let queue = DispatchQueue(label: "tokenscope.worker")
   private let lock = NSLock()
   private var finished: [Action] = []
+  /// Effects other than look-aheads queued and not finished (under `lock`): a look-ahead gives way to them.
+  private var foreground = 0
 
   public init(model: ViTModel, input: ModelImage, opener: ImageOpener? = nil, sizer: InputSizer? = nil) {
     self.model = model; self.input = input; self.opener = opener; self.sizer = sizer
   }
 
   public func start(_ effect: Effect) {
+    let ahead: Bool
+    if case .computeAhead = effect { ahead = true } else { ahead = false }
+    if !ahead { lock.withLock { foreground += 1 } }
     queue.async { [self] in
       let action: Action
       switch effect {
+      case .computeAhead(let spec):
+        action = lock.withLock({ foreground > 0 }) ? .lookAheadDropped(spec.canonical) : run(spec)
       case .compute(let spec):
-        // Plans are cheap except UP-ViT's pruning, which a recompute of the same spec repeats (a few ms on the
-        // bundled model).
-        do { action = .computed(try input.methodRun(try MethodPlan(spec: spec, model: model))) } catch {
-          action = .failed(spec: spec.canonical, message: "\(error)")
-        }
+        action = run(spec)
       case .setInputSize(let path, let size):
         guard let sizer else { action = .showMessage("changing the input size is not available here"); break }
         do {
@@ -68,7 +71,18 @@ public final class Worker: @unchecked Sendable {
       case .rankAblation(let spec, let layer):
         action = Worker.rank(spec, layer: layer, model: model, input: input) { progress in lock.withLock { finished.append(progress) } }
       }
-      lock.withLock { finished.append(action) }
+      lock.withLock {
+        finished.append(action)
+        if !ahead { foreground -= 1 }
+      }
+    }
+  }
+
+  /// The run of `spec` on the current image. Plans are cheap except UP-ViT's pruning, which a recompute of the same
+  /// spec repeats (a few ms on the bundled model).
+  private func run(_ spec: MethodSpec) -> Action {
+    do { return .computed(try input.methodRun(try MethodPlan(spec: spec, model: model))) } catch {
+      return .failed(spec: spec.canonical, message: "\(error)")
     }
   }
 

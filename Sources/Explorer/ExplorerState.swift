@@ -59,7 +59,12 @@ public struct ExplorerState: Sendable {
   public var methods: [MethodSpec]
   public var focus = 0
   public var runs: [String: MethodRun] = [:]
+  /// `runs`' keys, oldest result first (ComputeAhead.swift drops the oldest off-screen ones).
+  public var runOrder: [String] = []
   public var pending: Set<String> = []
+  /// Runs the worker computes ahead of a key asking for them (ComputeAhead.swift); off unless the app turns it on.
+  public var computeAhead = false
+  public var lookingAhead: Set<String> = []
   public var errors: [String: String] = [:]
   /// 0-based block index.
   public var layer = 0
@@ -129,8 +134,9 @@ public struct ExplorerState: Sendable {
   /// Specs for which no result or computation exists yet.
   public var missingSpecs: [MethodSpec] {
     // The relevance view also needs the baseline's rollout, for relevance kept.
-    let wanted = methods + (view == .relevance && !methods.contains(.baseline) ? [MethodSpec.baseline] : [])
-    return wanted.filter { runs[$0.canonical] == nil && pending.contains($0.canonical) == false && errors[$0.canonical] == nil }
+    wantedSpecs.filter {
+      runs[$0.canonical] == nil && !pending.contains($0.canonical) && !lookingAhead.contains($0.canonical) && errors[$0.canonical] == nil
+    }
   }
 }
 
@@ -175,6 +181,8 @@ public enum Action: Sendable {
   case quit
   case computed(MethodRun)
   case failed(spec: String, message: String)
+  /// From the worker: a look-ahead it did not start, because the user asked for something since.
+  case lookAheadDropped(String)
   case showMessage(String)
   /// `x`: drop or restore the cursor's token from the current layer on; `X`: rank every token of the layer.
   case toggleAblation, rankAblation
@@ -185,6 +193,8 @@ public enum Action: Sendable {
 
 public enum Effect: Equatable, Sendable {
   case compute(MethodSpec)
+  /// Compute a run no one shows yet (ComputeAhead.swift); it answers `.computed`, or `.lookAheadDropped`.
+  case computeAhead(MethodSpec)
   /// Load and preprocess this image on the worker; it answers `.imageOpened` or `.showMessage`.
   case openImage(String)
   /// Draw and write a figure on the worker; it answers `.showMessage`.
@@ -225,7 +235,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let depth = state.context.depth
   var effects: [Effect] = []
   switch action {
-  case .tick, .computed, .failed, .showMessage, .imageOpened, .ablated, .rankingProgress: break
+  case .tick, .computed, .failed, .lookAheadDropped, .showMessage, .imageOpened, .ablated, .rankingProgress: break
   default: state.message = nil  // a key press dismisses the last message
   }
   switch action {
@@ -236,9 +246,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   case .nextView: state.view = state.view(steppedBy: 1)
   case .previousView: state.view = state.view(steppedBy: -1)
   case .cycleMethod(let step):
-    let presets = methodPresets.compactMap { try? MethodSpec.parse($0) }
-    let current = presets.firstIndex(of: state.focusedSpec) ?? presets.firstIndex { $0.name == state.focusedSpec.name } ?? 0
-    state.methods[state.focus] = presets[((current + step) % presets.count + presets.count) % presets.count]
+    if let spec = state.cycled(state.focusedSpec, by: step) { state.methods[state.focus] = spec }
   case .adjustParameter(let step):
     if let spec = state.focusedSpec.stepped(step) { state.methods[state.focus] = spec } else {
       state.message = "\(state.focusedSpec.name) has no parameter to adjust"
@@ -345,8 +353,10 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     // Results for the previous image are dropped; the worker's queue has already finished them (it is serial).
     state.context = context
     state.runs = [:]
+    state.runOrder = []
     state.errors = [:]
     state.pending = []
+    state.lookingAhead = []
     state.cursor = nil
     state.ablation = nil
     state.ranking = nil
@@ -359,17 +369,24 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   case .quit: state.shouldQuit = true
   case .computed(let run):
     state.pending.remove(run.spec.canonical)
-    state.runs[run.spec.canonical] = run
+    state.lookingAhead.remove(run.spec.canonical)
+    state.store(run)
+  case .lookAheadDropped(let spec):
+    // Started again below if it is on screen by now.
+    state.pending.remove(spec)
+    state.lookingAhead.remove(spec)
   case .failed(let spec, let message):
     state.pending.remove(spec)
     state.errors[spec] = message
-    state.message = message
+    // A look-ahead's failure waits until its method is shown (the map panel says it then).
+    if state.lookingAhead.remove(spec) == nil { state.message = message }
   case .showMessage(let text): state.message = text
   case .toggleAblation, .rankAblation, .ablated, .rankingProgress: effects += updateAttribution(&state, action)
   }
+  state.promoteLookAheads()
   let computations = state.missingSpecs.map { Effect.compute($0) }
   for case .compute(let spec) in computations { state.pending.insert(spec.canonical) }
-  return effects + computations
+  return effects + computations + (state.nextLookAhead().map { [$0] } ?? [])
 }
 
 /// The figure `e` writes: the shown methods at the current layer in the current view, at `path` (nil: the default

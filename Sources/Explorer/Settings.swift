@@ -71,6 +71,8 @@ public struct ExplorerSettings: Equatable, Sendable {
   public var graphics: String? = nil
   public var playIntervalMs: Int? = nil
   public var large: Bool? = nil
+  /// Whether the worker computes likely next runs while idle (ComputeAhead.swift); on by default in the explorer.
+  public var computeAhead: Bool? = nil
   /// Extra keys: a character for an action, taking precedence over the built-in key.
   public var keys: [Character: BindableAction] = [:]
 
@@ -81,6 +83,7 @@ public struct ExplorerSettings: Equatable, Sendable {
     if let theme { state.theme = theme }
     if let playIntervalMs { state.playIntervalMs = playIntervalMs }
     if let large, large { state.large = true }
+    if let computeAhead { state.computeAhead = computeAhead }
     state.keyBindings = keys
   }
 }

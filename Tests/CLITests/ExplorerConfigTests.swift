@@ -15,6 +15,7 @@ struct ExplorerConfigTests {
       graphics = "none"
       play_speed_ms = 300
       large = true
+      compute_ahead = false
 
       [keys]
       quit = "x"
@@ -23,7 +24,7 @@ struct ExplorerConfigTests {
     let (settings, problems) = ExplorerConfig.parse(text, path: "config.toml")
     #expect(problems.isEmpty, "\(problems)")
     #expect(settings.methods == ["evit", "tome:r=8"] && settings.theme == .colorblind && settings.graphics == "none")
-    #expect(settings.playIntervalMs == 300 && settings.large == true)
+    #expect(settings.playIntervalMs == 300 && settings.large == true && settings.computeAhead == false)
     #expect(settings.keys == ["x": .quit, "w": .nextLayer])
   }
 
@@ -34,19 +35,21 @@ struct ExplorerConfigTests {
       play_speed_ms = 5
       methods = ["tome:r=x"]
       colour = 3
+      compute_ahead = "soon"
       [keys]
       quit = "xy"
       fly = "f"
       """
     let (settings, problems) = ExplorerConfig.parse(text, path: "c.toml")
     #expect(settings == ExplorerSettings(), "every wrong setting keeps its default")
-    #expect(problems.count == 6, "\(problems)")
+    #expect(problems.count == 7, "\(problems)")
     #expect(problems.contains { $0.hasPrefix("c.toml:2: theme must be one of \"standard\", \"colorblind\", \"high-contrast\"") })
     #expect(problems.contains { $0.hasPrefix("c.toml:3: play_speed_ms must be") })
     #expect(problems.contains { $0.hasPrefix("c.toml:4: methods: ") && $0.contains("tome") })
     #expect(problems.contains { $0.hasPrefix("c.toml:5: unknown setting 'colour'") })
-    #expect(problems.contains { $0.hasPrefix("c.toml:7: quit must be one character") })
-    #expect(problems.contains { $0.hasPrefix("c.toml:8: unknown action 'fly'") })
+    #expect(problems.contains { $0.hasPrefix("c.toml:6: compute_ahead must be true or false") })
+    #expect(problems.contains { $0.hasPrefix("c.toml:8: quit must be one character") })
+    #expect(problems.contains { $0.hasPrefix("c.toml:9: unknown action 'fly'") })
     #expect(problems.allSatisfy { $0.hasSuffix("using the built-in default") })
   }
 

@@ -8,9 +8,10 @@ extension ExplorerScreen {
   func renderHeader(in area: Rect, compact: Bool = false, buffer: inout Buffer) {
     let c = state.context
     let spinnerFrames = ascii ? ["|", "/", "-", "\\"] : ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
-    // Play shows that it plays, and how fast; a computation shows its spinner.
+    // Play shows that it plays, and how fast; a computation shows its spinner, a look-ahead a quiet mark.
     let play = state.playing ? " " + (ascii ? ">" : "▶") + " playing \(state.playIntervalMs) ms/block" : ""
-    let busy = (state.isBusy ? " " + spinnerFrames[state.spinner % spinnerFrames.count] + " computing" : "") + play
+    let ahead = state.lookingAhead.isEmpty ? "" : " " + (ascii ? "~" : "↻") + " ahead"
+    let busy = (state.isBusy ? " " + spinnerFrames[state.spinner % spinnerFrames.count] + " computing" : ahead) + play
     var x = buffer.set(string: "tokenscope ", x: area.x, y: area.y, style: accent)
     x = buffer.set(string: c.modelName, x: x, y: area.y, style: bold, maxWidth: area.right - x)
     if compact {

@@ -101,6 +101,7 @@ struct ExploreOptions: ParsableArguments {
       }
       var state = ExplorerState(context: context, methods: specs)
       state.samples = Samples.images(channels: model.shape.inChannels)
+      state.computeAhead = true
       settings.apply(to: &state)
       if large { state.large = true }
       state.message = problems.first

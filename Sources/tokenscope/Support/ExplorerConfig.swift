@@ -7,6 +7,7 @@
 //   graphics = "auto"                  # auto, kitty, sixel, iterm or none
 //   play_speed_ms = 300                # milliseconds a block while playing
 //   large = true                       # projector mode
+//   compute_ahead = false              # do not compute likely next methods while idle (on by default)
 //   [keys]
 //   quit = "x"                         # an action = one character (next_layer, previous_layer, next_view, ...)
 import Explorer
@@ -31,7 +32,7 @@ enum ExplorerConfig {
     return parse(text, path: path)
   }
 
-  static let topLevel = ["methods", "theme", "graphics", "play_speed_ms", "large", "keys"]
+  static let topLevel = ["methods", "theme", "graphics", "play_speed_ms", "large", "compute_ahead", "keys"]
 
   static func parse(_ text: String, path: String) -> (ExplorerSettings, [String]) {
     let table: TOMLTable
@@ -78,6 +79,9 @@ enum ExplorerConfig {
     }
     if let value = table["large"] {
       if let on = value.bool { settings.large = on } else { problem("large", "large must be true or false") }
+    }
+    if let value = table["compute_ahead"] {
+      if let on = value.bool { settings.computeAhead = on } else { problem("compute_ahead", "compute_ahead must be true or false") }
     }
     if let value = table["keys"] {
       guard let keys = value.table else {
