@@ -93,6 +93,17 @@ public final class MappedFile: @unchecked Sendable {
 
   deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) } }
 
+  /// Unmaps the whole pages inside `range` from this process (they stay in the page cache; touching them again reads
+  /// them back). Called once a tensor is copied out, so loading holds each weight once, not twice: a DeiT-B report
+  /// peaked at 702 MiB resident with the whole file mapped beside its copy.
+  func dropPages(_ range: Range<Int>) {
+    guard let base else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+    guard end > start else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+  }
+
   public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 }
 
@@ -234,6 +245,7 @@ public struct SafetensorsFile: Sendable {
       default: break
       }
       initialized = count
+      file.dropPages((dataStart + info.begin)..<(dataStart + info.end))
     }
   }
 }
