@@ -54,6 +54,7 @@ public struct VisionZip: MethodConfiguration, Hashable {
                       recon: "mean is the CLS-free towers' score, with the CLS row and the token's own row included; the official CLS-free code was not available"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "designed for a VLM's vision tower, whose layer -2 output goes to the language model: at that layer a classifier saves only its last block (94% of DeiT-S's MACs), and at layer=-1 it saves nothing",
       "prefix tokens beyond CLS (distillation, registers) are all kept and counted in dominant; the score is always the CLS row (the official code knows only CLS)",
       "ties go to the lower position, in the top-k and in the choice of target (torch leaves top-k ties unspecified)",
