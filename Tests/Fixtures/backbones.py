@@ -19,11 +19,13 @@ Tests/Fixtures/models/NAME/ it writes
       features          [C]          the final-normed first token (models with a class token)
       pre_logits        [D]          timm's forward_head(forward_features(x), pre_logits=True)
       logits            [K]          forward_head(forward_features(x))
+      input_rect, pre_logits_rect, logits_rect   the same for a 32x48 input (eva02_tiny, dinov3 only)
 and two Hugging Face save_pretrained folders (config.json, model.safetensors, preprocessor_config.json) whose expected
 outputs come from transformers itself (see hf_fixtures).
 Weights are random with enough spread that attention is far from uniform and LayerNorm affine terms matter
 (generate.randomise).
 """
+import copy
 import json
 import os
 import sys
@@ -43,6 +45,9 @@ SMALL = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_
 # The Eva-class fixtures run three blocks, as the ViT fixtures of generate.py do, so every method's test settings
 # (layers 0-2) apply to them.
 EVA = dict(depth=3)
+
+# Fixtures that also record a non-square input (height, width in pixels).
+RECTANGULAR = {"eva02_tiny": (32, 48), "dinov3": (32, 48)}
 
 # name: (timm architecture, extra kwargs, write config.json)
 FIXTURES = {
@@ -172,6 +177,18 @@ def main(only=None):
         png, x = image_input(3, h, w, mean, std, seed)
         expected = capture(model, x)
         expected["input"] = x
+        if name in RECTANGULAR:
+            # A second, non-square input (4 x 6 patches): RoPE's per-axis coordinates (DINOv3 normalises each axis by its
+            # own length; EVA02 scales each to the reference grid) and, for EVA02, the resampled position table.
+            rh, rw = RECTANGULAR[name]
+            other = copy.deepcopy(model)  # the saved model keeps its own input size
+            if not getattr(other, "dynamic_img_size", False):
+                other.set_input_size(img_size=(rh, rw))
+            _, x2 = image_input(3, rh, rw, mean, std, seed + 50)
+            with torch.no_grad():
+                feats = other.forward_features(x2[None])
+                expected.update(input_rect=x2, pre_logits_rect=other.forward_head(feats, pre_logits=True)[0],
+                                logits_rect=other.forward_head(feats)[0])
         # Without a config.json neither the head count (width 32 is no multiple of 64) nor the normalisation shows in
         # the file: the metadata carries them, the mean/std from timm's pretrained_cfg.
         metadata = None if with_config else {"num_heads": str(kwargs["num_heads"]), "mean": ",".join(map(str, mean)),

@@ -118,6 +118,19 @@ struct BackboneParityTests {
     #expect(try ModelLoader.load(path: avg).backbone.pooling == .avg)
   }
 
+  /// A 32x48 input (4 x 6 patches): RoPE's coordinates per axis (DINOv3 normalises each axis by its own length, EVA02
+  /// scales each to its 16x16 reference) and EVA02's resampled position table, against timm at that size.
+  @Test(arguments: ["eva02_tiny", "dinov3"])
+  func nonSquareInputEqualsTimm(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let expected = try Expected(name)
+    let pass = ForwardPass(model: model, input: try modelInput(expected, key: "input_rect"))
+    let prediction = pass.output()
+    #expect(pass.grid == GridSize(rows: 4, cols: 6))
+    expectClose(prediction.preLogits, try expected.floats("pre_logits_rect"), "\(name) pre_logits at 32x48")
+    expectClose(try #require(prediction.logits), try expected.floats("logits_rect"), "\(name) logits at 32x48")
+  }
+
   @Test func evaLayoutsAndRotarySettingsAreRecognised() throws {
     let tiny = try ModelLoader.load(path: modelFixture("eva02_tiny"))
     #expect(tiny.info.scheme == .timmEva && tiny.backbone.rope == .eva02 && tiny.info.sources["rope"] == .configJSON)
