@@ -1,5 +1,5 @@
 // The modern families (average-pooled ViT, DINOv2 with registers, CLIP with QuickGELU and GELU, SigLIP with a MAP
-// head and with average pooling) against timm itself: Tests/Fixtures/backbones.py builds each from timm's model
+// head and with average pooling, EVA02 and its CLIP tower, DINOv3 and DINOv3+) against timm itself: Tests/Fixtures/backbones.py builds each from timm's model
 // registry at a test size with random weights and records timm's block outputs, pre_logits and logits. The Hugging
 // Face layouts (CLIPVisionModelWithProjection, Dinov2WithRegistersForImageClassification) against transformers.
 import Foundation
@@ -21,6 +21,11 @@ struct BackboneParityTests {
     ("hf_clip", "clip", .cls, .quickGELU, [.cls]),
     ("hf_dinov2_reg4", "dinov2", .cls, .gelu, [.cls, .register, .register, .register, .register]),
     ("hf_siglip", "siglip", .map, .geluTanh, []),
+    // timm's Eva class: rotary embeddings, q/v biases, SwiGLU (SiLU-gated), Eva's own LayerNorms.
+    ("eva02_tiny", "eva02", .avg, .silu, [.cls]),
+    ("eva02_clip", "eva02", .cls, .silu, [.cls]),
+    ("dinov3", "dinov3", .avg, .gelu, [.cls, .storage, .storage, .storage, .storage]),
+    ("dinov3_plus", "dinov3", .avg, .silu, [.cls, .storage, .storage, .storage, .storage]),
   ]
 
   @Test("pre_logits and logits equal timm's", arguments: fixtures.map(\.0))
@@ -113,7 +118,72 @@ struct BackboneParityTests {
     #expect(try ModelLoader.load(path: avg).backbone.pooling == .avg)
   }
 
-  @Test(arguments: ["siglip_map", "clip_quickgelu", "vit_avg"])
+  /// A 32x48 input (4 x 6 patches): RoPE's coordinates per axis (DINOv3 normalises each axis by its own length, EVA02
+  /// scales each to its 16x16 reference) and EVA02's resampled position table, against timm at that size.
+  @Test(arguments: ["eva02_tiny", "dinov3"])
+  func nonSquareInputEqualsTimm(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let expected = try Expected(name)
+    let pass = ForwardPass(model: model, input: try modelInput(expected, key: "input_rect"))
+    let prediction = pass.output()
+    #expect(pass.grid == GridSize(rows: 4, cols: 6))
+    expectClose(prediction.preLogits, try expected.floats("pre_logits_rect"), "\(name) pre_logits at 32x48")
+    expectClose(try #require(prediction.logits), try expected.floats("logits_rect"), "\(name) logits at 32x48")
+  }
+
+  @Test func evaLayoutsAndRotarySettingsAreRecognised() throws {
+    let tiny = try ModelLoader.load(path: modelFixture("eva02_tiny"))
+    #expect(tiny.info.scheme == .timmEva && tiny.backbone.rope == .eva02 && tiny.info.sources["rope"] == .configJSON)
+    #expect(tiny.backbone.evaLayout == EvaLayout(fusedQKV: true, packedSwiGLU: true) && tiny.backbone.fcNorm != nil)
+    // timm's k_bias is a zero buffer: the assembled qkv bias is [q_bias | 0 | v_bias].
+    let a = tiny.blocks[0].attentionWidth
+    #expect(try #require(tiny.blocks[0].qkv.bias)[a..<(2 * a)].allSatisfy { $0 == 0 })
+    let clip = try ModelLoader.load(path: modelFixture("eva02_clip"))
+    #expect(clip.backbone.evaLayout == EvaLayout(fusedQKV: false, packedSwiGLU: false))
+    #expect(clip.blocks.allSatisfy { $0.attentionNorm != nil && $0.mlpNorm != nil && $0.gate != nil })
+    #expect(clip.shape.attentionNorm && clip.shape.mlpNorm && clip.shape.gatedMLP && clip.info.layerNormEps == 1e-6)
+    let dino = try ModelLoader.load(path: modelFixture("dinov3"))
+    #expect(dino.backbone.rope == .dinov3 && dino.posEmbed.rows == 0 && dino.info.layerNormEps == 1e-5)
+    #expect(dino.info.prefixNames == ["cls", "storage0", "storage1", "storage2", "storage3"] && dino.norm != nil)
+    #expect(dino.blocks.allSatisfy { $0.layerScale1 != nil && $0.gate == nil && $0.qkv.bias == nil })
+  }
+
+  @Test func rotarySettingsAreNeverGuessed() throws {
+    // Without its config.json nothing in the file says EVA02's RoPE from DINOv3's: refused, naming a tensor.
+    let bare = try copyWithoutConfig("dinov3")
+    do {
+      _ = try ModelLoader.load(path: bare)
+      Issue.record("an Eva-layout file without its RoPE settings loaded")
+    } catch {
+      #expect(error.description.contains("rotary position embedding") && error.description.contains("blocks.0.gamma_1"), "\(error.description)")
+      #expect(error.exitCode == 65)
+    }
+    // The architecture name in __metadata__ says it all (input size included); the result equals timm.
+    let named = try copyWithoutConfig("dinov3", metadata: ["architecture": "vit_small_patch16_dinov3", "input_size": "3,32,32",
+                                                           "mean": "0.485,0.456,0.406", "std": "0.229,0.224,0.225"])
+    let model = try ModelLoader.load(path: named)
+    #expect(model.info.sources["rope"] == .metadata && model.backbone.family == "dinov3" && model.backbone.pooling == .avg)
+    let expected = try Expected("dinov3")
+    expectClose(ForwardPass(model: model, input: try modelInput(expected)).output().preLogits,
+                try expected.floats("pre_logits"), "dinov3 named in metadata")
+    // The wrong variant misses timm by far more than the tolerance: the setting matters.
+    let wrong = try ModelLoader.load(path: try copyWithoutConfig("dinov3", metadata: [
+      "rope_type": "cat", "input_size": "3,32,32", "global_pool": "avg", "layer_norm_eps": "1e-5"]))
+    let off = ForwardPass(model: wrong, input: try modelInput(expected)).output().preLogits
+    let want = try expected.floats("pre_logits")
+    #expect(zip(off, want).map { abs($0 - $1) }.max()! > 10 * 1e-4 * want.map(abs).max()!)
+    // An explicit setting overrides the name's, and settings the engine does not run are refused.
+    let hot = try ModelLoader.load(path: try copyWithoutConfig("eva02_tiny", metadata: ["architecture": "eva02_tiny_patch14_224", "rope_temperature": "100"]))
+    #expect(hot.backbone.rope?.temperature == 100 && hot.backbone.rope?.referenceGrid == GridSize(rows: 16, cols: 16))
+    let mixed = try copyWithoutConfig("eva02_tiny", metadata: ["rope_type": "mixed"])
+    #expect(throws: CheckpointError.unrecognized(path: mixed, reason: "rope_type 'mixed' (metadata) is not one tokenscope runs ('cat', EVA02's; 'dinov3')")) {
+      try ModelLoader.load(path: mixed)
+    }
+    let enormous = try copyWithoutConfig("eva02_clip", metadata: ["architecture": "eva02_enormous_patch14_clip_224"])
+    #expect(throws: CheckpointError.self) { try ModelLoader.load(path: enormous) }
+  }
+
+  @Test(arguments: ["siglip_map", "clip_quickgelu", "vit_avg", "eva02_tiny", "eva02_clip", "dinov3", "dinov3_plus"])
   func structuralPruningKeepsTheFamilyParts(name: String) throws {
     let model = try ModelLoader.load(path: modelFixture(name))
     let input = try modelInput(try Expected(name))
@@ -136,7 +206,32 @@ struct BackboneParityTests {
     try same.timmCheckpoint().write(to: path)
     let reloaded = try ModelLoader.load(path: path)
     #expect(reloaded.backbone.activation == model.backbone.activation && reloaded.backbone.pooling == model.backbone.pooling)
+    #expect(reloaded.backbone.rope == model.backbone.rope && reloaded.backbone.evaLayout == model.backbone.evaLayout)
+    #expect(reloaded.info.prefixNames == model.info.prefixNames)
     expectClose(try #require(ForwardPass(model: reloaded, input: input).output().logits), want, "\(name) written and reloaded")
+  }
+
+  /// UP-ViT's unit of a SwiGLU MLP is a pair: pruning unit u removes its gate row, its up row and fc2's column u, and
+  /// equals ablating it (zeroing the up row: silu(g)·0 = 0; under mlp.norm the ablation removes it too).
+  @Test(arguments: ["eva02_tiny", "eva02_clip", "dinov3_plus"])
+  func swiGLUUnitsArePrunedAsPairs(name: String) throws {
+    let model = try ModelLoader.load(path: modelFixture(name))
+    let input = try modelInput(try Expected(name))
+    let block = 1, unit = 3, f = model.blocks[block].mlpHidden
+    var selection = ChannelSelection.all(model)
+    selection.mlp[block].remove(at: unit)
+    let pruned = model.pruned(selection)
+    let b = pruned.blocks[block], original = model.blocks[block]
+    #expect(b.gate?.outFeatures == f - 1 && b.fc1.outFeatures == f - 1 && b.fc2.inFeatures == f - 1)
+    #expect((b.mlpNorm?.gamma.count ?? f - 1) == f - 1 && pruned.shape.mlpHidden[block] == f - 1)
+    let c = model.embedDim
+    let keptGate = try #require(b.gate).dense.weight, allGate = try #require(original.gate).dense.weight
+    #expect(Array(keptGate[(unit * c)..<((unit + 1) * c)]) == Array(allGate[((unit + 1) * c)..<((unit + 2) * c)]))
+    let ablated = model.replacingBlock(block, with: original.ablating(mlp: [unit]))
+    expectClose(try #require(ForwardPass(model: pruned, input: input).output().logits),
+                try #require(ForwardPass(model: ablated, input: input).output().logits), "\(name) pruned unit = ablated unit")
+    let full = try #require(ForwardPass(model: model, input: input).output().logits)
+    #expect(full != (try #require(ForwardPass(model: pruned, input: input).output().logits)), "the unit mattered")
   }
 
   @Test func mapHeadAndNormPreAreCountedFvcoreStyle() throws {
@@ -170,7 +265,48 @@ struct StandardShapeTests {
       #expect(s.heads.allSatisfy { $0 == heads } && s.mlpHidden.allSatisfy { $0 == mlp } && s.mapHidden == mapHidden, "\(name)")
       #expect(s.prefixTokens == prefix && s.classes == classes && s.pooling == (mapHidden > 0 ? .map : .cls), "\(name)")
     }
-    #expect(Set(ModelShape.standardNames) == Set(Self.timm.map(\.0) + ["deit-t", "deit-s", "deit-b"]))
+    #expect(Set(ModelShape.standardNames) == Set(Self.timm.map(\.0) + Self.eva.map(\.name) + ["deit-t", "deit-s", "deit-b"]))
+  }
+
+  /// The Eva class's sizes as timm 1.0.31 builds them (`timm.create_model(name)`: grid, depth, width, heads, the MLP's
+  /// hidden width, prefix tokens, classes, pooling; `mlp.fc1_g`/packed fc1, `mlp.norm`, `attn.norm` present).
+  static let eva: [(name: String, side: Int, depth: Int, c: Int, heads: Int, mlp: Int, prefix: Int, classes: Int,
+                    pooling: Pooling, fcNorm: Bool, gated: Bool, mlpNorm: Bool, attentionNorm: Bool)] = [
+    ("eva02-t14-336", 24, 12, 192, 3, 512, 1, 1000, .avg, true, true, false, false),
+    ("eva02-s14-336", 24, 12, 384, 6, 1024, 1, 1000, .avg, true, true, false, false),
+    ("eva02-b14-448", 32, 12, 768, 12, 2048, 1, 1000, .avg, true, true, true, false),
+    ("eva02-l14-448", 32, 24, 1024, 16, 2730, 1, 1000, .avg, true, true, true, false),
+    ("eva02-clip-b16", 14, 12, 768, 12, 2048, 1, 512, .cls, false, true, true, true),
+    ("dinov3-s16", 16, 12, 384, 6, 1536, 5, 0, .avg, false, false, false, false),
+    ("dinov3-s16plus", 16, 12, 384, 6, 1536, 5, 0, .avg, false, true, false, false),
+    ("dinov3-b16", 16, 12, 768, 12, 3072, 5, 0, .avg, false, false, false, false),
+    ("dinov3-l16", 16, 24, 1024, 16, 4096, 5, 0, .avg, false, false, false, false),
+  ]
+
+  @Test func evaClassSizesResolveToTimmsShape() throws {
+    for e in Self.eva {
+      let s = try #require(ModelShape.standard(e.name), "\(e.name)")
+      #expect(s.grid == GridSize(rows: e.side, cols: e.side) && s.depth == e.depth && s.embedDim == e.c, "\(e.name)")
+      #expect(s.heads.allSatisfy { $0 == e.heads } && s.mlpHidden.allSatisfy { $0 == e.mlp } && s.prefixTokens == e.prefix, "\(e.name)")
+      #expect(s.classes == e.classes && s.pooling == e.pooling && s.fcNorm == e.fcNorm, "\(e.name)")
+      #expect(s.gatedMLP == e.gated && s.mlpNorm == e.mlpNorm && s.attentionNorm == e.attentionNorm, "\(e.name)")
+    }
+  }
+
+  @Test func swiGLUAndEvaNormsByHand() throws {
+    // EVA02-T at 336 px: N = 577 tokens of 192, F = 512. One block: qkv 3·N·C², attention 2·N²·C, proj N·C², SwiGLU
+    // 3·N·C·F, LayerNorms 10·N·C; RoPE 0. The head: fc_norm 5·C and 192 x 1000.
+    let s = try #require(ModelShape.standard("eva02-t14-336"))
+    let n = 577, c = 192, f = 512
+    let block = 3 * n * c * c + 2 * n * n * c + n * c * c + 3 * n * c * f + 10 * n * c
+    let total = MACCounter.baseline(s, grid: s.grid)
+    #expect(total.blocks.allSatisfy { $0.macs.total == block })
+    #expect(total.head == 5 * c + c * 1000 && total.stem == 576 * 3 * 14 * 14 * c)
+    // The EVA-CLIP tower adds 5·N·A for attn.norm and 5·N·F for mlp.norm.
+    let clip = try #require(ModelShape.standard("eva02-clip-b16"))
+    let m = 197, w = 768, h = 2048
+    #expect(MACCounter.baseline(clip, grid: clip.grid).blocks[0].macs.layerNorm == 10 * m * w + 5 * m * w + 5 * m * h)
+    #expect(MACCounter.baseline(clip, grid: clip.grid).blocks[0].macs.mlp == 3 * m * w * h)
   }
 
   @Test func siglipHeadByHand() throws {

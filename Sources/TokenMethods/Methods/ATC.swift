@@ -49,6 +49,7 @@ public struct ATC: MethodConfiguration, TokenPolicy, Hashable {
                       recon: "on by default as in the paper and the README's DeiT command; the official flag is off unless given"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "exact ties in linkage distance merge the lowest pair (i, j) first: scipy leaves ties to its implementation",
       "clusters are numbered by their lowest member's position, not by sklearn's labels (its tree cut's heap order); every step is permutation-equivariant, so only the order of the tokens differs",
       "every prefix token (class, distillation, registers) is protected; the official block protects token 0 only",

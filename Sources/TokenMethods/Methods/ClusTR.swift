@@ -28,6 +28,7 @@ public struct ClusTR: MethodConfiguration, TokenPolicy, Hashable {
                       recon: "the paper's backbone clusters in every block"),
     ],
     reconNotes: [
+      rotaryGroupNote,
       "emulation: ClusTR is a backbone trained from scratch and its code is not public; here an unmodified ViT attends over DPC-kNN cluster means, with log(cluster size) on the logits",
       "single-scale: the paper's multi-scale clustering needs training and is left out",
       "DPC-kNN is made deterministic: no random noise on the density, ties go to the lower index",

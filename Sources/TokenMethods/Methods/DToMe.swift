@@ -47,6 +47,7 @@ public struct DToMe: MethodConfiguration, Hashable {
       MethodParameter("prop", .flag, default: "true", "proportional attention: add log(token size) to the attention logits (always on officially)"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "designed for a VLM's vision tower; the thresholds belong to one checkpoint and one calibration set, so a model needs its own calibration (on training data) before DToMe can run",
       "a threshold >= 1 skips the block's matching (the official code would still compare, and could merge a pair whose cosine rounds above 1)",
       "calibration keeps ToMe's token order after each batch merge (the official re-sort is not stable and permutes tokens on the CPU), runs in float32 (officially bf16), and takes the images in dataset order or a seeded sample (officially shuffled)",

@@ -29,6 +29,7 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
       MethodParameter("fuse", .flag, default: "true", "inattentive-token fusion: add the attention-weighted sum of the dropped tokens"),
       AttentionScore.parameter(official: "the CLS row averaged over heads (official)"),
     ],
+    reconNotes: [rotaryMergeNote],
     sweep: keepSweep, step: .real(key: "keep", by: 0.05)
   ) { v throws(MethodSpecError) in
     EViT(keepRate: v.real("keep"), layers: v.blocks("layers") ?? [], fuse: v.flag("fuse"),

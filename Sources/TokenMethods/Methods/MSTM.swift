@@ -39,6 +39,7 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
       AttentionScore.parameter(official: "the CLS row averaged over heads (EViT's)"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "no official code: EViT's CLS-attention score picks the crucial tokens, each other token merges into its most similar crucial token by head-mean key cosine",
       "crucial tokens are kept in descending score order",
       "the multi-scale feature fusion is left out: it needs learned weights",

@@ -57,6 +57,7 @@ public struct PiToMe: MethodConfiguration, Hashable {
                       recon: "the official DeiT patch never applies it (its prop_attn flag is stored, not read); true lets ToMe's advice for off-the-shelf models be tried"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "every prefix token (class, distillation, registers) is protected; the official code protects the class token only",
       "exact ties in energy or similarity go to the lower token index: the official argsort is not stable",
       "a block where r = floor(T - T*ratio) is 0 is left untouched: the official protect variant crashes there and its BSM variant only reorders",

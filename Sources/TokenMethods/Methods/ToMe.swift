@@ -26,6 +26,7 @@ public struct ToMe: MethodConfiguration, Hashable {
                       "constant (r in every block) or decreasing (2r down to 0, ToMe's (r, -1))"),
       MethodParameter("prop", .flag, default: "true", "proportional attention: add log(token size) to the attention logits"),
     ],
+    reconNotes: [rotaryMergeNote],
     // ToMe's r over the paper's range for DeiT (r = 13 is its default).
     sweep: SweepAxis(key: "r", values: ["2", "4", "6", "8", "10", "13", "16"]),
     step: .integer(key: "r", by: 1)

@@ -6,7 +6,9 @@
 //   embedding channel c: deleted everywhere at once (stem, prefix tokens, pos_embed, every LayerNorm, LayerScale,
 //                        qkv/fc1/head inputs, proj/fc2 outputs), so LayerNorm normalises over C − 1 channels;
 //   attention channel c of block l: q, k and v channel c zeroed together (the scale unchanged);
-//   MLP unit c of block l: fc1 row c zeroed (GELU(0) = 0, as if removed).
+//   MLP unit c of block l: fc1 row c zeroed (GELU(0) = 0, as if removed); SwiGLU's unit c is a pair, its gate and up
+//                        rows (zeroing the up row gives silu(g)·0 = 0), and pruning removes both rows and fc2's column;
+//                        under a LayerNorm over the hidden units (EVA02's mlp.norm) the unit is removed outright.
 //   selection   embed: the D most important channels; attention: the A channels split into H' contiguous groups,
 //               each keeping its d most important (one new head of the original width d per group, UP-ViT's
 //               3 groups of 4 DeiT-B heads); MLP: the ⌊R·D⌋ most important units. Ties go to the lower index and
@@ -192,6 +194,10 @@ public enum UPViTScorer {
   public static func score(model: ViTModel, inputs: [ModelInput], calibration: String, threads: Int,
                            progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ChannelImportance {
     guard model.head != nil else { throw UPViTError("UP-ViT importance needs a classifier: \(model.info.path) has no head") }
+    // Zeroing an attention channel equals removing it only where nothing normalises over the attention output.
+    if let l = model.blocks.firstIndex(where: { $0.attentionNorm != nil }) {
+      throw UPViTError("UP-ViT importance cannot score \(model.info.path): block \(l) normalises its attention output (EVA-CLIP's attn.norm), where a zeroed channel still counts in the LayerNorm and a head cannot lose one channel")
+    }
     guard !inputs.isEmpty else { throw UPViTError("UP-ViT importance needs at least one calibration image") }
     // Teacher log-probabilities and every block's input, per image.
     var teacher: [[Double]] = [], blockInputs: [[TokenState]] = []

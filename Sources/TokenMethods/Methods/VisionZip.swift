@@ -45,6 +45,7 @@ public struct VisionZip: MethodConfiguration, Hashable {
       AttentionScore.parameter(official: "CLS attention summed over heads (the official score)"),
     ],
     reconNotes: [
+      rotaryMergeNote,
       "designed for a VLM's vision tower, whose layer -2 output goes to the language model: at that layer a classifier saves only its last block (94% of DeiT-S's MACs), and at layer=-1 it saves nothing",
       "prefix tokens beyond CLS (distillation, registers) are all kept and counted in dominant; with a class token the score is its row (the official code knows only CLS); without one it is the mean attention received, the CLS row and each token's own row included",
       "ties go to the lower position, in the top-k and in the choice of target (torch leaves top-k ties unspecified)",

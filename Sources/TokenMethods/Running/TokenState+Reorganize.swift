@@ -3,6 +3,12 @@
 // the maps consistent with them.
 import ViTEngine
 
+/// The rule every method that merges or fuses tokens follows on a model with rotary position embeddings; what the
+/// papers leave open (they were written for ViTs with a position table), shown in each method's help.
+let rotaryMergeNote = "rotary models (EVA02, DINOv3): a merged or fused token is rotated at the size-weighted mean of its patches' grid coordinates; kept and idle tokens keep their own"
+/// ClusTR's counterpart: its keys come from cluster means.
+let rotaryGroupNote = "rotary models (EVA02, DINOv3): a cluster's key is rotated at the mean of its members' grid coordinates, the same mean its features take"
+
 /// What happens to an old token's patches.
 enum TokenFate {
   /// The token survives as itself (its patches keep their state).
@@ -34,6 +40,8 @@ extension TokenState {
       }
     }
     reorganizations.append(TokenReorganization(outputCount: newX.rows, destination: newIndex, rawWeight: weights))
+    // Rotary coordinates follow the patches by size, whatever weights the method gave the features ([recon]).
+    position = positions(after: newIndex, count: newX.rows)
     x = newX
     size = newSize
   }

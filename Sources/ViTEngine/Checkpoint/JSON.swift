@@ -31,6 +31,7 @@ public enum JSONValue: Equatable, Sendable {
   }
   public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
   public var doubleValue: Double? { if case .number(let d) = self { return d } else { return nil } }
+  public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
   public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
   public var objectValue: [(String, JSONValue)]? { if case .object(let o) = self { return o } else { return nil } }
   /// An exactly representable integer (JSON numbers are doubles; sizes above 2^53 are refused, not rounded).

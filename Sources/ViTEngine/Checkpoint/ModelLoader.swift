@@ -71,6 +71,12 @@ struct WeightReader {
 
   /// The tensor infos behind a canonical name (several for HF's split qkv), or nil if absent.
   func infos(_ canonical: String) -> [TensorInfo]? {
+    if scheme == .timmEva, canonical.hasSuffix("attn.qkv.weight"), file.tensors[prefix + canonical] == nil {
+      // The Eva class's split layout: q_proj, k_proj, v_proj, concatenated into the fused [q | k | v].
+      let base = prefix + canonical.dropLast("qkv.weight".count)
+      let found = ["q_proj.weight", "k_proj.weight", "v_proj.weight"].compactMap { file.tensors[base + $0] }
+      return found.count == 3 ? found : nil
+    }
     guard let names = scheme.fileNames(for: canonical, prefix: prefix) else { return nil }
     if canonical.hasSuffix("attn.qkv.weight") || canonical.hasSuffix("attn.qkv.bias"), scheme.isHuggingFace {
       let found = names.compactMap { file.tensors[$0] }
@@ -150,16 +156,32 @@ struct WeightReader {
     let hints = ArchitectureHints(config)
     var sources: [String: ConfigSource] = [:]
     try rejectUnsupportedVariants()
+    if let reason = hints.unsupported { throw .unrecognized(path: path, reason: reason) }
+    let rope = try resolveRope(hints: hints, sources: &sources)
     let stem = try readStem()
     let c = stem.width
-    let prefixTokens = try readPrefixTokens(width: c)
-    let positions = try readPositions(stem: stem, prefixCount: prefixTokens.tokens.count, config: config)
+    var prefixTokens = try readPrefixTokens(width: c)
+    let positions = try readPositions(stem: stem, prefixCount: prefixTokens.tokens.count, config: config,
+                                      optional: rope != nil,
+                                      defaultSide: hints.defaultInputSide.map { ($0, hints.name?.source ?? .defaults) })
     let eps = resolveLayerNormEps(config: config, hints: hints, sources: &sources)
     let blocks = try readBlocks(width: c, eps: eps, options: options, config: config, sources: &sources)
+    if rope != nil, let i = blocks.firstIndex(where: { $0.headDim % 4 != 0 }) {
+      throw .inconsistent(path: path, reason: "block \(i) has heads \(blocks[i].headDim) wide; rotary embeddings turn pairs along two axes and need a multiple of 4")
+    }
     let norm = has("norm.weight") || !has("fc_norm.weight") ? try layerNorm("norm", width: c, eps: eps) : nil
-    let backbone = try readBackbone(hints: hints, width: c, heads: blocks[blocks.count - 1].heads, eps: eps,
+    var backbone = try readBackbone(hints: hints, width: c, heads: blocks[blocks.count - 1].heads, eps: eps,
                                     hasClassToken: prefixTokens.names.first == "cls", prefixNames: prefixTokens.names,
-                                    sources: &sources)
+                                    gatedMLP: blocks.contains { $0.gate != nil }, sources: &sources)
+    if let rope {
+      backbone.rope = rope
+      backbone.evaLayout = EvaLayout(fusedQKV: file.tensors[prefix + "blocks.0.attn.qkv.weight"] != nil,
+                                     packedSwiGLU: blocks[0].gate != nil && !has("blocks.0.mlp.fc1_g.weight"))
+    }
+    // DINOv3 calls its registers storage tokens.
+    if backbone.family == "dinov3" {
+      prefixTokens.names = prefixTokens.names.map { $0.hasPrefix("reg") ? "storage" + $0.dropFirst(3) : $0 }
+    }
     let head = try readHead(width: c, hasDistillationToken: prefixTokens.hasDistillationToken)
 
     var shape = ModelShape(embedDim: c, inChannels: stem.channels, patchSize: stem.patchSize, grid: positions.grid,
@@ -170,6 +192,9 @@ struct WeightReader {
     shape.mapHidden = backbone.mapHead?.mlpHidden ?? 0
     shape.normPre = backbone.normPre != nil
     shape.fcNorm = backbone.fcNorm != nil
+    shape.gatedMLP = blocks.contains { $0.gate != nil }
+    shape.mlpNorm = blocks.contains { $0.mlpNorm != nil }
+    shape.attentionNorm = blocks.contains { $0.attentionNorm != nil }
     let input = try resolveInput(config: config, stem: stem, grid: positions.grid, configured: positions.configuredInput,
                                  sources: &sources)
     let labels = resolveLabels(config: config, classes: head.classes, sources: &sources)
@@ -185,10 +210,36 @@ struct WeightReader {
       backbone: backbone)
   }
 
+  /// The rotary embedding of a file in the Eva class's layout, from its configuration (never from the tensors, which do
+  /// not show it); nil for the other layouts, which have none.
+  func resolveRope(hints: ArchitectureHints, sources: inout [String: ConfigSource]) throws(CheckpointError) -> RotaryEmbedding? {
+    guard scheme == .timmEva else {
+      if let r = hints.rope, let name = hints.name {
+        throw .inconsistent(path: path, reason: "'\(name.value)' (\(r.source.rawValue)) is a model of timm's Eva class (rotary embeddings) but the tensors use VisionTransformer's names")
+      }
+      return nil
+    }
+    guard let r = hints.rope else {
+      throw .inconsistent(path: path, reason: "the tensors follow timm's Eva class (e.g. '\(firstEvaTensor())'), whose rotary position embedding (EVA02's or DINOv3's) they do not show; give its timm architecture (e.g. eva02_tiny_patch14_224, vit_small_patch16_dinov3) in a config.json beside the file, or rope_type ('cat' or 'dinov3') in __metadata__")
+    }
+    sources["rope"] = r.source
+    return r.value
+  }
+
+  /// The first tensor of the file that only the Eva class writes (for messages).
+  func firstEvaTensor() -> String {
+    let eva = ["gamma_1", "attn.q_bias", "attn.q_proj.weight", "mlp.fc1_g.weight", "attn.norm.weight", "mlp.norm.weight"]
+    return eva.map { prefix + "blocks.0." + $0 }.first { file.tensors[$0] != nil } ?? prefix + "blocks.0"
+  }
+
   func rejectUnsupportedVariants() throws(CheckpointError) {
     for unsupported in ["blocks.0.attn.q_norm.weight", "blocks.0.attn.k_norm.weight"]
     where file.tensors[prefix + unsupported] != nil {
       throw .unrecognized(path: path, reason: "tensor '\(prefix + unsupported)' belongs to a ViT variant tokenscope does not run (qk-norm is not supported)")
+    }
+    // Meta's own DINOv3 checkpoints keep a bias mask and the RoPE periods; timm's port (vit_*_dinov3*) is the layout read.
+    if file.tensors[prefix + "storage_tokens"] != nil {
+      throw .unrecognized(path: path, reason: "tensor '\(prefix)storage_tokens' marks Meta's original DINOv3 layout; load it into timm (timm.create_model('vit_small_patch16_dinov3', pretrained=True, ...) converts it) and save its state_dict")
     }
   }
 
@@ -255,8 +306,18 @@ struct WeightReader {
 
   /// pos_embed is [1, T, C] with T = grid (no_embed_class), cls + grid (HF registers), or prefix + grid; the grid is
   /// the configured input size over the patch size when that fits T, else the square that does.
-  mutating func readPositions(stem: Stem, prefixCount: Int, config: ConfigSources) throws(CheckpointError) -> Positions {
+  mutating func readPositions(stem: Stem, prefixCount: Int, config: ConfigSources, optional: Bool = false,
+                              defaultSide: (Int, ConfigSource)? = nil) throws(CheckpointError) -> Positions {
     let c = stem.width, p = stem.patchSize
+    if optional, !has("pos_embed") {
+      // Rotary embeddings only (DINOv3): the grid is the configured input's, else the one the architecture name fixes.
+      let configured = config.inputSize(channels: stem.channels)
+      guard let (h, w) = configured?.value ?? defaultSide.map({ ($0.0, $0.0) }), h >= p, w >= p, h <= 16384, w <= 16384 else {
+        throw .inconsistent(path: path, reason: "no pos_embed and no input size: give input_size in __metadata__ or a config.json, or the timm architecture name")
+      }
+      return Positions(embed: Matrix(rows: 0, cols: c), prefix: 0, grid: GridSize(rows: h / p, cols: w / p),
+                       configuredInput: configured ?? (value: (h, w), source: defaultSide!.1))
+    }
     let posShape = try shape("pos_embed")
     guard posShape.count == 3, posShape[0] == 1, posShape[2] == c else {
       throw .badShape(path: path, tensor: displayName("pos_embed"), expected: "[1, T, \(c)]", got: posShape)
@@ -362,6 +423,7 @@ struct WeightReader {
 
   mutating func readBlock(_ i: Int, width c: Int, attentionWidth a: Int, heads: Int, eps: Float) throws(CheckpointError) -> BlockWeights {
     let b = "blocks.\(i)."
+    if scheme == .timmEva { return try readEvaBlock(i, width: c, attentionWidth: a, heads: heads, eps: eps) }
     let fc1Shape = try shape(b + "mlp.fc1.weight")
     guard fc1Shape.count == 2, fc1Shape[1] == c, fc1Shape[0] > 0 else {
       throw .badShape(path: path, tensor: displayName(b + "mlp.fc1.weight"), expected: "[F, \(c)]", got: fc1Shape)
@@ -377,6 +439,56 @@ struct WeightReader {
       norm1: norm1, qkv: qkv, heads: heads, headDim: a / heads, proj: proj,
       layerScale1: try optionalFloats(b + "ls1.gamma", shape: [c]), norm2: norm2, fc1: fc1, fc2: fc2,
       layerScale2: try optionalFloats(b + "ls2.gamma", shape: [c]))
+  }
+
+  /// A block of timm's Eva class: qkv with [q_bias | 0 | v_bias] (k has no bias), an optional LayerNorm over the
+  /// attention output, a plain MLP or SwiGLU (packed: fc1 [2F, C], gate rows first, as GluMlp chunks it; or fc1_g and
+  /// fc1_x apart), an optional LayerNorm over the hidden units, LayerScale gamma_1/gamma_2.
+  mutating func readEvaBlock(_ i: Int, width c: Int, attentionWidth a: Int, heads: Int, eps: Float) throws(CheckpointError) -> BlockWeights {
+    let b = "blocks.\(i)."
+    let norm1 = try layerNorm(b + "norm1", width: c, eps: eps)
+    let weight = try floats(b + "attn.qkv.weight", shape: [3 * a, c])
+    let qBias = try optionalFloats(b + "attn.q_bias", shape: [a]), vBias = try optionalFloats(b + "attn.v_bias", shape: [a])
+    if (qBias == nil) != (vBias == nil) {
+      throw .missingTensor(path: path, tensor: displayName(b + (qBias == nil ? "attn.q_bias" : "attn.v_bias")),
+                           scheme: scheme.rawValue + "; q and v biases come together")
+    }
+    let bias = qBias.map { $0 + [Float](repeating: 0, count: a) + vBias! }
+    let qkv = LinearLayer(weight: weight, bias: bias, outFeatures: 3 * a, inFeatures: c)
+    let attentionNorm = has(b + "attn.norm.weight") ? try layerNorm(b + "attn.norm", width: a, eps: eps) : nil
+    let proj = try linear(b + "attn.proj", out: c, in: a)
+    let norm2 = try layerNorm(b + "norm2", width: c, eps: eps)
+    let fc2Shape = try shape(b + "mlp.fc2.weight")
+    guard fc2Shape.count == 2, fc2Shape[0] == c, fc2Shape[1] > 0 else {
+      throw .badShape(path: path, tensor: displayName(b + "mlp.fc2.weight"), expected: "[\(c), F]", got: fc2Shape)
+    }
+    let f = fc2Shape[1]
+    var gate: LinearLayer? = nil
+    let fc1: LinearLayer
+    if has(b + "mlp.fc1_g.weight") {
+      gate = try linear(b + "mlp.fc1_g", out: f, in: c)
+      fc1 = try linear(b + "mlp.fc1_x", out: f, in: c)
+    } else {
+      let fc1Shape = try shape(b + "mlp.fc1.weight")
+      guard fc1Shape.count == 2, fc1Shape[1] == c, fc1Shape[0] == f || fc1Shape[0] == 2 * f else {
+        throw .badShape(path: path, tensor: displayName(b + "mlp.fc1.weight"), expected: "[\(f), \(c)] or, SwiGLU packed, [\(2 * f), \(c)]", got: fc1Shape)
+      }
+      let packed = try linear(b + "mlp.fc1", out: fc1Shape[0], in: c)
+      if fc1Shape[0] == 2 * f {
+        // GluMlp with gate_last off: the first F outputs go through SiLU, the last F multiply them.
+        let w = packed.dense.weight, bias = packed.dense.bias
+        gate = LinearLayer(weight: Array(w[0..<(f * c)]), bias: bias.map { Array($0[0..<f]) }, outFeatures: f, inFeatures: c)
+        fc1 = LinearLayer(weight: Array(w[(f * c)...]), bias: bias.map { Array($0[f...]) }, outFeatures: f, inFeatures: c)
+      } else {
+        fc1 = packed
+      }
+    }
+    let mlpNorm = has(b + "mlp.norm.weight") ? try layerNorm(b + "mlp.norm", width: f, eps: eps) : nil
+    let fc2 = try linear(b + "mlp.fc2", out: c, in: f)
+    return BlockWeights(
+      norm1: norm1, qkv: qkv, heads: heads, headDim: a / heads, proj: proj,
+      layerScale1: try optionalFloats(b + "ls1.gamma", shape: [c]), norm2: norm2, fc1: fc1, fc2: fc2,
+      layerScale2: try optionalFloats(b + "ls2.gamma", shape: [c]), attentionNorm: attentionNorm, gate: gate, mlpNorm: mlpNorm)
   }
 
   // MARK: Head

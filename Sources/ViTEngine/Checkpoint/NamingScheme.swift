@@ -4,6 +4,10 @@
 
 public enum NamingScheme: String, Sendable {
   case timm
+  /// timm's Eva class (timm/models/eva.py: EVA02, DINOv3): VisionTransformer's names, but LayerScale as `gamma_1`/`gamma_2`,
+  /// q and v biases beside a bias-free qkv (`attn.q_bias`, `attn.v_bias`) or q/k/v apart (`attn.q_proj`, ...), SwiGLU
+  /// as a packed `mlp.fc1` or `mlp.fc1_g`/`mlp.fc1_x`, and LayerNorms `attn.norm` and `mlp.norm`.
+  case timmEva = "timm-eva"
   case hfViT = "hf-vit"
   case hfDeiT = "hf-deit"
   case hfDinov2 = "hf-dinov2"
@@ -13,13 +17,13 @@ public enum NamingScheme: String, Sendable {
   /// `head.*` with q, k and v packed into one `in_proj`.
   case hfSiglip = "hf-siglip"
 
-  public var isHuggingFace: Bool { self != .timm }
+  public var isHuggingFace: Bool { self != .timm && self != .timmEva }
 
   /// LayerNorm eps when neither the file nor a config.json says: timm's nn.LayerNorm(eps=1e-6) and HF Dinov2 use 1e-6,
   /// HF ViT/DeiT default to 1e-12.
   public var defaultLayerNormEps: Float {
     switch self {
-    case .timm, .hfDinov2: return 1e-6
+    case .timm, .timmEva, .hfDinov2: return 1e-6
     case .hfViT, .hfDeiT: return 1e-12
     case .hfCLIP: return 1e-5
     case .hfSiglip: return 1e-6
@@ -43,7 +47,10 @@ public enum NamingScheme: String, Sendable {
       return (.hfViT, prefix)
     }
     if let key = names.first(where: { $0 == timmSuffix || $0.hasSuffix("." + timmSuffix) }) {
-      return (.timm, String(key.dropLast(timmSuffix.count)))
+      let prefix = String(key.dropLast(timmSuffix.count))
+      // Any of the Eva class's own names in the first block marks its layout.
+      let eva = ["gamma_1", "attn.q_bias", "attn.q_proj.weight", "mlp.fc1_g.weight", "attn.norm.weight", "mlp.norm.weight"]
+      return (eva.contains { names.contains(prefix + "blocks.0." + $0) } ? .timmEva : .timm, prefix)
     }
     return nil
   }
@@ -52,6 +59,7 @@ public enum NamingScheme: String, Sendable {
   /// A fused qkv maps to three names (query, key, value) that are concatenated along the output dimension.
   public func fileNames(for canonical: String, prefix: String) -> [String]? {
     if self == .timm { return [prefix + canonical] }
+    if self == .timmEva { return evaFileNames(for: canonical, prefix: prefix) }
     if self == .hfCLIP || self == .hfSiglip { return towerFileNames(for: canonical, prefix: prefix) }
     // Heads sit outside the backbone prefix in HF checkpoints ("classifier.weight" next to "vit.embeddings...").
     let headPrefix = ""
@@ -131,6 +139,23 @@ public enum NamingScheme: String, Sendable {
     case "attn.proj.weight", "attn.proj.bias": return [layer + "self_attn.out_proj." + leaf]
     case "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias": return [layer + parts[2]]
     default: return nil
+    }
+  }
+
+  /// The Eva class's names: timm's, with LayerScale as gamma_1/gamma_2, and the q and v biases saved beside a
+  /// bias-free qkv (fused layout) or as the q_proj/v_proj biases (split layout; the split weights are read by
+  /// WeightReader.infos). The fused qkv has no bias tensor of its own: the loader assembles [q_bias | 0 | v_bias].
+  private func evaFileNames(for canonical: String, prefix: String) -> [String]? {
+    let parts = canonical.split(separator: ".", maxSplits: 2).map(String.init)
+    guard parts.count == 3, parts[0] == "blocks", Int(parts[1]) != nil else { return [prefix + canonical] }
+    let block = prefix + "blocks.\(parts[1])."
+    switch parts[2] {
+    case "ls1.gamma": return [block + "gamma_1"]
+    case "ls2.gamma": return [block + "gamma_2"]
+    case "attn.qkv.bias": return nil
+    case "attn.q_bias": return [block + "attn.q_bias", block + "attn.q_proj.bias"]
+    case "attn.v_bias": return [block + "attn.v_bias", block + "attn.v_proj.bias"]
+    default: return [prefix + canonical]
     }
   }
 

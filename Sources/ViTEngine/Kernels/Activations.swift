@@ -4,7 +4,11 @@
 // differs from GELU by up to 0.02 per unit, the tanh form by up to 5e-4: running one where another belongs gives
 // logits that look plausible and are wrong.
 //
-// Shape legend: x is any contiguous run of `count` floats (fc1's M x F output), transformed in place.
+// SiLU, x · sigmoid(x), is SwiGLU's gate (timm's Eva class); swiGLUInPlace fuses it with the product by the up
+// projection.
+//
+// Shape legend: x is any contiguous run of `count` floats (fc1's M x F output), transformed in place; for SwiGLU, gate
+// and up are the M x F outputs of the two projections, and gate is overwritten with silu(gate) ⊙ up.
 
 /// x · sigmoid(1.702 x) = x / (1 + exp(-1.702 x)), 8 lanes at a time with the polynomial exp of the softmax.
 @inline(__always)
@@ -44,3 +48,27 @@ func simdGELUTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
 
 /// In place over `count` values.
 public func geluTanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { mapInPlace(x, count: count, simdGELUTanh) }
+
+/// x · sigmoid(x) = x / (1 + exp(-x)), 8 lanes at a time.
+@inline(__always)
+func simdSiLU(_ x: SIMD8<Float>) -> SIMD8<Float> {
+  x / (SIMD8<Float>(repeating: 1) + simdExp(-x))
+}
+
+/// In place over `count` values.
+public func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { mapInPlace(x, count: count, simdSiLU) }
+
+/// gate[i] = silu(gate[i]) · up[i] over `count` values, 8 lanes at a time.
+public func swiGLUInPlace(_ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+  var i = 0
+  while i + 8 <= count {
+    let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
+    let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
+    UnsafeMutableRawPointer(gate + i).storeBytes(of: simdSiLU(g) * u, as: SIMD8<Float>.self)
+    i += 8
+  }
+  while i < count {
+    gate[i] = simdSiLU(SIMD8(repeating: gate[i]))[0] * up[i]
+    i += 1
+  }
+}

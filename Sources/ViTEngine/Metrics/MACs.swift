@@ -1,6 +1,8 @@
 // Multiply-accumulate counting, the fvcore way (as the token-reduction papers report GFLOPs):
 //   linear / conv / matmul: one per multiply-add (q·kᵀ and A·v included: fvcore with fused attention off);
-//   LayerNorm: 5 per element; softmax, GELU, QuickGELU, residual adds, scaling: 0.
+//   LayerNorm: 5 per element; softmax, GELU, QuickGELU, SiLU and SwiGLU's product, residual adds, scaling: 0.
+//   SwiGLU is three linears (gate, up, down: 3·N·C·F); rotary position embeddings count 0 (elementwise, like scaling);
+//   the Eva class's extra LayerNorms (over the attention output, over the MLP's hidden units) count 5 per element.
 // The MAP head (SigLIP) counts as its attention (one query over the pooled tokens) and its MLP.
 // Every op is counted with the tokens it actually sees (`BlockTokenCounts`); the forward pass and weight-free counting
 // both go through `BlockMACs.block(_:shape:extra:)`, so the two cannot drift apart.
@@ -11,9 +13,9 @@ public struct BlockMACs: Sendable, Equatable {
   /// q·kᵀ and A·v.
   public var attention: Int = 0
   public var proj: Int = 0
-  /// fc1 + fc2.
+  /// fc1 + fc2 (and SwiGLU's gate).
   public var mlp: Int = 0
-  /// norm1 + norm2.
+  /// norm1 + norm2 (and the Eva class's norms inside attention and the MLP).
   public var layerNorm: Int = 0
   /// The token method's own work.
   public var extra: Int = 0
@@ -22,8 +24,12 @@ public struct BlockMACs: Sendable, Equatable {
 
   /// One block that saw `counts` tokens, plus the method's own work.
   public static func block(_ counts: BlockTokenCounts, shape: BlockShape, extra: Int = 0) -> BlockMACs {
-    block(queries: counts.queries, keys: counts.keys, mlpTokens: counts.mlpTokens, embed: shape.embed,
-          attention: shape.attentionWidth, hidden: shape.hidden, extra: extra)
+    var m = block(queries: counts.queries, keys: counts.keys, mlpTokens: counts.mlpTokens, embed: shape.embed,
+                  attention: shape.attentionWidth, hidden: shape.hidden, extra: extra)
+    if shape.gatedMLP { m.mlp += counts.mlpTokens * shape.embed * shape.hidden }
+    if shape.mlpNorm { m.layerNorm += 5 * counts.mlpTokens * shape.hidden }
+    if shape.attentionNorm { m.layerNorm += 5 * counts.queries * shape.attentionWidth }
+    return m
   }
 
   /// One block with nQ query tokens, nKV key/value tokens and nMLP tokens through the MLP.

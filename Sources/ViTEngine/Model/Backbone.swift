@@ -13,6 +13,8 @@ public enum Activation: String, Sendable {
   case quickGELU = "quick_gelu"
   /// GELU's tanh approximation (torch's approximate='tanh'), Hugging Face's SigLIP.
   case geluTanh = "gelu_tanh"
+  /// x · sigmoid(x): SwiGLU's gate (timm's Eva class: EVA02, DINOv3 "plus").
+  case silu
 }
 
 /// How the final tokens become the pooled feature (timm's `global_pool`).
@@ -92,12 +94,27 @@ func activate(_ fc1: LinearLayer, _ x: Matrix, _ activation: Activation) -> Matr
     var hidden = fc1(x)
     hidden.data.withUnsafeMutableBufferPointer { geluTanhInPlace($0.baseAddress!, count: $0.count) }
     return hidden
+  case .silu:
+    var hidden = fc1(x)
+    hidden.data.withUnsafeMutableBufferPointer { siluInPlace($0.baseAddress!, count: $0.count) }
+    return hidden
   }
+}
+
+/// SwiGLU's hidden units: silu(gate(x)) ⊙ up(x), both N x F (two GEMMs, then one fused pass).
+func swiGLU(gate: LinearLayer, up: LinearLayer, _ x: Matrix) -> Matrix {
+  var hidden = gate(x)
+  let values = up(x)
+  hidden.data.withUnsafeMutableBufferPointer { g in
+    values.data.withUnsafeBufferPointer { u in swiGLUInPlace(g.baseAddress!, up: u.baseAddress!, count: g.count) }
+  }
+  return hidden
 }
 
 /// The model-level parts that vary by family.
 public struct Backbone: Sendable {
-  /// The family the loader recognised ("vit", "deit", "dinov2", "clip", "siglip"), for `inspect` and reports.
+  /// The family the loader recognised ("vit", "deit", "dinov2", "clip", "siglip", "eva02", "dinov3"), for `inspect` and
+  /// reports.
   public var family: String
   public var activation: Activation
   public var pooling: Pooling
@@ -106,12 +123,26 @@ public struct Backbone: Sendable {
   /// The LayerNorm over the pooled feature when the model averages (timm's `fc_norm`; the final norm is then absent).
   public var fcNorm: LayerNormWeights?
   public var mapHead: MAPHead?
+  /// Rotary position embeddings on the patch tokens' queries and keys (EVA02, DINOv3); nil for none.
+  public var rope: RotaryEmbedding?
+  /// How timm's Eva class laid out the file, for writing it back the same way; nil for VisionTransformer's layout.
+  public var evaLayout: EvaLayout?
 
   public init(family: String, activation: Activation = .gelu, pooling: Pooling = .cls, normPre: LayerNormWeights? = nil,
-              fcNorm: LayerNormWeights? = nil, mapHead: MAPHead? = nil) {
+              fcNorm: LayerNormWeights? = nil, mapHead: MAPHead? = nil, rope: RotaryEmbedding? = nil,
+              evaLayout: EvaLayout? = nil) {
     self.family = family; self.activation = activation; self.pooling = pooling; self.normPre = normPre
-    self.fcNorm = fcNorm; self.mapHead = mapHead
+    self.fcNorm = fcNorm; self.mapHead = mapHead; self.rope = rope; self.evaLayout = evaLayout
   }
+}
+
+/// Which of its equivalent layouts timm's Eva class used: q, k, v fused into one `qkv` weight (with `q_bias`/`v_bias`)
+/// or apart (`q_proj`, `k_proj`, `v_proj`); SwiGLU's gate and up projections packed into one `mlp.fc1` (GluMlp, gate
+/// first) or apart (`mlp.fc1_g`, `mlp.fc1_x`).
+public struct EvaLayout: Sendable, Equatable {
+  public var fusedQKV: Bool
+  public var packedSwiGLU: Bool
+  public init(fusedQKV: Bool, packedSwiGLU: Bool) { self.fusedQKV = fusedQKV; self.packedSwiGLU = packedSwiGLU }
 }
 
 extension ViTModel {

@@ -11,9 +11,11 @@ extension ForwardPass {
   func selectiveProjections(_ block: BlockWeights, index: Int, state: TokenState, normalized y: Matrix,
                             clock: inout OpClock) -> (qkv: Matrix, selection: TokenSelection?) {
     let a = block.attentionWidth, n = y.rows, c = y.cols, prefix = state.prefixCount
-    let keys = block.qkv(y, columns: a..<(2 * a))
+    var keys = block.qkv(y, columns: a..<(2 * a))
     let prefixQueries = block.qkv(Matrix(rows: prefix, cols: c, data: Array(y.data[0..<(prefix * c)])), columns: 0..<a)
     clock.lap("qkv")
+    rotate(&keys, tokens: nil, state: state, columns: [0], block: block)  // prefix queries are never rotated
+    clock.lap("rope")
     let selection = prefixQueries.data.withUnsafeBufferPointer { q in
       keys.data.withUnsafeBufferPointer { k in
         policy.select(block: index, state: state, projections: ProjectionView(
@@ -24,7 +26,8 @@ extension ForwardPass {
     clock.lap("policy")
     let tokens = selection?.tokens ?? Array(0..<n)
     let others = tokens.filter { $0 >= prefix }  // prefix queries are already projected
-    let otherQueries = block.qkv(y.gatherRows(others), columns: 0..<a)
+    var otherQueries = block.qkv(y.gatherRows(others), columns: 0..<a)
+    rotate(&otherQueries, tokens: others, state: state, columns: [0], block: block)
     let values = block.qkv(y.gatherRows(tokens), columns: (2 * a)..<(3 * a))
     var qkv = Matrix(uninitializedRows: tokens.count, cols: 3 * a)
     qkv.data.withUnsafeMutableBufferPointer { out in

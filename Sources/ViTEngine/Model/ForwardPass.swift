@@ -186,11 +186,14 @@ public final class ForwardPass {
     for (i, t) in model.prefixTokens.enumerated() { x.data.replaceSubrange((i * c)..<((i + 1) * c), with: t) }
     x.data.replaceSubrange((prefix * c)..<x.data.count, with: tokens.data)
     // Position embeddings: the prefix rows that carry one, then the (resampled) grid.
-    let gridPositions = Matrix(rows: model.posEmbed.rows - model.posPrefix, cols: c,
-                               data: Array(model.posEmbed.data[(model.posPrefix * c)...]))
-    let positions = PosEmbedResampler.resample(gridPositions, from: shape.grid, to: grid)
-    for i in 0..<(model.posPrefix * c) { x.data[i] += model.posEmbed.data[i] }
-    for i in 0..<(grid.count * c) { x.data[prefix * c + i] += positions.data[i] }
+    // A model with rotary embeddings only (DINOv3) has no table.
+    if model.posEmbed.rows > 0 {
+      let gridPositions = Matrix(rows: model.posEmbed.rows - model.posPrefix, cols: c,
+                                 data: Array(model.posEmbed.data[(model.posPrefix * c)...]))
+      let positions = PosEmbedResampler.resample(gridPositions, from: shape.grid, to: grid)
+      for i in 0..<(model.posPrefix * c) { x.data[i] += model.posEmbed.data[i] }
+      for i in 0..<(grid.count * c) { x.data[prefix * c + i] += positions.data[i] }
+    }
     if let normPre = model.backbone.normPre { x = normPre(x) }
     return TokenState(x: x, prefixCount: prefix, grid: grid)
   }
@@ -203,7 +206,8 @@ public final class ForwardPass {
   func runBlock(_ index: Int, state: inout TokenState) -> BlockRecord {
     let block = model.blocks[index]
     let shape = BlockShape(embed: model.embedDim, heads: block.heads, headDim: block.headDim, hidden: block.mlpHidden,
-                           prefix: state.prefixCount, patches: state.grid.count)
+                           prefix: state.prefixCount, patches: state.grid.count, gatedMLP: block.gate != nil,
+                           mlpNorm: block.mlpNorm != nil, attentionNorm: block.attentionNorm != nil)
     let tokensIn = state.tokenCount
     state.reorganizations.removeAll()  // a record keeps only its own block's
     var clock = OpClock(profile)
@@ -217,7 +221,7 @@ public final class ForwardPass {
       precondition(groups.groupOfToken.count == tokensIn, "keyValues: \(groups.groupOfToken.count) groups for \(tokensIn) tokens")
       events.append(groups.event)
       clock.lap("policy")
-      attention = groupedAttention(block, normalized: normalized, sizes: state.size, groups: groups, clock: &clock)
+      attention = groupedAttention(block, normalized: normalized, state: state, groups: groups, clock: &clock)
     } else {
       var qkv: Matrix, selection: TokenSelection?
       if policy.selectsTokens(block: index, state: state) {
@@ -225,6 +229,9 @@ public final class ForwardPass {
       } else {
         qkv = block.qkv(normalized)  // N x 3A: [q | k | v]
         clock.lap("qkv")
+        // Rotary embeddings turn q and k before anything reads them (a policy's scores included).
+        rotate(&qkv, tokens: nil, state: state, columns: [0, shape.attentionWidth], block: block)
+        clock.lap("rope")
         selection = qkv.data.withUnsafeBufferPointer {
           let p = $0.baseAddress!, a = shape.attentionWidth
           return policy.select(block: index, state: state, projections: ProjectionView(
@@ -239,6 +246,7 @@ public final class ForwardPass {
         blockInput = state
         state.x = state.x.gatherRows(selection.tokens)
         state.size = selection.tokens.map { state.size[$0] }
+        state.position = state.gatheringPositions(selection.tokens)
       }
       let bias: [Float]? = switch policy.attentionBias(block: index, state: state) {
       case .none: nil
@@ -249,7 +257,12 @@ public final class ForwardPass {
     }
     clock.lap("attention")
     let queries = attention.output.attended.rows
-    let projected = block.proj(attention.output.attended)
+    var attended = attention.output.attended
+    if let norm = block.attentionNorm {
+      attended = norm(attended)
+      clock.lap("attn-norm")
+    }
+    let projected = block.proj(attended)
     clock.lap("proj")
     ForwardPass.addResidual(&state.x, projected, scale: block.layerScale1)
     let (entropy, classEntropy) = AttentionStats.entropy(rowEntropies: attention.output.rowEntropy, heads: shape.heads,
@@ -283,8 +296,12 @@ public final class ForwardPass {
     let mlpTokens = state.tokenCount
     let normed2 = block.norm2(state.x)
     clock.lap("norm2")
-    let hidden = activate(block.fc1, normed2, model.backbone.activation)
+    var hidden = block.gate.map { swiGLU(gate: $0, up: block.fc1, normed2) } ?? activate(block.fc1, normed2, model.backbone.activation)
     clock.lap("fc1+gelu")
+    if let norm = block.mlpNorm {
+      hidden = norm(hidden)
+      clock.lap("mlp-norm")
+    }
     let mlpOut = block.fc2(hidden)
     clock.lap("fc2")
     ForwardPass.addResidual(&state.x, mlpOut, scale: block.layerScale2)
@@ -344,10 +361,11 @@ public final class ForwardPass {
 
   /// Attention over grouped keys and values: queries from every token; one key and value per group, projected from the
   /// mean of the group's normalised tokens, with log(group size) on the logits. normalized: N x C.
-  private func groupedAttention(_ block: BlockWeights, normalized y: Matrix, sizes: [Float], groups: KeyValueGroups,
+  private func groupedAttention(_ block: BlockWeights, normalized y: Matrix, state: TokenState, groups: KeyValueGroups,
                                 clock: inout OpClock) -> BlockAttention {
+    let sizes = state.size
     let c = y.cols, a = block.attentionWidth, n = y.rows, groupCount = groups.groupCount
-    let q = block.qkv(y, columns: 0..<a)
+    var q = block.qkv(y, columns: 0..<a)
     var means = Matrix(rows: groupCount, cols: c)
     var members = [Float](repeating: 0, count: groupCount), groupSize = [Float](repeating: 0, count: groupCount)
     for (token, g) in groups.groupOfToken.enumerated() {
@@ -357,8 +375,23 @@ public final class ForwardPass {
       for j in 0..<c { means.data[g * c + j] += y.data[token * c + j] }
     }
     for g in 0..<groupCount where members[g] > 0 { for j in 0..<c { means.data[g * c + j] /= members[g] } }
-    let kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
+    var kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
     clock.lap("qkv")
+    if let rope = model.backbone.rope {
+      rotate(&q, tokens: nil, state: state, columns: [0], block: block)
+      // A group's key sits where its mean does: at the mean of its members' coordinates ([recon]); groups holding a
+      // prefix token are not rotated.
+      var sum = [Float](repeating: 0, count: 2 * groupCount), hasPrefix = [Bool](repeating: false, count: groupCount)
+      for (token, g) in groups.groupOfToken.enumerated() {
+        let g = Int(g)
+        if token < state.prefixCount { hasPrefix[g] = true }
+        sum[2 * g] += state.position[2 * token]; sum[2 * g + 1] += state.position[2 * token + 1]
+      }
+      let rows = (0..<groupCount).filter { !hasPrefix[$0] && members[$0] > 0 }
+      let positions = rows.flatMap { [sum[2 * $0] / members[$0], sum[2 * $0 + 1] / members[$0]] }
+      rope.rotate(&kv, rows: rows, positions: positions, grid: state.grid, columns: [0], heads: block.heads, headDim: block.headDim)
+      clock.lap("rope")
+    }
     let output = q.data.withUnsafeBufferPointer { qp in
       kv.data.withUnsafeBufferPointer { kvp in
         Attention.multiHead(queries: qp.baseAddress!, ldq: a, queryCount: n, keys: kvp.baseAddress!,
@@ -370,6 +403,17 @@ public final class ForwardPass {
     var keyVectors = Matrix(rows: groupCount, cols: a)
     for r in 0..<groupCount { keyVectors.data.replaceSubrange((r * a)..<((r + 1) * a), with: kv.data[(r * 2 * a)..<(r * 2 * a + a)]) }
     return BlockAttention(output: output, keyVectors: keyVectors, selection: nil, groups: groups.groupOfToken)
+  }
+
+  /// Applies the model's rotary embedding (if any) in place to the A-wide blocks of `m` starting at `columns`: row r
+  /// holds token `tokens?[r] ?? r` of `state`; prefix tokens' rows are left alone.
+  func rotate(_ m: inout Matrix, tokens: [Int]?, state: TokenState, columns: [Int], block: BlockWeights) {
+    guard let rope = model.backbone.rope else { return }
+    let prefix = state.prefixCount
+    let rows = (0..<m.rows).filter { (tokens?[$0] ?? $0) >= prefix }
+    let positions = state.gatheringPositions(rows.map { tokens?[$0] ?? $0 })
+    rope.rotate(&m, rows: rows, positions: positions, grid: state.grid, columns: columns, heads: block.heads,
+                headDim: block.headDim)
   }
 
   /// x += scale ⊙ delta (row-wise LayerScale when present).
@@ -441,6 +485,9 @@ public final class ForwardPass {
 enum Foundationless {
   static func exp(_ x: Float) -> Float { expf(x) }
   static func log(_ x: Float) -> Float { logf(x) }
+  static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+  static func cos(_ x: Float) -> Float { cosf(x) }
+  static func sin(_ x: Float) -> Float { sinf(x) }
 }
 
 #if canImport(Glibc)

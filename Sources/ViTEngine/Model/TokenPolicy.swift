@@ -170,16 +170,21 @@ public struct BlockShape: Sendable, Equatable {
   /// P₀, the patches of the input grid: schedules that compound on the original patch count (ATC's clusters) read
   /// it in blocks whose input has already been reduced.
   public let patches: Int
+  /// The block's extra parts (timm's Eva class): SwiGLU's third linear, the LayerNorm over the MLP's hidden units, the
+  /// LayerNorm over the attention output.
+  public var gatedMLP = false, mlpNorm = false, attentionNorm = false
   /// A = heads x head width.
   public var attentionWidth: Int { heads * headDim }
-  public init(embed: Int, heads: Int, headDim: Int, hidden: Int, prefix: Int, patches: Int) {
+  public init(embed: Int, heads: Int, headDim: Int, hidden: Int, prefix: Int, patches: Int, gatedMLP: Bool = false,
+              mlpNorm: Bool = false, attentionNorm: Bool = false) {
     self.embed = embed; self.heads = heads; self.headDim = headDim; self.hidden = hidden; self.prefix = prefix
-    self.patches = patches
+    self.patches = patches; self.gatedMLP = gatedMLP; self.mlpNorm = mlpNorm; self.attentionNorm = attentionNorm
   }
   /// Block `i` of a model of this shape, run on `grid`.
   public init(_ shape: ModelShape, block i: Int, grid: GridSize) {
     self.init(embed: shape.embedDim, heads: shape.heads[i], headDim: shape.headDim[i], hidden: shape.mlpHidden[i],
-              prefix: shape.prefixTokens, patches: grid.count)
+              prefix: shape.prefixTokens, patches: grid.count, gatedMLP: shape.gatedMLP, mlpNorm: shape.mlpNorm,
+              attentionNorm: shape.attentionNorm)
   }
 }
 

@@ -29,6 +29,10 @@ public struct TokenState: Sendable {
   public let grid: GridSize
   /// The reorganisations a method applied in the block that produced this state, in order (empty when none).
   public var reorganizations: [TokenReorganization] = []
+  /// 2 per token: its grid coordinates (row, column) in cell units, continuous. A patch's own token sits at its cell's
+  /// index; a merged token at the size-weighted mean of what it merged ([recon]: where rotary position embeddings put
+  /// a token that stands for several patches; RotaryEmbedding.swift). Prefix tokens have none (0, 0; never read).
+  public var position: [Float]
 
   public var tokenCount: Int { x.rows }
 
@@ -41,7 +45,41 @@ public struct TokenState: Sendable {
     self.patchState = [PatchState](repeating: .kept, count: grid.count)
     self.prefixCount = prefixCount
     self.grid = grid
+    var position = [Float](repeating: 0, count: 2 * x.rows)
+    for p in 0..<grid.count {
+      position[2 * (prefixCount + p)] = Float(p / grid.cols)
+      position[2 * (prefixCount + p) + 1] = Float(p % grid.cols)
+    }
+    self.position = position
   }
+
+  /// The positions after a reorganisation in which old token t becomes part of new token `newIndex[t]` (-1: dropped):
+  /// each of the `count` new tokens at the size-weighted mean of the old tokens that make it up (a token that takes no
+  /// others keeps its own position exactly).
+  public func positions(after newIndex: [Int], count: Int) -> [Float] {
+    precondition(newIndex.count == tokenCount, "positions: \(newIndex.count) indices for \(tokenCount) tokens")
+    var sum = [Float](repeating: 0, count: 2 * count), weight = [Float](repeating: 0, count: count)
+    var only = [Int](repeating: -1, count: count), members = [Int](repeating: 0, count: count)
+    for (t, g) in newIndex.enumerated() where g >= 0 {
+      sum[2 * g] += size[t] * position[2 * t]
+      sum[2 * g + 1] += size[t] * position[2 * t + 1]
+      weight[g] += size[t]
+      members[g] += 1
+      only[g] = t
+    }
+    var out = [Float](repeating: 0, count: 2 * count)
+    for g in 0..<count {
+      if members[g] == 1 {
+        out[2 * g] = position[2 * only[g]]; out[2 * g + 1] = position[2 * only[g] + 1]
+      } else if weight[g] > 0 {
+        out[2 * g] = sum[2 * g] / weight[g]; out[2 * g + 1] = sum[2 * g + 1] / weight[g]
+      }
+    }
+    return out
+  }
+
+  /// The positions of tokens `tokens`, in that order.
+  func gatheringPositions(_ tokens: [Int]) -> [Float] { tokens.flatMap { [position[2 * $0], position[2 * $0 + 1]] } }
 
   /// Sum of sizes: stays prefixCount + patches held (a merge moves size, never creates or destroys it,
   /// except that pruning removes the pruned patches' share).

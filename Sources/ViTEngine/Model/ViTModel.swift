@@ -34,6 +34,12 @@ public struct ModelShape: Sendable, Equatable {
   public var normPre: Bool = false
   /// Whether the pooled feature has its own LayerNorm in place of the final norm over every token (timm's fc_norm).
   public var fcNorm: Bool = false
+  /// The MLP is SwiGLU (gate and up projections, then down: three linears) rather than two linears (EVA02, DINOv3+).
+  public var gatedMLP: Bool = false
+  /// A LayerNorm over the MLP's hidden units before its last linear (EVA02 base/large and EVA-CLIP's `mlp.norm`).
+  public var mlpNorm: Bool = false
+  /// A LayerNorm over the attention output before `proj` (EVA-CLIP's `attn.norm`, timm's scale_attn_inner).
+  public var attentionNorm: Bool = false
   public var depth: Int { heads.count }
 
   public init(embedDim: Int, inChannels: Int, patchSize: Int, grid: GridSize, prefixTokens: Int, heads: [Int],
@@ -88,17 +94,25 @@ public struct LayerNormWeights: Sendable {
   }
 }
 
-/// One transformer block: x + ls1 * proj(attn(norm1(x))), then x + ls2 * fc2(gelu(fc1(norm2(x)))).
+/// One transformer block: x + ls1 * proj(attn(norm1(x))), then x + ls2 * fc2(gelu(fc1(norm2(x)))). Timm's Eva class
+/// adds a LayerNorm inside attention before proj (`attentionNorm`), SwiGLU (`fc2(silu(gate(y)) * fc1(y))`: `fc1` is then
+/// the up projection) and a LayerNorm over the MLP's hidden units (`mlpNorm`).
 public struct BlockWeights: Sendable {
   public let norm1: LayerNormWeights
   /// Fused q, k, v projection: C -> 3A, output columns are [q heads..., k heads..., v heads...].
-  public let qkv: LinearLayer
+  public var qkv: LinearLayer
   public let heads: Int, headDim: Int
   public let proj: LinearLayer
   public let layerScale1: [Float]?
   public let norm2: LayerNormWeights
-  public let fc1: LinearLayer, fc2: LinearLayer
+  public var fc1: LinearLayer, fc2: LinearLayer
   public let layerScale2: [Float]?
+  /// EVA-CLIP: a LayerNorm over the A-wide attention output, before proj.
+  public var attentionNorm: LayerNormWeights? = nil
+  /// SwiGLU's gate projection C -> F (its SiLU multiplies fc1's output); nil for a plain MLP.
+  public var gate: LinearLayer? = nil
+  /// A LayerNorm over the F hidden units, before fc2.
+  public var mlpNorm: LayerNormWeights? = nil
   public var attentionWidth: Int { heads * headDim }
   public var mlpHidden: Int { fc1.outFeatures }
 }
@@ -161,10 +175,14 @@ public final class ViTModel: Sendable {
       for l in [m.q, m.kv, m.proj, m.fc1, m.fc2] { n += l.inFeatures * l.outFeatures + (l.bias?.count ?? 0) }
     }
     for b in blocks {
-      n += 4 * embedDim + b.qkv.inFeatures * b.qkv.outFeatures + b.qkv.outFeatures
-      n += b.proj.inFeatures * b.proj.outFeatures + b.proj.outFeatures
-      n += b.fc1.inFeatures * b.fc1.outFeatures + b.fc1.outFeatures + b.fc2.inFeatures * b.fc2.outFeatures + b.fc2.outFeatures
+      // The Eva class's k bias is a zero buffer, not a parameter.
+      let qkvBias = (b.qkv.bias?.count ?? 0) - (backbone.evaLayout != nil && b.qkv.bias != nil ? b.attentionWidth : 0)
+      n += 4 * embedDim + b.qkv.inFeatures * b.qkv.outFeatures + qkvBias
+      n += b.proj.inFeatures * b.proj.outFeatures + (b.proj.bias?.count ?? 0)
+      n += b.fc1.inFeatures * b.fc1.outFeatures + (b.fc1.bias?.count ?? 0) + b.fc2.inFeatures * b.fc2.outFeatures + (b.fc2.bias?.count ?? 0)
       n += (b.layerScale1?.count ?? 0) + (b.layerScale2?.count ?? 0)
+      if let g = b.gate { n += g.inFeatures * g.outFeatures + (g.bias?.count ?? 0) }
+      for extra in [b.attentionNorm, b.mlpNorm].compactMap({ $0 }) { n += 2 * extra.gamma.count }
     }
     for h in [head, headDist].compactMap({ $0 }) { n += h.inFeatures * h.outFeatures + h.outFeatures }
     return n

@@ -7,7 +7,7 @@ struct FlopsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "flops",
     abstract: "Count MACs per layer and in total, the fvcore way (one multiply-add = one 'FLOP'; LayerNorm 5 per element; softmax, GELU and adds 0).",
-    discussion: "Without weights, --arch uses a published configuration at its native resolution: the DeiTs (224 px, patch 16, 1000 classes: deit-t 1258411200, deit-s 4608338304, deit-b 17582740224 MACs), OpenAI CLIP towers with their projection (clip-b16, clip-l14), SigLIP towers with the MAP head (siglip-b16, siglip-so400m14-384) and headless DINOv2 with registers at 518 px (dinov2-s14-reg4, -b14-, -l14-).")
+    discussion: "Without weights, --arch uses a published configuration at its native resolution: the DeiTs (224 px, patch 16, 1000 classes: deit-t 1258411200, deit-s 4608338304, deit-b 17582740224 MACs), OpenAI CLIP towers with their projection (clip-b16, clip-l14), SigLIP towers with the MAP head (siglip-b16, siglip-so400m14-384) headless DINOv2 with registers at 518 px (dinov2-s14-reg4, -b14-, -l14-), EVA02 fine-tuned on ImageNet-1k (eva02-t14-336, -s14-336, -b14-448, -l14-448; SwiGLU is three linears, RoPE counts 0), the EVA-CLIP tower (eva02-clip-b16) and headless DINOv3 at 256 px (dinov3-s16, -s16plus, -b16, -l16).")
 
   @OptionGroup var modelOptions: ModelOptions
 

@@ -38,6 +38,13 @@ struct InspectCommand: ParsableCommand {
           ("layer_norm_eps", JSONValue(info.layerNormEps)),
           ("activation", .string(vit.backbone.activation.rawValue)), ("pooling", .string(vit.backbone.pooling.rawValue)),
           ("norm_pre", .bool(vit.backbone.normPre != nil)), ("fc_norm", .bool(vit.backbone.fcNorm != nil)),
+          ("rope", vit.backbone.rope.map { r in JSONValue.object([
+            ("type", .string(r.kind.rawValue)), ("temperature", JSONValue(Double(r.temperature))),
+            ("ref_feat_shape", r.referenceGrid.map { JSONValue([$0.rows, $0.cols]) } ?? .null),
+            ("rotate_half", .bool(r.halfSplit)), ("grid_offset", JSONValue(Double(r.gridOffset))),
+            ("grid_indexing", .string(r.columnsFirst ? "xy" : "ij")),
+          ]) } ?? .null),
+          ("swiglu", .bool(s.gatedMLP)), ("mlp_norm", .bool(s.mlpNorm)), ("attention_norm", .bool(s.attentionNorm)),
           ("prefix_tokens", Report.prefixTokensJSON(vit)),
           ("layer_scale", .bool(vit.blocks.contains { $0.layerScale1 != nil })),
           ("distilled_head", .bool(s.distilledHead)), ("head_input", .string(s.headInput.rawValue)),
@@ -76,6 +83,12 @@ struct InspectCommand: ParsableCommand {
         }
         lines.append("pooling     \(poolText)  (from \(source("pooling")))")
         if vit.backbone.normPre != nil { lines.append("norm_pre    yes (a LayerNorm before the first block)") }
+        if let rope = vit.backbone.rope { lines.append("rope        \(Self.ropeText(rope))  (from \(source("rope")))") }
+        if s.gatedMLP || s.mlpNorm || s.attentionNorm {
+          let parts = [s.gatedMLP ? "SwiGLU (gate, up, down)" : nil, s.mlpNorm ? "LayerNorm over the MLP's hidden units" : nil,
+                       s.attentionNorm ? "LayerNorm over the attention output" : nil].compactMap { $0 }
+          lines.append("blocks      \(parts.joined(separator: "; "))")
+        }
         lines.append("layerscale  \(vit.blocks.contains { $0.layerScale1 != nil } ? "yes" : "no")")
         lines.append("norm eps    \(info.layerNormEps)  (from \(source("layer_norm_eps")))")
         let headText = s.classes == 0 ? "none (headless: features only)"
@@ -96,5 +109,15 @@ struct InspectCommand: ParsableCommand {
         emit(lines.joined(separator: "\n"))
       }
     }
+  }
+
+  /// "dinov3: half-split pairs, temperature 100, coordinates 2(i+0.5)/grid-1"
+  static func ropeText(_ r: RotaryEmbedding) -> String {
+    let layout = r.halfSplit ? "half-split pairs" : "interleaved pairs"
+    let coordinates = switch r.kind {
+    case .eva: r.referenceGrid.map { "grid index scaled to \($0)" } ?? "grid index"
+    case .dinov3: "2(i+0.5)/grid-1"
+    }
+    return "\(r.kind.rawValue): \(layout), temperature \(formatFixed(Double(r.temperature), decimals: 0)), coordinates \(coordinates)\(r.columnsFirst ? ", columns first" : "")"
   }
 }
