@@ -61,6 +61,8 @@ public final class Worker: @unchecked Sendable {
         } catch {
           action = .showMessage("cannot open \(path): \(error)")
         }
+      case .loadMaps(let path):
+        do { action = .mapsLoaded(LoadedMaps(path: path, maps: try DatasetMaps.read(path: path))) } catch { action = .showMessage("\(error)") }
       case .export(let request):
         action = Worker.export(request)
       case .ablate(let spec, let request):
