@@ -62,7 +62,7 @@ public final class Worker: @unchecked Sendable {
           action = .showMessage("cannot open \(path): \(error)")
         }
       case .loadMaps(let path):
-        do { action = .mapsLoaded(LoadedMaps(path: path, maps: try DatasetMaps.read(path: path))) } catch { action = .showMessage("\(error)") }
+        do { action = .mapsLoaded(LoadedMaps(path: DatasetMaps.file(for: path), maps: try DatasetMaps.read(path: path))) } catch { action = .showMessage("\(error)") }
       case .export(let request):
         action = Worker.export(request)
       case .ablate(let spec, let request):

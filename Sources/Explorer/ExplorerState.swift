@@ -136,7 +136,7 @@ public struct ExplorerState: Sendable {
   }
 }
 
-/// Dataset maps read from a file (`eval --maps DIR` wrote it), and where from.
+/// Dataset maps read from a file (`eval --maps DIR` wrote it), and the file (a folder's maps.json).
 public struct LoadedMaps: Sendable {
   public var path: String
   public var maps: DatasetMaps

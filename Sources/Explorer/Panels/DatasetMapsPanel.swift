@@ -109,8 +109,9 @@ extension ExplorerScreen {
     let shades = glyphs.shades
     var datasetLooks: [(glyph: String, style: Style)] = (0..<patches).map { p in
       let t = min(max(rates[stateIndex][p], 0), 1)
-      // In colour the rate is the colour; without it, the density ramp the colour bar shows.
-      let glyph = appearance.usesColor ? glyphs.fullBlock : shades[Int((t * Double(shades.count - 1)).rounded())]
+      // The rate is the colour and the density ramp the colour bar shows without colour, so the map reads either way
+      // (and in a text capture).
+      let glyph = shades[Int((t * Double(shades.count - 1)).rounded())]
       return (glyph + glyph, Style(fg: SequentialPalette.viridis.color(at: t)))
     }
     var imageLooks: [(glyph: String, style: Style)] = (layer?.patchState ?? []).map { s in

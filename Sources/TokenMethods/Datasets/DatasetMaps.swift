@@ -218,8 +218,7 @@ public struct DatasetMaps: Sendable {
     guard access(path, F_OK) == 0 else {
       throw DatasetMapsError("\(path): no such file (expected a maps.json from eval --maps DIR)", isMissing: true)
     }
-    // A folder: the one eval --maps wrote.
-    let file = isDirectory(path) ? (path.hasSuffix("/") ? path : path + "/") + "maps.json" : path
+    let file = file(for: path)
     guard access(file, F_OK) == 0 else {
       throw DatasetMapsError("\(path): a folder without maps.json (expected the folder eval --maps wrote, or its maps.json)", isMissing: true)
     }
@@ -242,6 +241,11 @@ public struct DatasetMaps: Sendable {
       throw DatasetMapsError("\(file): no maps in it (expected a maps.json from eval --maps DIR, or an eval JSON with a maps member)")
     }
     do { return try DatasetMaps(json: member) } catch { throw DatasetMapsError("\(file): maps: \(error.message)") }
+  }
+
+  /// The file `read(path:)` reads for `path`: a folder's maps.json (the folder eval --maps wrote), else `path`.
+  public static func file(for path: String) -> String {
+    isDirectory(path) ? (path.hasSuffix("/") ? path : path + "/") + "maps.json" : path
   }
 
   private static func isDirectory(_ path: String) -> Bool {

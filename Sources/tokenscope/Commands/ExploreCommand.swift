@@ -87,7 +87,7 @@ struct ExploreOptions: ParsableArguments {
       let (settings, problems) = ExplorerConfig.load()
       for problem in problems { FileHandle.standardError.write(Data(("tokenscope: " + problem + "\n").utf8)) }
       // Before the terminal: a file that cannot be used is one line and an exit code, with or without a terminal.
-      let datasetMaps = try maps.map { LoadedMaps(path: $0, maps: try DatasetMaps.readForCLI(path: $0)) }
+      let datasetMaps = try maps.map { LoadedMaps(path: DatasetMaps.file(for: $0), maps: try DatasetMaps.readForCLI(path: $0)) }
       guard isatty(0) == 1, isatty(1) == 1 else {
         throw CLIError("explore needs a terminal on stdin and stdout; use `tokenscope report IMAGE` or `tokenscope render` instead", code: CLIError.usage)
       }
