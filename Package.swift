@@ -5,7 +5,7 @@
 //   Pixels, NumberFormatting           value types (RGB, palettes, PixelImage; fixed-point text), no dependencies
 //   HostCPU -> CHostCPU                whether this CPU can run the kernels, asked before any of them runs
 //   ViTEngine -> GEMMAVX512            the engine; the AVX-512 kernels are a module of their own
-//   TokenMethods -> ViTEngine, NumberFormatting   method registry, policies, plans
+//   TokenMethods -> ViTEngine, NumberFormatting   method registry, policies, plans, dataset maps (eval --maps)
 //   ImageIO -> CImageCodecs, Pixels
 //   ImageInput -> ImageIO, TokenMethods  ModelImage, the input glue shared by the CLI and the explorer
 //   Figures -> TokenMethods, ImageIO, Pixels, NumberFormatting   PNG/SVG figures, no terminal code

@@ -15,6 +15,7 @@ public enum ExplorerCommand: Equatable, Sendable {
   case head(Int?)
   case scale(AttentionScale)
   case size(Int)
+  case maps(String)
 
   /// The commands with their arguments, as the help and the completion show them.
   public static let usage: [(name: String, argument: String, help: String)] = [
@@ -27,6 +28,7 @@ public enum ExplorerCommand: Equatable, Sendable {
     ("head", "N|mean", "the attention head (1-based) or the mean of heads"),
     ("scale", "linear|log|percentile", "the attention view's colour scale"),
     ("size", "N", "run the model at N x N pixels (a multiple of the patch size)"),
+    ("maps", "PATH", "dataset maps (eval --maps DIR: DIR or its maps.json) beside the image's on the plots page"),
   ]
 
   /// Parses `text` (without the colon); the error is the line the footer shows.
@@ -69,6 +71,9 @@ public enum ExplorerCommand: Equatable, Sendable {
     case "size", "s":
       guard let n = Int(argument), n > 0 else { return .failure(needs("an input size in pixels, e.g. :size 224")) }
       return .success(.size(n))
+    case "maps":
+      guard !argument.isEmpty else { return .failure(needs("a maps.json (eval --maps DIR writes DIR/maps.json)")) }
+      return .success(.maps(expandingTilde(argument)))
     default:
       return .failure(CommandError("unknown command :\(name); the commands are " + usage.map(\.name).joined(separator: ", ")))
     }
@@ -88,7 +93,7 @@ public enum ExplorerCommand: Equatable, Sendable {
       case "method", "m", "add", "a": candidates = last.contains(":") ? [] : MethodRegistry.names
       case "view", "v": candidates = TokenMapView.allCases.map(\.rawValue)
       case "scale": candidates = AttentionScale.allCases.map(\.rawValue)
-      case "open", "o", "e", "edit":
+      case "open", "o", "e", "edit", "maps":
         // Paths: the directory part stays as typed, the entries of that directory complete the rest.
         let expanded = expandingTilde(last)
         let slash = expanded.lastIndex(of: "/")
@@ -163,6 +168,9 @@ func apply(_ command: ExplorerCommand, to state: inout ExplorerState) -> [Effect
   case .size(let n):
     state.message = "running at \(n) px"
     return [.setInputSize(path: state.context.imageName, size: n)]
+  case .maps(let path):
+    state.message = "reading \(path)"
+    return [.loadMaps(path)]
   }
   return []
 }

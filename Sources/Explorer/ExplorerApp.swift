@@ -64,6 +64,8 @@ public final class Worker: @unchecked Sendable {
         } catch {
           action = .showMessage("cannot open \(path): \(error)")
         }
+      case .loadMaps(let path):
+        do { action = .mapsLoaded(LoadedMaps(path: DatasetMaps.file(for: path), maps: try DatasetMaps.read(path: path))) } catch { action = .showMessage("\(error)") }
       case .export(let request):
         action = Worker.export(request)
       case .ablate(let spec, let request):

@@ -111,6 +111,8 @@ public struct ExplorerState: Sendable {
   public var theme: Theme = .standard
   public var large = false
   public var keyBindings: [Character: BindableAction] = [:]
+  /// Dataset maps (`--maps FILE`, `:maps FILE`): the plots page sets their mean map beside this image's.
+  public var datasetMaps: LoadedMaps? = nil
 
   /// The cursor's patch in `run`'s grid (the cursor lives on the image's grid; a DVT stage may answer on a coarser one).
   public func cursorPatch(in run: MethodRun) -> Int? {
@@ -138,6 +140,15 @@ public struct ExplorerState: Sendable {
       runs[$0.canonical] == nil && !pending.contains($0.canonical) && !lookingAhead.contains($0.canonical) && errors[$0.canonical] == nil
     }
   }
+}
+
+/// Dataset maps read from a file (`eval --maps DIR` wrote it), and the file (a folder's maps.json).
+public struct LoadedMaps: Sendable {
+  public var path: String
+  public var maps: DatasetMaps
+  public init(path: String, maps: DatasetMaps) { self.path = path; self.maps = maps }
+  /// The file's name, as panels show it.
+  public var name: String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
 /// What the footer's prompt asks for.
@@ -189,6 +200,8 @@ public enum Action: Sendable {
   /// From the worker: an ablation's effect, and a ranking's progress (the last one has every token).
   case ablated(spec: String, request: AblationRequest, summary: AblationSummary)
   case rankingProgress(AblationRanking)
+  /// From the worker: dataset maps read (`:maps FILE`).
+  case mapsLoaded(LoadedMaps)
 }
 
 public enum Effect: Equatable, Sendable {
@@ -204,6 +217,8 @@ public enum Effect: Equatable, Sendable {
   case rankAblation(MethodSpec, layer: Int)
   /// Run the model at N x N pixels from now on, starting with the image at `path`; it answers `.imageOpened`.
   case setInputSize(path: String, size: Int)
+  /// Read dataset maps on the worker; it answers `.mapsLoaded` or `.showMessage`.
+  case loadMaps(String)
 }
 
 /// What `e` writes: the shown methods' maps at one layer, in the current view, as `tokenscope render` draws them.
@@ -235,7 +250,7 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
   let depth = state.context.depth
   var effects: [Effect] = []
   switch action {
-  case .tick, .computed, .failed, .lookAheadDropped, .showMessage, .imageOpened, .ablated, .rankingProgress: break
+  case .tick, .computed, .failed, .lookAheadDropped, .showMessage, .imageOpened, .ablated, .rankingProgress, .mapsLoaded: break
   default: state.message = nil  // a key press dismisses the last message
   }
   switch action {
@@ -381,6 +396,11 @@ public func update(_ state: inout ExplorerState, _ action: Action) -> [Effect] {
     // A look-ahead's failure waits until its method is shown (the map panel says it then).
     if state.lookingAhead.remove(spec) == nil { state.message = message }
   case .showMessage(let text): state.message = text
+  case .mapsLoaded(let loaded):
+    state.datasetMaps = loaded
+    state.showPlots = true
+    let m = loaded.maps
+    state.message = "read \(loaded.name): \(m.methods.count) methods, \(m.methods.first?.images ?? 0) images, grid \(m.grid); p leaves the plots"
   case .toggleAblation, .rankAblation, .ablated, .rankingProgress: effects += updateAttribution(&state, action)
   }
   state.promoteLookAheads()

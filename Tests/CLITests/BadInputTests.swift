@@ -126,6 +126,16 @@ let badInputs: [BadInput] = {
     BadInput(group: "flag", what: "unknown flag", file: nil, arguments: ["report", image, "--modle", model], code: 64),
     BadInput(group: "flag", what: "bad value", file: nil, arguments: ["eval", "--data", "/tmp", "--limit", "0"], code: 64),
     BadInput(group: "flag", what: "missing dataset", file: nil, arguments: ["eval", "--data", "/nonexistent/data", "--model", model], code: 66),
+    // explore --maps reads the file before it needs a terminal, so these answer here as they would in one.
+    BadInput(group: "maps file", what: "no such file", file: nil, arguments: ["explore", "--maps", "/nonexistent/maps.json"], code: 66),
+    BadInput(group: "maps file", what: "not JSON", file: ("text.json", Array("hello, this is not JSON\n".utf8)),
+             arguments: ["explore", "--maps", "FILE"], code: 65),
+    BadInput(group: "maps file", what: "an eval result without maps", file: ("eval.json", Array(#"{"header": {}, "results": []}"#.utf8)),
+             arguments: ["explore", "--maps", "FILE"], code: 65),
+    // Counts for 3 patches of a 2x2 grid.
+    BadInput(group: "maps file", what: "counts that do not fit the grid", file: ("short.json", Array(
+      #"{"grid": [2, 2], "layers": 1, "methods": [{"method": "none", "images": 1, "counts": [[[1, 1, 1], [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]]}]}"#.utf8)),
+             arguments: ["explore", "--maps", "FILE"], code: 65),
   ]
 }()
 

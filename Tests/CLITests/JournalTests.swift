@@ -6,6 +6,31 @@ import GRDB
 import Testing
 import TestSupport
 
+/// Runs the binary with `arguments` and kills it with SIGKILL once `rows` (a COUNT query on `journal`) reaches
+/// `atLeast`; returns the count seen. Expects the run to be still going then, and to die of the signal.
+func killPartWay(_ arguments: [String], journal: String, rows: String, atLeast: Int) throws -> Int {
+  let child = Process()
+  child.executableURL = URL(fileURLWithPath: binaryPath)
+  child.arguments = arguments
+  child.standardOutput = FileHandle.nullDevice
+  child.standardError = FileHandle.nullDevice
+  try child.run()
+  var seen = 0
+  let deadline = Date().addingTimeInterval(120)
+  while child.isRunning && Date() < deadline {
+    if FileManager.default.fileExists(atPath: journal), let db = try? DatabaseQueue(path: journal, configuration: { var c = Configuration(); c.readonly = true; return c }()) {
+      seen = (try? db.read { try Int.fetchOne($0, sql: rows) ?? 0 }) ?? 0
+      if seen >= atLeast { break }
+    }
+    usleep(5_000)
+  }
+  #expect(child.isRunning, "the run finished before it could be killed part-way; use more images")
+  kill(child.processIdentifier, SIGKILL)
+  child.waitUntilExit()
+  #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+  return seen
+}
+
 @Suite("eval journal and resume")
 struct JournalTests {
   static let methods = ["--method", "none", "--method", "tome:r=3", "--method", "dvt:grids=3/6,thresholds=0.35"]
@@ -25,26 +50,8 @@ struct JournalTests {
     let reference = try tokenscope(Array(args.prefix(9)) + Self.methods)
     #expect(reference.status == 0, "\(reference.stderr)")
 
-    let child = Process()
-    child.executableURL = URL(fileURLWithPath: binaryPath)
-    child.arguments = args
-    child.standardOutput = FileHandle.nullDevice
-    child.standardError = FileHandle.nullDevice
-    try child.run()
-    // Kill it once the journal holds some of the first method's images but not all three methods' work.
-    var seen = 0
-    let deadline = Date().addingTimeInterval(120)
-    while child.isRunning && Date() < deadline {
-      if FileManager.default.fileExists(atPath: journal), let db = try? DatabaseQueue(path: journal, configuration: { var c = Configuration(); c.readonly = true; return c }()) {
-        seen = (try? db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM images") ?? 0 }) ?? 0
-        if seen >= 300 { break }
-      }
-      usleep(5_000)
-    }
-    #expect(child.isRunning, "the run finished before it could be killed part-way; use more images")
-    kill(child.processIdentifier, SIGKILL)
-    child.waitUntilExit()
-    #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+    // Killed once the journal holds some of the first method's images but not all three methods' work.
+    let seen = try killPartWay(args, journal: journal, rows: "SELECT COUNT(*) FROM images", atLeast: 300)
     #expect(seen >= 300 && seen < 2 * count, "killed part-way: \(seen) image rows")
 
     let resumed = try tokenscope(args)

@@ -1,30 +1,15 @@
-// `eval --maps`: the agreement measures on hand-worked partitions (the adjusted Rand values are what scikit-learn's
-// adjusted_rand_score gives for the same label lists, worked out here by hand), and dataset maps of three shards
-// merged equal the unsharded run's (tokenscope's own run is the reference).
+// `eval --maps` through the binary (the agreement measures and the JSON form are tested in TokenMethodsTests'
+// DatasetMapsTests): dataset maps of three shards merged equal the unsharded run's; a journaled run killed part-way
+// and resumed ends with the uninterrupted run's maps.json byte for byte, also from a journal without the maps table;
+// and `explore --maps` shows an eval's maps on the plots page (tmux). tokenscope's own uninterrupted run without a
+// journal is the reference throughout.
 import Foundation
+import GRDB
 import Testing
 import TestSupport
-@testable import tokenscope
 
 @Suite("eval dataset maps")
 struct MapsTests {
-  @Test func agreementMeasures() {
-    // [0,0,1,1] vs [0,0,1,2]: one pair together in both, 2 and 1 pairs within clusters, 6 pairs in all:
-    // expected 2·1/6 = 1/3, maximum (2+1)/2 = 3/2, ARI = (1 - 1/3) / (3/2 - 1/3) = 4/7.
-    #expect(abs(Agreement.adjustedRand([0, 0, 1, 1], [0, 0, 1, 2]) - 4.0 / 7.0) < 1e-12)
-    // Dropped patches (-1) are clusters of one: [0,0,-1,-1] is {0,1},{2},{3}, the same 4/7 against [0,0,1,1].
-    #expect(abs(Agreement.adjustedRand([0, 0, -1, -1], [0, 0, 1, 1]) - 4.0 / 7.0) < 1e-12)
-    // The same partition under other labels; all singletons on both sides; singletons against one cluster.
-    #expect(Agreement.adjustedRand([5, 5, 9, 7], [1, 1, 2, 3]) == 1)
-    #expect(Agreement.adjustedRand([0, 1, 2, 3], [3, 2, 1, 0]) == 1)
-    #expect(Agreement.adjustedRand([0, 1, 2, 3], [4, 4, 4, 4]) == 0)
-    // [0,0,0,1,1,1] vs [0,0,1,1,2,2]: index 2, sums 6 and 3 of 15 pairs: (2 - 18/15) / (9/2 - 18/15) = 0.8/3.3.
-    #expect(abs(Agreement.adjustedRand([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 2, 2]) - 0.8 / 3.3) < 1e-12)
-    // Kept is state 0: {0} in both, {0, 1, 2} in either.
-    #expect(Agreement.iou([0, 0, 1, 3], [0, 1, 0, 3]) == 1.0 / 3.0)
-    #expect(Agreement.iou([1, 2], [3, 4]) == 1, "nothing kept on either side agrees")
-  }
-
   @Test func shardedMapsMergeToTheUnshardedMaps() throws {
     let dir = try ShardingTests.dataset("maps")
     let common = ["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--threads", "2", "--format", "json",
@@ -67,5 +52,78 @@ struct MapsTests {
     }
     let partial = try tokenscope(["eval", "--merge", files[0], files[1], dir + "/nomaps.json"])
     #expect(partial.status != 0)
+  }
+
+  static let methods = ["--method", "none", "--method", "tome:r=3", "--method", "evit:keep=0.5,layers=1"]
+
+  func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "missing \(path)" }
+
+  func mapsRows(_ journal: String) throws -> [Int] {
+    let db = try DatabaseQueue(path: journal)
+    return try db.read { try Int.fetchAll($0, sql: "SELECT COUNT(*) FROM maps GROUP BY run ORDER BY run") }
+  }
+
+  @Test func killedJournalRunResumesToTheSameMaps() throws {
+    let count = 6000
+    let dir = try ShardingTests.dataset("maps-journal-kill", count: count)
+    let journal = dir + "/run.sqlite"
+    let base = ["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--threads", "1", "--format", "json"] + Self.methods
+    let reference = try tokenscope(base + ["--maps", dir + "/whole"])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    let args = base + ["--journal", journal, "--journal-batch", "50", "--maps", dir + "/resumed"]
+
+    // Killed once the journal holds some images' maps, long before all three methods are done.
+    let seen = try killPartWay(args, journal: journal, rows: "SELECT COUNT(*) FROM maps", atLeast: 300)
+    #expect(seen >= 300 && seen < 3 * count, "killed part-way: \(seen) maps rows")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/resumed/maps.json"))
+
+    let resumed = try tokenscope(args)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(!resumed.stderr.contains("have no maps there"), "every journaled image had its maps: \(resumed.stderr)")
+    #expect(text(dir + "/resumed/maps.json") == text(dir + "/whole/maps.json"), "the same maps.json byte for byte")
+    #expect(text(dir + "/resumed/maps.json").contains("\"images\": 6000"))
+    #expect(try mapsRows(journal) == [count, count, count])
+  }
+
+  /// A journal written without the maps table (an older tokenscope's, made here by dropping it) and resumed with
+  /// --maps: the images journaled without maps run again, with a note, and the maps cover every image.
+  @Test func journalWithoutMapsRunsItsImagesAgain() throws {
+    let dir = try ShardingTests.dataset("maps-journal-old", count: 40)
+    let journal = dir + "/old.sqlite"
+    let base = ["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--threads", "2", "--format", "json"] + Self.methods
+    let reference = try tokenscope(base + ["--maps", dir + "/whole"])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    let first = try tokenscope(base + ["--journal", journal])
+    #expect(first.status == 0, "\(first.stderr)")
+    let db = try DatabaseQueue(path: journal)
+    try db.write { try $0.execute(sql: "DROP TABLE maps") }
+    let resumed = try tokenscope(base + ["--journal", journal, "--maps", dir + "/resumed"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("--journal \(journal): 40 images of none have no maps there"), "\(resumed.stderr)")
+    #expect(text(dir + "/resumed/maps.json") == text(dir + "/whole/maps.json"))
+    #expect(try mapsRows(journal) == [40, 40, 40])
+    // Resumed again: everything comes from the journal, maps included, and no note.
+    let again = try tokenscope(base + ["--journal", journal, "--maps", dir + "/again"])
+    #expect(again.status == 0 && !again.stderr.contains("have no maps there"), "\(again.stderr)")
+    #expect(text(dir + "/again/maps.json") == text(dir + "/whole/maps.json"))
+  }
+
+  /// `explore --maps` on what `eval --maps` wrote: the plots page shows the focused method's mean map beside the
+  /// image's; `:maps` with a file that is not there answers in the footer.
+  @Test(.enabled(if: Tmux.available)) func explorerShowsTheMapsEvalWrote() throws {
+    let dir = try ShardingTests.dataset("maps-explore")
+    let eval = try tokenscope(["eval", "--data", dir, "--model", modelFixture("grey_p2"), "--method", "tome:r=3", "--maps", dir + "/m"])
+    #expect(eval.status == 0, "\(eval.stderr)")
+    let tmux = Tmux()
+    defer { tmux.kill() }
+    try tmux.start("\(binaryPath) \(modelFixture("grey_p2", "input.png")) --model \(modelFixture("grey_p2")) --method tome:r=3 --maps \(dir)/m; sleep 60")
+    #expect(try tmux.waitFor("block 0 of 0-2"), "\((try? tmux.screen()) ?? "")")
+    try tmux.keys("p")
+    #expect(try tmux.waitFor("maps.json: tome, block 0"), "\((try? tmux.screen()) ?? "")")
+    let page = try tmux.screen()
+    #expect(page.contains("23 images") && page.contains("merged: dataset ") && page.contains("this image"), "\(page)")
+    try tmux.keys(":", "maps /nonexistent/maps.json", "Enter")
+    #expect(try tmux.waitFor("/nonexistent/maps.json: no such file"), "\((try? tmux.screen()) ?? "")")
+    try tmux.keys("q")
   }
 }

@@ -27,7 +27,11 @@ extension ExplorerScreen {
     if state.lessonPage != nil {
       hints += [KeyHint("]", "next page"), KeyHint("[", "previous"), KeyHint("PgDn/PgUp", "scroll"), KeyHint("t", "leave")]
     }
-    if state.showPlots { return hints + [KeyHint("p", "maps"), KeyHint("m", "method"), KeyHint("?", "help"), KeyHint("q", "quit")] }
+    if state.showPlots {
+      // With dataset maps the block matters: the panel shows the current one.
+      let blocks = state.datasetMaps == nil ? [] : [KeyHint(ascii ? "<-/->" : "←/→", "block")]
+      return hints + [KeyHint("p", "maps")] + blocks + [KeyHint("m", "method"), KeyHint("?", "help"), KeyHint("q", "quit")]
+    }
     // Help first after the layer keys: whatever the bar cannot show, ? lists.
     hints += [KeyHint(ascii ? "<-/->" : "←/→", "layer"), KeyHint("?", "help")]
     let views = state.applicableViews.count
@@ -72,7 +76,7 @@ extension ExplorerScreen {
      KeyHint("e", "export this view of the shown methods as a PNG figure (asks where; Enter writes)"),
      KeyHint("x", "drop the cursor's token from this layer on, or restore it (effect in the side panel)"),
      KeyHint("X", "rank every token of this layer by its ablation effect (ablation view)"),
-     KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head"),
+     KeyHint("p", "plots: tokens and GMACs per layer, entropy by layer and head; dataset maps (--maps, :maps) beside the image's"),
      KeyHint("t", "lesson: a guided tour of token reduction ([ ] pages, PgDn PgUp scroll)"),
      KeyHint("< >", "play slower / faster"),
      KeyHint("P", "projector mode: bigger cells, bold text, high contrast"),

@@ -6,10 +6,17 @@ import TUI
 
 extension ExplorerScreen {
   /// Tokens and cumulative GMACs per layer for every method on screen against the baseline, and the focused method's
-  /// attention entropy by layer (columns) and head (rows), the current layer marked.
+  /// attention entropy by layer (columns) and head (rows), the current layer marked; with dataset maps loaded, their
+  /// panel too (DatasetMapsPanel.swift, which also says where each part goes).
   func renderPlots(in area: Rect, buffer: inout Buffer) {
-    let rows = area.rows([.percent(55), .fill(1)])
-    let top = rows[0].columns([.fill(1), .fill(1)], spacing: 1)
+    let plan = ExplorerScreen.plotsPlan(state: state, area: area)
+    if let loaded = state.datasetMaps, let box = plan.maps { renderDatasetMaps(loaded, in: box, buffer: &buffer) }
+    if let charts = plan.charts { renderCharts(in: charts, buffer: &buffer) }
+    if let entropy = plan.entropy { renderEntropy(in: entropy, buffer: &buffer) }
+  }
+
+  func renderCharts(in area: Rect, buffer: inout Buffer) {
+    let top = area.columns([.fill(1), .fill(1)], spacing: 1)
     let runs = state.methods.compactMap { state.runs[$0.canonical] }
     let depth = state.context.depth
     let xLabels = depth < 4 ? (1...max(1, depth)).map(String.init) : ["1", "\(depth / 2)", "\(depth)"]
@@ -41,16 +48,20 @@ extension ExplorerScreen {
       buffer.render(Legend(entries: legend, glyphs: glyphs), in: Rect(x: inner.x, y: inner.y, width: inner.width, height: 1))
       buffer.render(LineChart(series: series, xLabels: xLabels, glyphs: glyphs), in: inner.inset(top: 1))
     }
+  }
+
+  func renderEntropy(in area: Rect, buffer: inout Buffer) {
+    let depth = state.context.depth
     let run = state.focusedRun
     let block = Block(title: Line(" attention entropy (nats), \(state.focusedSpec.name): heads x layers ", style: bold),
                       borderKind: .rounded, glyphs: glyphs)
-    buffer.render(block, in: rows[1])
+    buffer.render(block, in: area)
     guard let run else { return }
     let heads = run.layers.first?.entropy.count ?? 0
     let values = (0..<heads).map { h in run.layers.map { Double($0.entropy[h]) } }
-    buffer.render(HeatGrid(values: values, cellWidth: max(2, min(4, (block.inner(rows[1]).width - 4) / max(1, depth))),
+    buffer.render(HeatGrid(values: values, cellWidth: max(2, min(4, (block.inner(area).width - 4) / max(1, depth))),
                            rowLabels: (0..<heads).map { "h\($0 + 1)" }, columnLabels: (0..<depth).map { "\($0 + 1)" },
                            highlighted: GridPosition(row: 0, column: state.layer), appearance: appearance),
-                  in: block.inner(rows[1]))
+                  in: block.inner(area))
   }
 }

@@ -19,7 +19,7 @@ struct ScaleOptions: ParsableArguments {
   @Option(help: "Images per journal transaction.")
   var journalBatch: Int = 256
 
-  @Option(help: "Write dataset-level maps here: each method's mean patch state per block (PNG, SVG, maps.json), per-class kept maps, and the agreement of every pair of methods (IoU of kept patches, adjusted Rand index of merge partitions). With --merge: the shards' maps combined.")
+  @Option(help: "Write dataset-level maps here: each method's mean patch state per block (PNG, SVG, maps.json), per-class kept maps, and the agreement of every pair of methods (IoU of kept patches, adjusted Rand index of merge partitions). With --merge: the shards' maps combined. With --journal: each image's maps are journaled too, so a resumed run ends with the same maps. The explorer shows maps.json on its plots page (explore --maps FILE).")
   var maps: String?
 
   @Option(help: "A flat folder's labels: ImageNet's LOC_val_solution.csv, or file,label lines (label: a class name or a model class index); --data is then the folder of images.")
@@ -36,7 +36,6 @@ struct ScaleOptions: ParsableArguments {
     if let shard, shard != "auto" {
       do { _ = try Shard.parse(shard, environment: [:]) } catch let e as CLIError { throw ValidationError(e.message) }
     }
-    if maps != nil && journal != nil { throw ValidationError("--maps and --journal: a resumed run would lack the maps of its journaled images; run maps without a journal") }
     guard journalBatch > 0 else { throw ValidationError("--journal-batch must be positive") }
   }
 }
@@ -53,7 +52,7 @@ extension EvalCommand {
     let withMaps = try files.compactMap { f in try f.json["maps"].flatMap { $0 == .null ? nil : try DatasetMaps(json: $0, path: f.path) } }
     if !withMaps.isEmpty || scale.maps != nil {
       guard withMaps.count == files.count else { throw CLIError("--merge: \(files.count - withMaps.count) of the \(files.count) shards have no maps (run every shard with --maps)", code: CLIError.badData) }
-      let maps = try DatasetMaps.merged(withMaps)
+      let maps = try DatasetMaps.mergedShards(withMaps)
       if let dir = scale.maps { try maps.write(to: dir, title: merged.header.data) }
       extra.append(("maps", maps.json))
     }

@@ -69,6 +69,9 @@ struct ExploreOptions: ParsableArguments {
   @Flag(help: "Projector mode: bigger cells, bold text, a high-contrast palette (P toggles it).")
   var large = false
 
+  @Option(help: "Dataset maps for the plots page (p): the folder eval --maps DIR wrote, its maps.json, or an eval JSON with a maps member. The focused method's mean map at the current block is shown beside this image's (also :maps PATH).")
+  var maps: String?
+
   func validate() throws {
     if let graphics, GraphicsMode(argument: graphics) == nil {
       throw ValidationError("--graphics must be auto, kitty, sixel, iterm or none (got '\(graphics)')")
@@ -83,6 +86,8 @@ struct ExploreOptions: ParsableArguments {
       // The settings file first: its problems go to stderr, where they stay readable after the explorer ends.
       let (settings, problems) = ExplorerConfig.load()
       for problem in problems { FileHandle.standardError.write(Data(("tokenscope: " + problem + "\n").utf8)) }
+      // Before the terminal: a file that cannot be used is one line and an exit code, with or without a terminal.
+      let datasetMaps = try maps.map { LoadedMaps(path: DatasetMaps.file(for: $0), maps: try DatasetMaps.readForCLI(path: $0)) }
       guard isatty(0) == 1, isatty(1) == 1 else {
         throw CLIError("explore needs a terminal on stdin and stdout; use `tokenscope report IMAGE` or `tokenscope render` instead", code: CLIError.usage)
       }
@@ -104,6 +109,7 @@ struct ExploreOptions: ParsableArguments {
       state.computeAhead = true
       settings.apply(to: &state)
       if large { state.large = true }
+      state.datasetMaps = datasetMaps
       state.message = problems.first
       let opener: Worker.ImageOpener = { path in
         let input = try loadModelImage(path: path, model: model, pipeline: pipeline)

@@ -54,13 +54,20 @@ struct EvalContext {
   /// Accuracy, mean MACs and wall time of a single-pass plan.
   func evaluate(_ plan: MethodPlan, indices: [Int]) throws -> EvalCommand.EvalResult {
     let maps = mapSink != nil
-    let (outcomes, seconds) = try journaledImages(indices, run: plan.spec.canonical, label: plan.spec.canonical) { image, truth -> ImageOutcome in
+    let (outcomes, seconds) = try journaledImages(indices, run: plan.spec.canonical, label: plan.spec.canonical, maps: maps) { image, truth -> ImageOutcome in
       let outcome = try image.run(plan)
       return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs,
                           map: maps ? MapSample(pass: outcome.pass, truth: truth) : nil)
     }
-    mapSink?.add(plan.spec.canonical, grid: GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize),
-                 outcomes.compactMap(\.map))
+    if let mapSink {
+      let grid = GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize)
+      // One state per block and patch: a journal's rows are read back from a file, so their length is checked here.
+      let expected = model.shape.depth * grid.count
+      if let bad = outcomes.indices.first(where: { outcomes[$0].map?.states.count != expected }) {
+        throw CLIError("--journal \(journal?.path ?? "-"): the maps of image \(indices[bad]) of \(plan.spec.canonical) hold \(outcomes[bad].map?.states.count ?? 0) states, expected \(expected) (\(model.shape.depth) blocks x \(grid.count) patches)", code: CLIError.badData)
+      }
+      mapSink.add(plan.spec.canonical, grid: grid, outcomes.compactMap(\.map))
+    }
     return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
                                   macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds)
   }

@@ -7,10 +7,16 @@
 //   images(run, image, correct, macs)                      single-pass methods: one row per method and image
 //   stages(run, image, stage, confidence, correct, macs, seconds)   cascades: every stage of every image
 //   batches(run, images, seconds)                          wall time of each committed batch
-// `run` is the method's canonical spec (cascades: "stages:" and their grids); `image` the dataset index.
+//   maps(run, image, truth, states, partition)             --maps: each image's patch states and merge partition
+// `run` is the method's canonical spec (cascades: "stages:" and their grids); `image` the dataset index. The maps
+// rows are written in the same transaction as their images rows, so a resumed run rebuilds exactly the samples an
+// uninterrupted one collects. A journal without them for some images (written without --maps, or before the table
+// existed: it is added on open) runs those images again when --maps asks for them, and says so.
 import Foundation
 import GRDB
 import ImageInput
+import TokenMethods
+import ViTEngine
 
 final class EvalJournal: @unchecked Sendable {
   let path: String
@@ -40,6 +46,8 @@ final class EvalJournal: @unchecked Sendable {
             confidence REAL NOT NULL, correct INTEGER NOT NULL, macs INTEGER NOT NULL, seconds REAL NOT NULL,
             PRIMARY KEY (run, image, stage));
           CREATE TABLE IF NOT EXISTS batches (run TEXT NOT NULL, images INTEGER NOT NULL, seconds REAL NOT NULL);
+          CREATE TABLE IF NOT EXISTS maps (run TEXT NOT NULL, image INTEGER NOT NULL, truth INTEGER NOT NULL,
+            states BLOB NOT NULL, partition BLOB NOT NULL, PRIMARY KEY (run, image));
           """)
         let stored = Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM identity").map { ($0["key"] as String, $0["value"] as String) },
                                 uniquingKeysWith: { a, _ in a })
@@ -75,14 +83,17 @@ final class EvalJournal: @unchecked Sendable {
   }
 
   func access<T>(_ body: (DatabasePool) throws -> T) throws -> T {
-    do { return try body(pool) } catch let error as DatabaseError { throw EvalJournal.cliError(error, path: path) }
+    do { return try body(pool) } catch let error as DatabaseError { throw EvalJournal.cliError(error, path: path) } catch let error as JournalRowError {
+      throw CLIError("--journal \(path): \(error.message)", code: CLIError.badData)
+    }
   }
 
-  /// What a finished run of `run` recorded, by dataset index, and the wall seconds of its batches.
-  func load<T: JournalRecord>(_ type: T.Type, run: String) throws -> (records: [Int: T], seconds: Double) {
+  /// What a finished run of `run` recorded, by dataset index (with each image's maps when `maps`), and the wall
+  /// seconds of its batches.
+  func load<T: JournalRecord>(_ type: T.Type, run: String, maps: Bool) throws -> (records: [Int: T], seconds: Double) {
     try access { pool in
       try pool.read { db in
-        (try T.load(db, run: run),
+        (try T.load(db, run: run, maps: maps),
          try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(seconds), 0) FROM batches WHERE run = ?", arguments: [run]) ?? 0)
       }
     }
@@ -99,17 +110,33 @@ final class EvalJournal: @unchecked Sendable {
   }
 }
 
+/// A journal row that SQLite read but that cannot be what tokenscope wrote (the message names the row).
+struct JournalRowError: Error { let message: String }
+
 /// A per-image outcome the journal can store and read back exactly.
 protocol JournalRecord: Sendable {
-  static func load(_ db: Database, run: String) throws -> [Int: Self]
+  /// `maps`: also each image's maps, where the journal has them.
+  static func load(_ db: Database, run: String, maps: Bool) throws -> [Int: Self]
   func insert(_ db: Database, run: String, image: Int) throws
+  /// Whether the record holds everything this run needs (`maps`: the image's maps too); the others run again.
+  func isComplete(maps: Bool) -> Bool
+}
+
+extension JournalRecord {
+  func isComplete(maps: Bool) -> Bool { true }
 }
 
 extension ImageOutcome: JournalRecord {
-  static func load(_ db: Database, run: String) throws -> [Int: ImageOutcome] {
+  static func load(_ db: Database, run: String, maps: Bool) throws -> [Int: ImageOutcome] {
     var out: [Int: ImageOutcome] = [:]
     for row in try Row.fetchAll(db, sql: "SELECT image, correct, macs FROM images WHERE run = ?", arguments: [run]) {
       out[row["image"]] = ImageOutcome(correct: row["correct"], macs: row["macs"])
+    }
+    guard maps else { return out }
+    for row in try Row.fetchAll(db, sql: "SELECT image, truth, states, partition FROM maps WHERE run = ?", arguments: [run]) {
+      let image: Int = row["image"]
+      guard out[image] != nil else { continue }  // a maps row is only ever written with its images row
+      out[image]?.map = try MapSample(journalRow: row, run: run, image: image)
     }
     return out
   }
@@ -117,11 +144,49 @@ extension ImageOutcome: JournalRecord {
   func insert(_ db: Database, run: String, image: Int) throws {
     try db.execute(sql: "INSERT OR REPLACE INTO images (run, image, correct, macs) VALUES (?, ?, ?, ?)",
                    arguments: [run, image, correct, macs])
+    if let map {
+      try db.execute(sql: "INSERT OR REPLACE INTO maps (run, image, truth, states, partition) VALUES (?, ?, ?, ?, ?)",
+                     arguments: [run, image, map.truth, Data(map.states), map.partitionBlob])
+    }
+  }
+
+  func isComplete(maps: Bool) -> Bool { !maps || map != nil }
+}
+
+extension MapSample {
+  /// The partition as little-endian Int16 when every label fits (token indices: always, below 32,767 tokens), else
+  /// Int32; the reader tells them apart by the blob's length against the states'.
+  var partitionBlob: Data {
+    if partition.allSatisfy({ $0 >= Int32(Int16.min) && $0 <= Int32(Int16.max) }) {
+      var bytes = [UInt8](); bytes.reserveCapacity(2 * partition.count)
+      for v in partition { let u = UInt16(bitPattern: Int16(v)); bytes += [UInt8(u & 0xFF), UInt8(u >> 8)] }
+      return Data(bytes)
+    }
+    var bytes = [UInt8](); bytes.reserveCapacity(4 * partition.count)
+    for v in partition { let u = UInt32(bitPattern: v); bytes += [UInt8(u & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u >> 16 & 0xFF), UInt8(u >> 24)] }
+    return Data(bytes)
+  }
+
+  init(journalRow row: Row, run: String, image: Int) throws {
+    let states = [UInt8]((row["states"] as Data?) ?? Data()), blob = [UInt8]((row["partition"] as Data?) ?? Data())
+    let n = states.count
+    guard n > 0, states.allSatisfy({ Int($0) < PatchState.allCases.count }), blob.count == 2 * n || blob.count == 4 * n else {
+      throw JournalRowError(message: "the maps row of image \(image) of \(run) is malformed (\(n) states, a \(blob.count)-byte partition; expected states 0-\(PatchState.allCases.count - 1) and 2 or 4 bytes per state)")
+    }
+    var partition = [Int32](repeating: 0, count: n)
+    if blob.count == 2 * n {
+      for i in 0..<n { partition[i] = Int32(Int16(bitPattern: UInt16(blob[2 * i]) | UInt16(blob[2 * i + 1]) << 8)) }
+    } else {
+      for i in 0..<n {
+        partition[i] = Int32(bitPattern: UInt32(blob[4 * i]) | UInt32(blob[4 * i + 1]) << 8 | UInt32(blob[4 * i + 2]) << 16 | UInt32(blob[4 * i + 3]) << 24)
+      }
+    }
+    self.init(truth: row["truth"], states: states, partition: partition)
   }
 }
 
 extension Array: JournalRecord where Element == StageRecord {
-  static func load(_ db: Database, run: String) throws -> [Int: [StageRecord]] {
+  static func load(_ db: Database, run: String, maps: Bool) throws -> [Int: [StageRecord]] {
     var out: [Int: [StageRecord]] = [:]
     let rows = try Row.fetchAll(db, sql: "SELECT image, stage, confidence, correct, macs, seconds FROM stages WHERE run = ? ORDER BY image, stage",
                                 arguments: [run])
@@ -145,10 +210,18 @@ extension EvalContext {
   /// `forEachImage` through the journal when there is one: images it already holds for `run` are read back, the rest
   /// run in batches of `journal.batchSize`, each committed as it finishes. Seconds: the batches' wall time, summed
   /// over every session that ran them.
-  func journaledImages<T: JournalRecord>(_ indices: [Int], run: String, label: String,
+  /// With `maps`, images journaled without their maps run again (a note on stderr says how many), so the maps cover
+  /// every image.
+  func journaledImages<T: JournalRecord>(_ indices: [Int], run: String, label: String, maps: Bool = false,
                                          _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
     guard let journal else { return try forEachImage(indices, label: label, body) }
-    var (done, seconds) = try journal.load(T.self, run: run)
+    var (done, seconds) = try journal.load(T.self, run: run, maps: maps)
+    let lacking = indices.filter { done[$0].map { !$0.isComplete(maps: maps) } ?? false }
+    if !lacking.isEmpty {
+      FileHandle.standardError.write(Data(("--journal \(journal.path): \(lacking.count) images of \(run) have no maps there (journaled "
+        + "without --maps, or by a tokenscope without the maps table); running them again for --maps\n").utf8))
+      for i in lacking { done[i] = nil }
+    }
     let todo = indices.filter { done[$0] == nil }
     let progress = ProgressBar(total: indices.count, label: label)
     progress.advance(by: indices.count - todo.count, resumed: true)
