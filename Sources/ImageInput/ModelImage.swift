@@ -31,9 +31,9 @@ public struct ModelImage: Sendable {
     return ModelInput(channels: p.channels, height: p.cropHeight, width: p.cropWidth, pixels: try p.apply(to: image, name: name))
   }
 
-  /// Runs `plan` on this image.
-  public func run(_ plan: MethodPlan, allStages: Bool = false) throws -> MethodOutcome {
-    try plan.run(native: nativeGrid, allStages: allStages, input: input(for:))
+  /// Runs `plan` on this image (`recordsAttention`: see `ForwardPass.recordsAttention`).
+  public func run(_ plan: MethodPlan, allStages: Bool = false, recordsAttention: Bool = true) throws -> MethodOutcome {
+    try plan.run(native: nativeGrid, allStages: allStages, recordsAttention: recordsAttention, input: input(for:))
   }
 
   /// The views of `plan` on this image.

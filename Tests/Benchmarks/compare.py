@@ -26,7 +26,8 @@ and at 2 threads, interleaved; reported: each engine's median at each thread cou
 (above 1: the second thread costs time on a busy machine).
 
 --eval: images per second where users wait. A folder of --eval-images random 224 x 224 PNGs (two classes) is written;
-`tokenscope eval --threads T` runs it (its ms_per_image is wall time over images, decoding and preprocessing included)
+`tokenscope eval --threads T` runs it (its ms_per_image is the time per image, decoding and preprocessing included,
+summed over the images and divided by the threads; images run in parallel, one forward pass per thread)
 and ONNX Runtime runs the same files image by image (PIL decode, resize to 256 bicubic, centre crop 224, ImageNet
 normalisation, one session.run per image) with T intra-op threads. Reported: images per second of each and their ratio.
 

@@ -73,4 +73,40 @@ struct EvalKnownAnswerTests {
     #expect(try accuracy(labels: predictions) == 1)
     #expect(try accuracy(labels: predictions.map { ($0 + 1) % Self.classes }) == 0)
   }
+
+  /// eval runs the baseline's leading blocks once per image for every method that starts later (EViT, MSTM, IdleViT,
+  /// ATC at block 3, VisionZip at block 10) and continues each method from there; `report` runs each method on its own
+  /// from the first block. Labelled with report's predictions of each method, eval scores each of them exactly 100%,
+  /// with report's MACs summed, while the baseline and every other method run beside it in the same eval.
+  @Test func sharedBaselineBlocksGiveTheMethodsOwnAnswers() throws {
+    let dir = try temporaryDirectory("shared-blocks")
+    let methods = ["evit:keep=0.5", "idle:keep=0.5", "visionzip:dominant=16"]
+    var pngs: [String] = []
+    for (i, image) in Self.images.enumerated() {
+      pngs.append("\(dir)/\(i).png")
+      try Data(greyPNG(width: 28, height: 28, pixels: image)).write(to: URL(fileURLWithPath: pngs[i]))
+    }
+    for (m, method) in methods.enumerated() {
+      var predictions: [Int] = [], macs = 0
+      for png in pngs {
+        let r = try tokenscope(["report", png, "--model", Self.model, "--method", method, "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        predictions.append(try #require((r.json?["top5"] as? [[String: Any]])?.first?["index"] as? Int))
+        macs += try #require(r.json?["macs_total"] as? Int)
+      }
+      let data = try temporaryDirectory("shared-blocks-idx")
+      try writeIDX(directory: data, prefix: "t10k", images: Self.images, side: 28, labels: predictions.map(UInt8.init))
+      var args = ["eval", "--data", data, "--model", Self.model, "--format", "json", "--threads", "2"]
+      for m in ["none", "tome:r=4"] + methods { args += ["--method", m] }
+      let r = try tokenscope(args)
+      #expect(r.status == 0, "\(r.stderr)")
+      let results = try #require(r.json?["results"] as? [[String: Any]])
+      // Results come in the order asked, after none and tome.
+      #expect(results.count == 2 + methods.count)
+      let result = results[2 + m]
+      #expect((result["method"] as? String)?.hasPrefix(method.prefix { $0 != ":" } + ":") == true, "\(result)")
+      #expect(result["accuracy"] as? Double == 1, "\(method)")
+      #expect(result["macs_sum"] as? Int == macs, "\(method)")
+    }
+  }
 }

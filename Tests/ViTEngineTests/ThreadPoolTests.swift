@@ -1,6 +1,11 @@
 // The engine's thread pool: every task runs exactly once, callers never see a task of another job, a busy pool falls
 // back to the calling thread, and pools can be replaced while in use.
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 import TestSupport
 @testable import ViTEngine
@@ -84,5 +89,30 @@ struct ThreadPoolTests {
       #expect(sum.load(ordering: .relaxed) == 45)
     }
     ThreadPool.setThreadCount(ThreadPool.defaultThreadCount)
+  }
+
+  /// The contention guard's mechanism (not its speed): when the worker's tasks take 100 times the caller's, as when
+  /// the OS has preempted the worker, jobs run no faster in parallel than serially; after a trial window of them the
+  /// pool runs jobs on the caller alone, every task still exactly once.
+  @Test func aStragglingWorkerSendsJobsToTheCaller() {
+    let pool = ThreadPool(threads: 2)
+    let caller = pthread_self()
+    func spin(_ ns: UInt64) {
+      var start = timespec(), now = timespec()
+      clock_gettime(CLOCK_MONOTONIC, &start)
+      repeat { clock_gettime(CLOCK_MONOTONIC, &now) } while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < Int(ns)
+    }
+    var onWorker = 0
+    for job in 0..<200 {
+      let worker = Atomic<Int>(0), ran = Atomic<Int>(0)
+      pool.parallelFor(4) { _ in
+        ran.add(1, ordering: .relaxed)
+        if pthread_equal(pthread_self(), caller) != 0 { spin(20_000) } else { worker.add(1, ordering: .relaxed); usleep(2_000) }
+      }
+      #expect(ran.load(ordering: .relaxed) == 4, "job \(job)")
+      // Past the first windows, the last jobs all ran on the caller.
+      if job >= 150 { onWorker += worker.load(ordering: .relaxed) }
+    }
+    #expect(onWorker == 0, "tasks on the worker in the last 50 jobs: \(onWorker)")
   }
 }

@@ -66,6 +66,10 @@ public struct ATC: MethodConfiguration, TokenPolicy, Hashable {
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
 
+  /// Blocks before the first clustering block are the baseline's (with prop=true their log(size) biases are exact
+  /// zeros: every size is still 1).
+  public var leadingBaselineBlocks: Int { layers.min() ?? Int.max }
+
   /// K of a reduction block: int(P0 * keep ** (i+1)) as the official code computes it (pow in double, then
   /// truncated); nil when `block` is not listed.
   public func clusterCount(block: Int, patches: Int) -> Int? {

@@ -45,6 +45,9 @@ public struct EViT: MethodConfiguration, TokenPolicy, Hashable {
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
 
+  /// Blocks before the first reduction block are the baseline's.
+  public var leadingBaselineBlocks: Int { layers.min() ?? Int.max }
+
   /// Tokens kept out of `candidates` in a reduction block, or nil when the block keeps them all.
   /// EViT computes left_tokens = math.ceil(keep_rate * (N - 1)) in floating point.
   func kept(block: Int, candidates: Int) -> Int? {

@@ -40,6 +40,9 @@ public struct IdleViT: MethodConfiguration, TokenPolicy, Hashable {
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
 
+  /// Blocks before the first idle layer are the baseline's.
+  public var leadingBaselineBlocks: Int { layers.min() ?? Int.max }
+
   /// Patches kept active in `block`, or nil when it is not an idle layer.
   public func keepCount(block: Int, patches: Int) -> Int? {
     guard let i = layers.firstIndex(of: block) else { return nil }

@@ -56,6 +56,10 @@ public struct MSTM: MethodConfiguration, TokenPolicy, Hashable {
 
   public func action(depth: Int) -> MethodAction { .tokenPolicy(self) }
 
+  /// Blocks before the first reduction block are the baseline's (with prop=true their log(size) biases are exact
+  /// zeros: every size is still 1).
+  public var leadingBaselineBlocks: Int { layers.min() ?? Int.max }
+
   public func attentionBias(block: Int, state: TokenState) -> AttentionBias { proportionalAttention ? .logSize : .none }
 
   /// Crucial tokens out of `candidates` in a reduction block, or nil when every token stays.

@@ -94,6 +94,10 @@ public struct VisionZipPolicy: TokenPolicy {
   /// The 0-based block whose output is compressed.
   public let block: Int
 
+  /// Blocks before the compressed one are the baseline's (that block's attention and MLP are too, but its output is
+  /// not).
+  public var leadingBaselineBlocks: Int { block }
+
   /// The compression of n tokens with `prefix` prefix tokens: dominant patches kept, patches left over, contextual
   /// tokens. Validation keeps the spec within the grid; the clamps only keep a plan made for another grid defined.
   func budget(tokensIn n: Int, prefix: Int) -> (dominantPatches: Int, remaining: Int, contextual: Int) {

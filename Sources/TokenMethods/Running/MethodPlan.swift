@@ -77,12 +77,14 @@ public struct MethodPlan: Sendable {
   /// Runs the plan on one image. `input` makes the model input for a grid (the image preprocessed at grid x patch
   /// pixels); it is asked for `native` alone unless the plan is a cascade. `allStages` runs every cascade stage
   /// whatever the thresholds say (calibration and threshold sweeps then decide exits offline); the outcome still
-  /// ends at the stage the thresholds choose.
-  public func run(native: GridSize, allStages: Bool = false, input: (GridSize) throws -> ModelInput) throws -> MethodOutcome {
+  /// ends at the stage the thresholds choose. `recordsAttention`: see `ForwardPass.recordsAttention`.
+  public func run(native: GridSize, allStages: Bool = false, recordsAttention: Bool = true,
+                  input: (GridSize) throws -> ModelInput) throws -> MethodOutcome {
     try validate(native: native)
     var stages: [StageOutcome] = []
     for grid in grids(native: native) {
       let pass = ForwardPass(model: model, input: try input(grid), policy: policy)
+      pass.recordsAttention = recordsAttention
       let prediction = pass.output()
       let confidence = prediction.top(1).first?.probability ?? 0
       stages.append(StageOutcome(grid: grid, pass: pass, prediction: prediction, confidence: confidence))

@@ -18,6 +18,17 @@
 // Workers poll the ticket's generation for 1 ms after a job, then sleep on a condition variable. The spin is timed,
 // not counted: 20,000 polls were meant as 0.2 ms but last about 30 µs on a current core, shorter than the gaps between
 // some jobs of a DeiT-S block, and waking the sleeping worker cost 0.8 ms per forward pass (3%).
+//
+// Politeness on a loaded machine (another process busy on a core), where 2 threads had been slower than 1:
+//   - a worker that claimed a task and was then preempted held the job up for a time slice (milliseconds) while the
+//     caller spun on `done`, keeping its own core busy;
+//   - the workers' 1 ms spin between jobs took time from the other process even when the second thread gained nothing.
+// So the caller polls `done` for 100 µs (a task or two on a quiet machine), then sleeps on a second condition variable
+// that the worker finishing the last task signals. And every job measures itself: its wall time against the serial
+// time it would have taken (the caller's time per task, times the task count). When a window of 32 jobs ran no
+// faster in parallel than serially, jobs run on the caller alone for a while (20 ms, doubling up to 1 s while each
+// new trial window still loses, back to 20 ms once one wins); meanwhile the workers' spin runs out and they sleep.
+// On a quiet machine a job with real work takes about half its serial time, far from the threshold.
 import Synchronization
 
 #if canImport(Glibc)
@@ -37,17 +48,30 @@ public final class ThreadPool: @unchecked Sendable {
   private let busy = Atomic<Bool>(false)
   private let sleepers = Atomic<Int>(0)
   private let stopping = Atomic<Bool>(false)
+  /// The caller sleeps on `doneCond` (under `mutex`) while this is true.
+  private let callerWaiting = Atomic<Bool>(false)
+  /// Until this time (CLOCK_MONOTONIC ns), jobs run on the caller alone (see the header).
+  private let serialUntil = Atomic<Int>(0)
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
   private let cond: UnsafeMutablePointer<pthread_cond_t>
+  private let doneCond: UnsafeMutablePointer<pthread_cond_t>
   private var threads: [pthread_t] = []
   /// The current job's body; written by the caller only while no claim on it can succeed (see above).
   private var body: ((Int) -> Void)?
   private var generation = 0
+  /// The current trial window (read and written only by the caller holding `busy`): jobs, their wall time and their
+  /// estimated serial time, in ns; and how long the next serial period lasts.
+  private var windowJobs = 0, windowWall = 0, windowSerial = 0
+  private var backoff = ThreadPool.initialBackoff
 
   private static let countBits = 20, indexBits = 20
   private static let fieldMask = (1 << 20) - 1
   /// How long a worker polls the ticket after its last job before it sleeps.
   private static let spinNanoseconds: UInt64 = 1_000_000
+  /// How long the caller polls `done` before it sleeps.
+  private static let callerSpinNanoseconds: UInt64 = 100_000
+  private static let windowSize = 32
+  private static let initialBackoff = 20_000_000, maxBackoff = 1_000_000_000
 
   @inline(__always) private static func nanoseconds() -> UInt64 {
     var ts = timespec()
@@ -66,6 +90,8 @@ public final class ThreadPool: @unchecked Sendable {
     cond = .allocate(capacity: 1)
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(cond, nil)
+    doneCond = .allocate(capacity: 1)
+    pthread_cond_init(doneCond, nil)
     for w in 0..<workers {
       let context = Unmanaged.passRetained(WorkerContext(pool: self, index: w)).toOpaque()
       #if canImport(Glibc)
@@ -96,8 +122,10 @@ public final class ThreadPool: @unchecked Sendable {
     for t in threads { pthread_join(t, nil) }
     pthread_mutex_destroy(mutex)
     pthread_cond_destroy(cond)
+    pthread_cond_destroy(doneCond)
     mutex.deallocate()
     cond.deallocate()
+    doneCond.deallocate()
   }
 
   /// Workers hold the pool strongly only through this box, released when the loop ends.
@@ -110,7 +138,12 @@ public final class ThreadPool: @unchecked Sendable {
   /// Runs body(0..<tasks), spread over the pool. Returns when every task has run.
   public func parallelFor(_ tasks: Int, _ body: (Int) -> Void) {
     if tasks <= 0 { return }
-    if tasks == 1 || workers == 0 || tasks > ThreadPool.fieldMask
+    if tasks == 1 || workers == 0 || tasks > ThreadPool.fieldMask {
+      for t in 0..<tasks { body(t) }
+      return
+    }
+    let start = Int(ThreadPool.nanoseconds())
+    if start < serialUntil.load(ordering: .relaxed)
       || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     {
       for t in 0..<tasks { body(t) }
@@ -127,15 +160,48 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
       }
-      runTasks(generation: generation)
-      var spins = 0
-      while done.load(ordering: .acquiring) != tasks {
-        spins &+= 1
-        if spins > 100_000 { sched_yield() }
-      }
+      let mine = runTasks(generation: generation)
+      let ownEnd = Int(ThreadPool.nanoseconds())
+      waitUntilDone(tasks, since: UInt64(ownEnd))
       self.body = nil
+      assess(wall: Int(ThreadPool.nanoseconds()) - start, own: ownEnd - start, mine: mine, tasks: tasks)
     }
     busy.store(false, ordering: .releasing)
+  }
+
+  /// Polls `done` for a short while, then sleeps until the worker that finishes the last task signals.
+  private func waitUntilDone(_ tasks: Int, since: UInt64) {
+    var spins = 0
+    while done.load(ordering: .acquiring) != tasks {
+      spins &+= 1
+      if spins & 63 == 0, ThreadPool.nanoseconds() &- since > ThreadPool.callerSpinNanoseconds {
+        pthread_mutex_lock(mutex)
+        // Dekker pairing with runTasks: the flag is stored before `done` is read again, and a worker stores `done`
+        // before it reads the flag, so one of the two sees the other.
+        callerWaiting.store(true, ordering: .sequentiallyConsistent)
+        while done.load(ordering: .sequentiallyConsistent) != tasks { pthread_cond_wait(doneCond, mutex) }
+        callerWaiting.store(false, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+        return
+      }
+    }
+  }
+
+  /// Adds a finished job to the trial window; when the window is full and its jobs ran no faster than serially
+  /// (within 5%), the next jobs run on the caller alone for `backoff` (see the header).
+  private func assess(wall: Int, own: Int, mine: Int, tasks: Int) {
+    guard mine > 0 else { return }  // the workers took every task: no serial estimate, and no sign of trouble
+    windowJobs += 1
+    windowWall += wall
+    windowSerial += own / mine * tasks
+    guard windowJobs == ThreadPool.windowSize else { return }
+    if windowWall * 20 >= windowSerial * 19 {
+      serialUntil.store(Int(ThreadPool.nanoseconds()) + backoff, ordering: .relaxed)
+      backoff = Swift.min(backoff * 2, ThreadPool.maxBackoff)
+    } else {
+      backoff = ThreadPool.initialBackoff
+    }
+    windowJobs = 0; windowWall = 0; windowSerial = 0
   }
 
   /// Splits 0..<count into about `chunksPerThread * threadCount` contiguous ranges of at least `minChunk` and runs them.
@@ -149,20 +215,30 @@ public final class ThreadPool: @unchecked Sendable {
     }
   }
 
-  /// Claims and runs tasks of job `generation` until none are left.
-  @inline(__always)
-  private func runTasks(generation g: Int) {
+  /// Claims and runs tasks of job `generation` until none are left; returns how many it ran.
+  @inline(__always) @discardableResult
+  private func runTasks(generation g: Int) -> Int {
+    var ran = 0
     var t = ticket.load(ordering: .acquiring)
     while ThreadPool.gen(t) == g && ThreadPool.index(t) < ThreadPool.count(t) {
       let (exchanged, original) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
       if exchanged {
         body!(ThreadPool.index(t))
-        done.add(1, ordering: .releasing)
+        ran &+= 1
+        let count = ThreadPool.count(t)
+        if done.add(1, ordering: .sequentiallyConsistent).newValue == count && callerWaiting.load(ordering: .sequentiallyConsistent) {
+          // The last task: wake the caller if it went to sleep (under the mutex, so it cannot miss the signal
+          // between its check of `done` and its wait).
+          pthread_mutex_lock(mutex)
+          pthread_cond_signal(doneCond)
+          pthread_mutex_unlock(mutex)
+        }
         t = ticket.load(ordering: .acquiring)
       } else {
         t = original
       }
     }
+    return ran
   }
 
   private func workerLoop() {

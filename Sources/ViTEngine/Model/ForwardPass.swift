@@ -23,7 +23,8 @@ public struct BlockRecord: Sendable {
   public let heads: Int, headDim: Int
   /// Queries and keys of this block's attention (equal unless a method changes what attends to what).
   public let queries: Int, keys: Int
-  /// heads x queries x keys, the probabilities actually used.
+  /// heads x queries x keys, the probabilities actually used (empty, like `keyVectors`, when the pass does not keep
+  /// them: `ForwardPass.recordsAttention`).
   public let probabilities: [Float]
   /// keys x (heads * headDim).
   public let keyVectors: Matrix
@@ -80,6 +81,10 @@ public final class ForwardPass {
   private var current: TokenState
   /// When set, every op of every block run adds its wall-clock time here (`tokenscope bench --profile`).
   public var profile: OpProfile?
+  /// Whether block records keep the attention probabilities and keys (the views, attribution and rollout read them).
+  /// `eval` turns it off: on the bundled model the probabilities of a pass are 7.4 MB, written to memory and never
+  /// read again, where one block's 0.6 MB, freed after its block, is reused from the cache by the next.
+  public var recordsAttention = true
 
   public init(model: ViTModel, input: ModelInput, policy: any TokenPolicy = NoReduction()) {
     _ = EngineMemory.configured
@@ -100,6 +105,23 @@ public final class ForwardPass {
     grid = state.grid
     embedded = state
     current = state
+  }
+
+  /// A pass that continues `base` after its first `blocks` blocks: it starts from `base`'s records of those blocks
+  /// (shared, not copied) and the state after them, and runs the remaining blocks with `policy`. The caller vouches
+  /// that `policy` runs those blocks exactly as `base` ran them (for a baseline `base`: `blocks` is at most
+  /// `policy.leadingBaselineBlocks`); then every record, the MACs and the output equal, bit for bit, those of a pass
+  /// run with `policy` from the start (TokenMethodsTests check it for every method). `eval` runs the baseline's
+  /// leading blocks once per image this way for all the methods it evaluates.
+  public init(continuing base: ForwardPass, blocks: Int, policy: any TokenPolicy) {
+    precondition(blocks >= 0 && blocks <= base.records.count,
+                 "ForwardPass(continuing:): \(blocks) blocks asked, the base pass ran \(base.records.count)")
+    model = base.model
+    self.policy = policy
+    grid = base.grid
+    embedded = base.embedded
+    records = Array(base.records.prefix(blocks))
+    current = blocks == 0 ? base.embedded : base.records[blocks - 1].output
   }
 
   /// Runs blocks `block..<depth` on `state` (the input of block `block`, as recorded by an earlier pass) and
@@ -327,7 +349,8 @@ public final class ForwardPass {
     let macs = BlockMACs.block(counts, shape: shape, extra: policy.extraMACs(block: index, counts: counts, shape: shape))
     return BlockRecord(index: index, tokensIn: tokensIn, tokensOut: state.tokenCount, output: state, heads: shape.heads,
                        headDim: shape.headDim, queries: queries, keys: attention.keyCount,
-                       probabilities: attention.output.probabilities, keyVectors: attention.keyVectors,
+                       probabilities: recordsAttention ? attention.output.probabilities : [],
+                       keyVectors: recordsAttention ? attention.keyVectors : Matrix(rows: 0, cols: attention.keyVectors.cols),
                        activeTokens: attention.selection, keyGroups: attention.groups, counts: counts, macs: macs,
                        entropy: entropy, classEntropy: state.prefixCount > 0 ? classEntropy : [], event: events.isEmpty ? nil : events.joined(separator: "; "),
                        annotations: annotations)
@@ -368,13 +391,23 @@ public final class ForwardPass {
     var q = block.qkv(y, columns: 0..<a)
     var means = Matrix(rows: groupCount, cols: c)
     var members = [Float](repeating: 0, count: groupCount), groupSize = [Float](repeating: 0, count: groupCount)
-    for (token, g) in groups.groupOfToken.enumerated() {
-      let g = Int(g)
-      members[g] += 1
-      groupSize[g] += sizes[token]
-      for j in 0..<c { means.data[g * c + j] += y.data[token * c + j] }
+    // Pointer loops, not per-element indexing of means.data (trap 4 in Engine.md); tokens summed in the same order.
+    means.data.withUnsafeMutableBufferPointer { mp in
+      y.data.withUnsafeBufferPointer { yp in
+        let m = mp.baseAddress!, src = yp.baseAddress!
+        for (token, g) in groups.groupOfToken.enumerated() {
+          let g = Int(g)
+          members[g] += 1
+          groupSize[g] += sizes[token]
+          let dst = m + g &* c, row = src + token &* c
+          for j in 0..<c { dst[j] += row[j] }
+        }
+        for g in 0..<groupCount where members[g] > 0 {
+          let dst = m + g &* c, count = members[g]
+          for j in 0..<c { dst[j] /= count }
+        }
+      }
     }
-    for g in 0..<groupCount where members[g] > 0 { for j in 0..<c { means.data[g * c + j] /= members[g] } }
     var kv = block.qkv(means, columns: a..<(3 * a))  // G x 2A: [k | v]
     clock.lap("qkv")
     if let rope = model.backbone.rope {

@@ -234,6 +234,12 @@ public protocol TokenPolicy: Sendable {
   /// The token counts of `block` entered by `tokensIn` tokens, when they do not depend on the image; nil when they
   /// do (weight-free counting then needs an image).
   func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts?
+  /// How many leading blocks this policy runs exactly as the baseline does: in each of them every phase gives its
+  /// default answer (no key groups, no selection, no reduction) or one with the same effect on the maths (log(size)
+  /// biases while every size is still 1 add exact zeros), and `extraMACs` is 0. A pass may then start from the
+  /// baseline's records of those blocks (`ForwardPass(continuing:blocks:policy:)`, which `eval` uses to run the
+  /// shared blocks once per image); Int.max when the policy never acts, 0 when unsure.
+  var leadingBaselineBlocks: Int { get }
 }
 
 extension TokenPolicy {
@@ -245,10 +251,12 @@ extension TokenPolicy {
   public func reduceOutput(block: Int, state: inout TokenState, attention: AttentionView) -> PolicyOutcome { PolicyOutcome() }
   public func extraMACs(block: Int, counts: BlockTokenCounts, shape: BlockShape) -> Int { 0 }
   public func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? { nil }
+  public var leadingBaselineBlocks: Int { 0 }
 }
 
 /// The baseline: every token through every block.
 public struct NoReduction: TokenPolicy {
   public init() {}
   public func plannedCounts(block: Int, tokensIn: Int, shape: BlockShape) -> BlockTokenCounts? { .unreduced(tokensIn) }
+  public var leadingBaselineBlocks: Int { Int.max }
 }

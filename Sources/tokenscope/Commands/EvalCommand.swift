@@ -13,7 +13,10 @@ struct EvalCommand: ParsableCommand {
     discussion: """
       --data is a folder holding IDX files (MNIST / Fashion-MNIST: train-images-idx3-ubyte[.gz], t10k-...), or an \
       ImageFolder root (one subfolder per class of PNG/JPEG files, optionally under train/ and test/). Images run in \
-      parallel on --threads threads; ms_per_image is wall time divided by images.
+      parallel on --threads threads (each image's forward passes on one thread). ms_per_image is what each method \
+      costs per image on its own (reading, decoding, preprocessing and the forward pass, summed over the images and \
+      divided by the threads): when several methods run, each image is decoded once and the baseline's leading \
+      blocks, which EViT, MSTM, IdleViT, ATC and VisionZip run unchanged, are computed once and shared, bit for bit.
 
       --sweep runs each method (default: every method but none) over its main parameter: ToMe r = 2..16, keep rates \
       0.9..0.4 for EViT, IdleViT and MSTM, PiToMe ratio 0.975..0.75, ATC keep 0.9..0.25, VisionZip dominant = 40..4, \
@@ -96,10 +99,6 @@ struct EvalCommand: ParsableCommand {
       ProgressBar.plainOnly = format == .json
       if !scale.merge.isEmpty { return try runMerge() }
       guard let data else { throw CLIError("--data is required (or --merge FILE... to combine shards)", code: CLIError.usage) }
-      // Images run in parallel, one per --threads worker, and the kernels inside each image serially: a kernel pool
-      // beside the image workers puts more threads than --threads on the cores, and its hand-offs cost more than they
-      // gain on small matrices (bundled model, 2 cores: 7.3 against 10.8 ms per image).
-      ThreadPool.setThreadCount(1)
       let specs = try sweep ? sweepSpecs() : (methods.isEmpty ? ["none"] : methods).map(parseMethod)
       let model = try modelOptions.load()
       let dataset = try scale.openDataset(data, split: split)
@@ -120,11 +119,17 @@ struct EvalCommand: ParsableCommand {
       // Cascades run every stage once per image; each threshold setting is then an offline replay.
       var cascades: [[Int]: CascadeRecords] = [:]
       let skipped = sweep ? try sweepPointsWithoutFiles(specs, model: model) : []
-      for spec in specs where !skipped.contains(spec) {
+      let plans = try specs.filter { !skipped.contains($0) }.map { spec in
         let plan = try makePlan(spec, model: model)
         // Every image runs at the pipeline's grid: a budget that does not fit it is a usage error, found once here.
         try plan.validate(native: GridSize(rows: pipeline.cropHeight / model.shape.patchSize,
                                            cols: pipeline.cropWidth / model.shape.patchSize))
+        return plan
+      }
+      // Every single-pass plan in one go over the images (decoding and the baseline's shared blocks done once).
+      let singlePass = plans.filter { $0.cascade == nil }
+      var singleResults: ArraySlice<EvalResult> = singlePass.isEmpty ? [] : try context.evaluate(singlePass, indices: indices)[...]
+      for plan in plans {
         if let cascade = plan.cascade {
           if cascades[cascade.grids] == nil { cascades[cascade.grids] = try context.cascadeRecords(plan, indices: indices) }
           let records = cascades[cascade.grids]!
@@ -136,10 +141,10 @@ struct EvalCommand: ParsableCommand {
               if !results.contains(where: { $0.spec == result.spec }) { results.append(result) }
             }
           } else {
-            results.append(records.result(spec: spec, cascade: cascade))
+            results.append(records.result(spec: plan.spec, cascade: cascade))
           }
         } else {
-          results.append(try context.evaluate(plan, indices: indices))
+          results.append(singleResults.removeFirst())
         }
       }
       if relevance || plotRelevance { try RelevanceEval.fill(&results, model: model, context: context, indices: indices) }

@@ -23,10 +23,24 @@ struct EvalContext {
   /// shared by several calls (journal batches), which the caller finishes.
   func forEachImage<T: Sendable>(_ indices: [Int], label: String, progress shared: ProgressBar? = nil,
                                  _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
+    try forEachImage(indices, label: label, progress: shared) { image, truth, _, _ in try body(image, truth) }
+  }
+
+  /// As above; `body` also gets the image's position in `indices` and how long it took to read, decode and
+  /// preprocess, in ns.
+  ///
+  /// Images, not kernels, run in parallel: each worker runs whole forward passes, so the engine's own pool is sized
+  /// to the threads left per worker (1 once there are as many images as threads). A pool of `threads` beside
+  /// `threads` workers ran threads + 1 busy threads on `threads` cores, and on a small model most of a kernel's
+  /// time went to handing its tiny jobs over.
+  func forEachImage<T: Sendable>(_ indices: [Int], label: String, progress shared: ProgressBar? = nil,
+                                 _ body: @escaping @Sendable (ModelImage, Int, Int, UInt64) throws -> T) throws -> (results: [T], seconds: Double) {
     let progress = shared ?? ProgressBar(total: indices.count, label: label)
     let collected = Collected<T>(count: indices.count)
     let start = DispatchTime.now().uptimeNanoseconds
     let workers = min(threads, max(indices.count, 1))
+    let kernelThreads = max(1, threads / workers)
+    if ThreadPool.shared.threadCount != kernelThreads { ThreadPool.setThreadCount(kernelThreads) }
     let (dataset, pipeline, patch) = (dataset, pipeline, model.shape.patchSize)
     let labelMap = labelMap
     // Plain threads, not concurrentPerform: on a busy machine Dispatch ran most images on the calling thread (a sweep
@@ -36,9 +50,10 @@ struct EvalContext {
       while i < indices.count {
         let index = indices[i]
         do {
+          let t0 = DispatchTime.now().uptimeNanoseconds
           let image = try ModelImage(image: try dataset.image(index), name: "\(dataset.name) #\(index)", pipeline: pipeline, patchSize: patch)
           let truth = labelMap.map { $0[dataset.labels[index]] } ?? dataset.labels[index]
-          collected.set(i, try body(image, truth))
+          collected.set(i, try body(image, truth, i, DispatchTime.now().uptimeNanoseconds - t0))
         } catch {
           collected.fail("\(error)")
         }
@@ -51,25 +66,110 @@ struct EvalContext {
     return (collected.values.map { $0! }, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
   }
 
-  /// Accuracy, mean MACs and wall time of a single-pass plan.
-  func evaluate(_ plan: MethodPlan, indices: [Int]) throws -> EvalCommand.EvalResult {
+  /// Accuracy, mean MACs and time per image of single-pass plans (no cascades), in `plans` order.
+  ///
+  /// The images come first and the plans second: each image is read, decoded and preprocessed once for every plan,
+  /// and the baseline's leading blocks run once per image for every plan whose policy runs them as the baseline
+  /// (`TokenPolicy.leadingBaselineBlocks`: EViT, MSTM, IdleViT and ATC start at block 3, VisionZip at its layer):
+  /// such a plan continues from the baseline's records of those blocks (`ForwardPass(continuing:)`), which are bit
+  /// for bit what it would have computed itself, so accuracy, MACs and maps are unchanged. Each plan is charged what
+  /// it would have cost alone: per image, the decoding and preprocessing, the shared blocks' time and its own blocks'
+  /// time, summed over the images and divided by the workers that ran them side by side.
+  func evaluate(_ plans: [MethodPlan], indices: [Int]) throws -> [EvalCommand.EvalResult] {
     let maps = mapSink != nil
-    let (outcomes, seconds) = try journaledImages(indices, run: plan.spec.canonical, label: plan.spec.canonical, maps: maps) { image, truth -> ImageOutcome in
-      let outcome = try image.run(plan)
-      return ImageOutcome(correct: outcome.prediction.argmax == truth, macs: outcome.totalMACs,
-                          map: maps ? MapSample(pass: outcome.pass, truth: truth) : nil)
-    }
-    if let mapSink {
-      let grid = GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize)
-      // One state per block and patch: a journal's rows are read back from a file, so their length is checked here.
-      let expected = model.shape.depth * grid.count
-      if let bad = outcomes.indices.first(where: { outcomes[$0].map?.states.count != expected }) {
-        throw CLIError("--journal \(journal?.path ?? "-"): the maps of image \(indices[bad]) of \(plan.spec.canonical) hold \(outcomes[bad].map?.states.count ?? 0) states, expected \(expected) (\(model.shape.depth) blocks x \(grid.count) patches)", code: CLIError.badData)
+    let model = self.model, depth = model.depth
+    // Blocks each plan takes from the baseline pass (0: it runs on its own; UP-ViT runs a model of its own).
+    let shared = plans.map { plan in plan.pruning == nil && plan.cascade == nil ? min(plan.policy.leadingBaselineBlocks, depth) : 0 }
+    var done: [[Int: ImageOutcome]] = Array(repeating: [:], count: plans.count)
+    var seconds = [Double](repeating: 0, count: plans.count)
+    if let journal {
+      for (p, plan) in plans.enumerated() {
+        (done[p], seconds[p]) = try journal.load(ImageOutcome.self, run: plan.spec.canonical, maps: maps)
+        journal.dropImagesWithoutMaps(&done[p], indices: indices, run: plan.spec.canonical, maps: maps)
       }
-      mapSink.add(plan.spec.canonical, grid: grid, outcomes.compactMap(\.map))
     }
-    return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
-                                  macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds)
+    let progress = ProgressBar(total: indices.count, label: plans.count == 1 ? plans[0].spec.canonical : "\(plans.count) methods")
+    progress.advance(by: indices.filter { i in done.allSatisfy { $0[i] != nil } }.count, resumed: true)
+    let batchSize = journal?.batchSize ?? max(indices.count, 1)
+    var start = 0
+    while start < indices.count {
+      let batch = indices[start..<min(start + batchSize, indices.count)].filter { i in done.contains { $0[i] == nil } }
+      start += batchSize
+      if batch.isEmpty { continue }
+      // Per image, per plan: the outcome and its time in ns, or nil when the journal already holds it.
+      let todo = batch.map { i in done.map { $0[i] == nil } }
+      let (values, _) = try forEachImage(batch, label: "", progress: progress) { image, truth, position, decodeNanos -> [TimedOutcome?] in
+        let wanted = todo[position]
+        // The baseline, run as far as the plans that need it share it; blockEnd[b]: ns from its start to the end of
+        // its first b blocks (b = 0: the embedding).
+        let sharedDepth = zip(shared, wanted).map { $1 ? $0 : 0 }.max() ?? 0
+        var base: ForwardPass? = nil
+        var blockEnd: [UInt64] = []
+        if sharedDepth > 0 {
+          let t0 = DispatchTime.now().uptimeNanoseconds
+          let pass = ForwardPass(model: model, input: image.native)
+          pass.recordsAttention = false
+          blockEnd.append(DispatchTime.now().uptimeNanoseconds - t0)
+          for _ in 0..<sharedDepth {
+            pass.step()
+            blockEnd.append(DispatchTime.now().uptimeNanoseconds - t0)
+          }
+          base = pass
+        }
+        return try plans.indices.map { p -> TimedOutcome? in
+          guard wanted[p] else { return nil }
+          let t0 = DispatchTime.now().uptimeNanoseconds
+          let pass: ForwardPass, prediction: Prediction, macs: Int, sharedNanos: UInt64
+          if shared[p] > 0, let base {
+            pass = ForwardPass(continuing: base, blocks: shared[p], policy: plans[p].policy)
+            pass.recordsAttention = false
+            prediction = pass.output()
+            macs = pass.totalMACs
+            sharedNanos = blockEnd[shared[p]]
+          } else {
+            let outcome = try image.run(plans[p], recordsAttention: false)
+            (pass, prediction, macs, sharedNanos) = (outcome.pass, outcome.prediction, outcome.totalMACs, 0)
+          }
+          let own = DispatchTime.now().uptimeNanoseconds - t0
+          return TimedOutcome(outcome: ImageOutcome(correct: prediction.argmax == truth, macs: macs,
+                                                    map: maps ? MapSample(pass: pass, truth: truth) : nil),
+                              nanoseconds: decodeNanos + sharedNanos + own)
+        }
+      }
+      let workers = Double(min(threads, batch.count))
+      for p in plans.indices {
+        var images: [Int] = [], outcomes: [ImageOutcome] = [], nanoseconds: UInt64 = 0
+        for (b, i) in batch.enumerated() {
+          guard let value = values[b][p] else { continue }
+          images.append(i); outcomes.append(value.outcome); nanoseconds += value.nanoseconds
+          done[p][i] = value.outcome
+        }
+        if images.isEmpty { continue }
+        let s = Double(nanoseconds) / 1e9 / workers
+        try journal?.record(run: plans[p].spec.canonical, images: images, values: outcomes, seconds: s)
+        seconds[p] += s
+      }
+    }
+    progress.finish()
+    let grid = GridSize(rows: pipeline.cropHeight / model.shape.patchSize, cols: pipeline.cropWidth / model.shape.patchSize)
+    return try plans.enumerated().map { p, plan in
+      let outcomes = try indices.map { i in
+        guard let v = done[p][i] else {
+          throw CLIError("--journal \(journal?.path ?? ""): image \(i) of \(plan.spec.canonical) is missing after the run", code: CLIError.badData)
+        }
+        return v
+      }
+      if let mapSink {
+        // One state per block and patch: a journal's rows are read back from a file, so their length is checked here.
+        let expected = depth * grid.count
+        if let bad = outcomes.indices.first(where: { outcomes[$0].map?.states.count != expected }) {
+          throw CLIError("--journal \(journal?.path ?? "-"): the maps of image \(indices[bad]) of \(plan.spec.canonical) hold \(outcomes[bad].map?.states.count ?? 0) states, expected \(expected) (\(depth) blocks x \(grid.count) patches)", code: CLIError.badData)
+        }
+        mapSink.add(plan.spec.canonical, grid: grid, outcomes.compactMap(\.map))
+      }
+      return EvalCommand.EvalResult(spec: plan.spec, correct: outcomes.filter(\.correct).count, images: outcomes.count,
+                                    macs: Double(outcomes.reduce(0) { $0 + $1.macs }), seconds: seconds[p])
+    }
   }
 
   /// Every stage of a cascade on every image.
@@ -80,6 +180,7 @@ struct EvalContext {
       for grid in plan.grids(native: image.nativeGrid) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let pass = ForwardPass(model: plan.model, input: try image.input(for: grid), policy: plan.policy)
+        pass.recordsAttention = false
         let prediction = pass.output()
         let t1 = DispatchTime.now().uptimeNanoseconds
         records.append(StageRecord(confidence: prediction.top(1).first?.probability ?? 0, correct: prediction.argmax == truth,
@@ -92,6 +193,9 @@ struct EvalContext {
 }
 
 struct ImageOutcome: Sendable { let correct: Bool; let macs: Int; var map: MapSample? = nil }
+
+/// One plan's outcome on one image and what it cost, in ns (EvalContext.evaluate).
+struct TimedOutcome: Sendable { let outcome: ImageOutcome; let nanoseconds: UInt64 }
 
 struct StageRecord: Sendable {
   let confidence: Float

@@ -206,6 +206,18 @@ extension Array: JournalRecord where Element == StageRecord {
   }
 }
 
+extension EvalJournal {
+  /// With `maps`, forgets the images of `run` journaled without their maps, so they run again (a note on stderr says
+  /// how many): the maps then cover every image.
+  func dropImagesWithoutMaps<T: JournalRecord>(_ done: inout [Int: T], indices: [Int], run: String, maps: Bool) {
+    let lacking = indices.filter { done[$0].map { !$0.isComplete(maps: maps) } ?? false }
+    guard !lacking.isEmpty else { return }
+    FileHandle.standardError.write(Data(("--journal \(path): \(lacking.count) images of \(run) have no maps there (journaled "
+      + "without --maps, or by a tokenscope without the maps table); running them again for --maps\n").utf8))
+    for i in lacking { done[i] = nil }
+  }
+}
+
 extension EvalContext {
   /// `forEachImage` through the journal when there is one: images it already holds for `run` are read back, the rest
   /// run in batches of `journal.batchSize`, each committed as it finishes. Seconds: the batches' wall time, summed
@@ -216,12 +228,7 @@ extension EvalContext {
                                          _ body: @escaping @Sendable (ModelImage, Int) throws -> T) throws -> (results: [T], seconds: Double) {
     guard let journal else { return try forEachImage(indices, label: label, body) }
     var (done, seconds) = try journal.load(T.self, run: run, maps: maps)
-    let lacking = indices.filter { done[$0].map { !$0.isComplete(maps: maps) } ?? false }
-    if !lacking.isEmpty {
-      FileHandle.standardError.write(Data(("--journal \(journal.path): \(lacking.count) images of \(run) have no maps there (journaled "
-        + "without --maps, or by a tokenscope without the maps table); running them again for --maps\n").utf8))
-      for i in lacking { done[i] = nil }
-    }
+    journal.dropImagesWithoutMaps(&done, indices: indices, run: run, maps: maps)
     let todo = indices.filter { done[$0] == nil }
     let progress = ProgressBar(total: indices.count, label: label)
     progress.advance(by: indices.count - todo.count, resumed: true)
