@@ -198,7 +198,7 @@ def main():
             torch.manual_seed(0)
             model = timm.create_model(name, pretrained=False).eval()
             st_path = os.path.join(tmp, name + ".safetensors")
-            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st_path)
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st_path, metadata={"architecture": name})
             x = torch.randn(1, 3, 224, 224)
             xn = x.numpy()
             variants = export_variants(model, x, tmp, name)

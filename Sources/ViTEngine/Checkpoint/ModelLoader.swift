@@ -142,8 +142,17 @@ struct WeightReader {
   }
 
   mutating func linear(_ canonical: String, out: Int, in inputs: Int) throws(CheckpointError) -> LinearLayer {
-    LinearLayer(weight: try floats(canonical + ".weight", shape: [out, inputs]),
-                bias: try optionalFloats(canonical + ".bias", shape: [out]), outFeatures: out, inFeatures: inputs)
+    let name = canonical + ".weight"
+    // One tensor in the file (not HF's split q/k/v, nor a slice of a packed one): packed straight from the mapping.
+    if let infos = infos(name), infos.count == 1, scheme.packedRows(for: name, prefix: prefix) == nil {
+      let got = try shape(name)
+      guard got == [out, inputs] else { throw .badShape(path: path, tensor: displayName(name), expected: "\([out, inputs])", got: got) }
+      let weight = try file.withFloats(infos[0]) { PackedMatrix(rowsOf: $0.baseAddress!, n: out, k: inputs, ldw: inputs) }
+      read.insert(infos[0].name)
+      return LinearLayer(packed: weight, bias: try optionalFloats(canonical + ".bias", shape: [out]))
+    }
+    return LinearLayer(weight: try floats(name, shape: [out, inputs]),
+                       bias: try optionalFloats(canonical + ".bias", shape: [out]), outFeatures: out, inFeatures: inputs)
   }
 
   /// The file's tensors that were not read, in file order, less those the scheme leaves unread on purpose.
@@ -362,10 +371,34 @@ struct WeightReader {
     var attentionWidths: [Int] = []
     for i in 0..<depth { attentionWidths.append(try attentionWidth(block: i, width: c)) }
     let heads = try resolveHeads(attentionWidths: attentionWidths, options: options, config: config, sources: &sources)
-    var blocks: [BlockWeights] = []
-    for i in 0..<depth {
-      blocks.append(try readBlock(i, width: c, attentionWidth: attentionWidths[i], heads: heads[i], eps: eps))
+    // Blocks are independent: each is read and packed by its own copy of the reader, on the engine's pool. Copying
+    // and packing DeiT-B's 85 M block weights is most of its load time, and so of the explorer's first frame. The
+    // error reported is the first block's in order, as a serial read would report it.
+    var read: [BlockWeights?] = Array(repeating: nil, count: depth)
+    var failures: [CheckpointError?] = Array(repeating: nil, count: depth)
+    var tensorsRead: [Set<String>] = Array(repeating: [], count: depth)
+    let reader = self
+    read.withUnsafeMutableBufferPointer { blocksOut in
+      failures.withUnsafeMutableBufferPointer { failuresOut in
+        tensorsRead.withUnsafeMutableBufferPointer { namesOut in
+          let blocksP = SendablePointer(blocksOut.baseAddress!), failuresP = SendablePointer(failuresOut.baseAddress!)
+          let namesP = SendablePointer(namesOut.baseAddress!)
+          ThreadPool.shared.parallelFor(depth) { i in
+            var own = reader
+            own.read = []
+            do throws(CheckpointError) {
+              blocksP.p[i] = try own.readBlock(i, width: c, attentionWidth: attentionWidths[i], heads: heads[i], eps: eps)
+              namesP.p[i] = own.read
+            } catch {
+              failuresP.p[i] = error
+            }
+          }
+        }
+      }
     }
+    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    for names in tensorsRead { self.read.formUnion(names) }
+    let blocks = read.map { $0! }
     if has("blocks.\(depth).mlp.fc1.weight") || has("blocks.\(depth).attn.proj.weight") {
       throw .missingTensor(path: path, tensor: displayName("blocks.\(depth).norm1.weight"), scheme: scheme.rawValue)
     }

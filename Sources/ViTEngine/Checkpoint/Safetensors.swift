@@ -213,6 +213,18 @@ public struct SafetensorsFile: Sendable {
     UnsafeRawBufferPointer(rebasing: file.bytes[(dataStart + info.begin)..<(dataStart + info.end)])
   }
 
+  /// Calls `body` with a tensor's values as Float32: in place in the mapping when the tensor is F32 and 4-byte aligned
+  /// (no copy: loading packs weights straight from the file), else through `floats(_:)`. The pages are dropped after.
+  public func withFloats<R>(_ info: TensorInfo, _ body: (UnsafeBufferPointer<Float>) -> R) throws(CheckpointError) -> R {
+    let raw = rawBytes(info)
+    if info.dtype == .F32, info.elementCount > 0, let start = raw.baseAddress, Int(bitPattern: start) % 4 == 0 {
+      defer { file.dropPages((dataStart + info.begin)..<(dataStart + info.end)) }
+      return body(UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: info.elementCount))
+    }
+    let values = try floats(info)
+    return values.withUnsafeBufferPointer(body)
+  }
+
   /// Converts a tensor to Float32 (F32 copied with unaligned loads, F16 and BF16 widened).
   public func floats(_ name: String) throws(CheckpointError) -> [Float] {
     guard let info = tensors[name] else { throw .missingTensor(path: path, tensor: name, scheme: "safetensors") }

@@ -27,10 +27,10 @@ public struct PackedMatrix: Sendable {
   public init(rowsOf w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int) {
     self.n = n
     self.k = k
-    let count = ((n + 15) / 16) * 16 * k
-    panels = [Float](repeating: 0, count: count)
-    panels.withUnsafeMutableBufferPointer { dst in
-      PackedMatrix.pack(rowsOf: w, n: n, k: k, ldw: ldw, into: dst.baseAddress!)
+    // Not zero-filled first: `pack` writes every float (a last, narrower panel is zeroed there).
+    panels = [Float](unsafeUninitializedCapacity: PackedMatrix.panelFloats(n: n, k: k)) { dst, count in
+      if !dst.isEmpty { PackedMatrix.pack(rowsOf: w, n: n, k: k, ldw: ldw, into: dst.baseAddress!) }
+      count = dst.count
     }
   }
 
@@ -86,6 +86,13 @@ public struct LinearLayer: Sendable {
   public let bias: [Float]?
   public var inFeatures: Int { weight.k }
   public var outFeatures: Int { weight.n }
+
+  /// A layer from weights already packed (the loader packs them straight from the checkpoint's mapping).
+  public init(packed weight: PackedMatrix, bias: [Float]?) {
+    precondition(bias == nil || bias!.count == weight.n, "LinearLayer: bias has \(bias!.count) values, expected \(weight.n)")
+    self.weight = weight
+    self.bias = bias
+  }
 
   public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int) {
     precondition(bias == nil || bias!.count == outFeatures, "LinearLayer: bias has \(bias!.count) values, expected \(outFeatures)")

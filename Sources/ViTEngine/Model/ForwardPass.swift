@@ -85,6 +85,8 @@ public final class ForwardPass {
   /// `eval` turns it off: on the bundled model the probabilities of a pass are 7.4 MB, written to memory and never
   /// read again, where one block's 0.6 MB, freed after its block, is reused from the cache by the next.
   public var recordsAttention = true
+  /// The rotary tables of the last rotation, reused while the rotated tokens' positions stay the same.
+  private var ropeTables: RotaryTables?
 
   public init(model: ViTModel, input: ModelInput, policy: any TokenPolicy = NoReduction()) {
     _ = EngineMemory.configured
@@ -444,9 +446,11 @@ public final class ForwardPass {
     guard let rope = model.backbone.rope else { return }
     let prefix = state.prefixCount
     let rows = (0..<m.rows).filter { (tokens?[$0] ?? $0) >= prefix }
+    guard !rows.isEmpty else { return }
     let positions = state.gatheringPositions(rows.map { tokens?[$0] ?? $0 })
-    rope.rotate(&m, rows: rows, positions: positions, grid: state.grid, columns: columns, heads: block.heads,
-                headDim: block.headDim)
+    let tables = rope.tables(positions: positions, grid: state.grid, headDim: block.headDim, reusing: ropeTables)
+    ropeTables = tables
+    rope.rotate(&m, rows: rows, tables: tables, columns: columns, heads: block.heads)
   }
 
   /// x += scale ⊙ delta (row-wise LayerScale when present).

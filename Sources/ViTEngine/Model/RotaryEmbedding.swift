@@ -126,57 +126,84 @@ public func rotateHeadsInPlace(_ x: UnsafeMutablePointer<Float>, ld: Int, count:
           p += 1
         }
       } else {
-        var p = 0
-        // Four interleaved pairs per step: the partner of each lane is its neighbour, the angle's cos and sin repeat
-        // across the pair, and the sign of the sine term alternates.
-        let swap = SIMD8<Int32>(1, 0, 3, 2, 5, 4, 7, 6), spread = SIMD8<Int32>(0, 0, 1, 1, 2, 2, 3, 3)
-        let sign = SIMD8<Float>(-1, 1, -1, 1, -1, 1, -1, 1)
-        while p + 4 <= half {
-          let a: SIMD8<Float> = UnsafeRawPointer(v + (2 &* p)).loadUnaligned(as: SIMD8<Float>.self)
-          let cv: SIMD4<Float> = UnsafeRawPointer(c + p).loadUnaligned(as: SIMD4<Float>.self)
-          let sv: SIMD4<Float> = UnsafeRawPointer(s + p).loadUnaligned(as: SIMD4<Float>.self)
-          let c8: SIMD8<Float> = SIMD8<Float>(lowHalf: cv, highHalf: cv)[spread]
-          let s8: SIMD8<Float> = SIMD8<Float>(lowHalf: sv, highHalf: sv)[spread] * sign
-          let partner: SIMD8<Float> = a[swap]
-          let turned: SIMD8<Float> = a * c8 + partner * s8
-          UnsafeMutableRawPointer(v + (2 &* p)).storeBytes(of: turned, as: SIMD8<Float>.self)
-          p += 4
-        }
-        while p < half {
+        // Interleaved pairs (2p, 2p + 1): a plain loop, which LLVM vectorises as an interleaved access group (a load,
+        // a shuffle into even and odd lanes, and back). Swift's SIMD subscript by an index vector, used here before,
+        // was not inlined: a call per vector cost EVA02-B more than the rotation itself.
+        for p in 0..<half {
           let a = v[2 &* p], b = v[2 &* p &+ 1], cp = c[p], sp = s[p]
           v[2 &* p] = a * cp - b * sp
           v[2 &* p &+ 1] = b * cp + a * sp
-          p += 1
         }
       }
     }
   }
 }
 
+/// The cos and sin tables of one set of token positions, kept for the next block: positions change only where a
+/// method merges or drops tokens, and recomputing the d/2 angles of every token in every block cost EVA02-B 3% of a
+/// forward pass (16 of 495 ms on 2 threads), mostly in cosf and sinf.
+public struct RotaryTables: Sendable {
+  public let positions: [Float]
+  public let grid: GridSize
+  public let headDim: Int
+  public let cos: [Float], sin: [Float]
+}
+
 extension RotaryEmbedding {
+  /// The tables for `positions` (row, column: 2 per token) on `grid`: `cached` when it was made for the same
+  /// positions, grid and head width, else new ones.
+  public func tables(positions: [Float], grid: GridSize, headDim d: Int, reusing cached: RotaryTables?) -> RotaryTables {
+    if let cached, cached.headDim == d, cached.grid == grid, cached.positions == positions { return cached }
+    let (c, s) = positions.withUnsafeBufferPointer {
+      tables(positions: $0.baseAddress!, count: positions.count / 2, grid: grid, headDim: d)
+    }
+    return RotaryTables(positions: positions, grid: grid, headDim: d, cos: c, sin: s)
+  }
+
   /// Rotates rows `rows` of `m` (one token each; patch tokens only, never a prefix token) at grid positions
   /// `positions` (row, column: 2 per rotated row, in order). `columns`: where the A-wide q and/or k blocks of a row
   /// start.
   func rotate(_ m: inout Matrix, rows: [Int], positions: [Float], grid: GridSize, columns: [Int], heads: Int, headDim d: Int) {
     guard !rows.isEmpty else { return }
     precondition(positions.count == 2 * rows.count, "rotate: \(positions.count / 2) positions for \(rows.count) rows")
-    let (cosTable, sinTable) = positions.withUnsafeBufferPointer {
-      tables(positions: $0.baseAddress!, count: rows.count, grid: grid, headDim: d)
+    rotate(&m, rows: rows, tables: tables(positions: positions, grid: grid, headDim: d, reusing: nil), columns: columns,
+           heads: heads)
+  }
+
+  /// Rotates rows `rows` of `m` by the rows of `tables` (row i of the tables turns `rows[i]`), on the engine's pool.
+  func rotate(_ m: inout Matrix, rows: [Int], tables: RotaryTables, columns: [Int], heads: Int,
+              pool: ThreadPool = .shared) {
+    guard !rows.isEmpty else { return }
+    let d = tables.headDim, ld = m.cols, half = d / 2
+    precondition(tables.cos.count == rows.count * half, "rotate: tables for \(tables.cos.count / half) rows, \(rows.count) rows given")
+    // Rows come in runs (every token after the prefix, usually): one kernel call per run and column block.
+    var runs: [Range<Int>] = []
+    var i = 0
+    while i < rows.count {
+      var j = i + 1
+      while j < rows.count && rows[j] == rows[j - 1] + 1 { j += 1 }
+      runs.append(i..<j)
+      i = j
     }
-    let ld = m.cols, half = d / 2
+    let halfSplit = self.halfSplit
     m.data.withUnsafeMutableBufferPointer { xp in
-      cosTable.withUnsafeBufferPointer { cp in
-        sinTable.withUnsafeBufferPointer { sp in
-          // Rows come in runs (every token after the prefix, usually): one kernel call per run.
-          var i = 0
-          while i < rows.count {
-            var j = i + 1
-            while j < rows.count && rows[j] == rows[j - 1] + 1 { j += 1 }
-            for start in columns {
-              rotateHeadsInPlace(xp.baseAddress! + (rows[i] &* ld &+ start), ld: ld, count: j - i, heads: heads, headDim: d,
-                                 cos: cp.baseAddress! + (i &* half), sin: sp.baseAddress! + (i &* half), halfSplit: halfSplit)
+      tables.cos.withUnsafeBufferPointer { cp in
+        tables.sin.withUnsafeBufferPointer { sp in
+          rows.withUnsafeBufferPointer { rp in
+            let x = SendablePointer(xp.baseAddress!), r = SendablePointer(UnsafeMutablePointer(mutating: rp.baseAddress!))
+            let c = SendablePointer(UnsafeMutablePointer(mutating: cp.baseAddress!))
+            let s = SendablePointer(UnsafeMutablePointer(mutating: sp.baseAddress!))
+            // Each task turns a slice of the rotated rows: disjoint rows of m.
+            pool.parallelRanges(rows.count, minChunk: 32, chunksPerThread: 1) { slice in
+              for run in runs {
+                let lo = Swift.max(run.lowerBound, slice.lowerBound), hi = Swift.min(run.upperBound, slice.upperBound)
+                guard lo < hi else { continue }
+                for start in columns {
+                  rotateHeadsInPlace(x.p + (r.p[lo] &* ld &+ start), ld: ld, count: hi &- lo, heads: heads, headDim: d,
+                                     cos: c.p + (lo &* half), sin: s.p + (lo &* half), halfSplit: halfSplit)
+                }
+              }
             }
-            i = j
           }
         }
       }
