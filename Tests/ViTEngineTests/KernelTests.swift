@@ -166,7 +166,8 @@ struct KernelTests {
 
   @Test("parallel, K-blocked GEMM equals the reference",
         arguments: [(197, 384, 1152), (197, 1536, 384), (1, 7, 1), (7, 13, 5), (13, 385, 17), (197, 769, 33), (50, 48, 200),
-                    (6, 16, 16), (3, 1000, 250), (13, 1600, 40), (25, 3100, 33)])  // K past both kernels' K blocks
+                    (6, 16, 16), (3, 1000, 250), (13, 1600, 40), (25, 3100, 33),
+                    (197, 800, 32)])  // K past both kernels' K blocks; the last: two panels, A read in place
   func parallelGemmMatchesReference(shape: (Int, Int, Int)) {
     let (m, k, n) = shape
     var rng = SeededRandom(seed: UInt64(m * 7919 + k * 31 + n))

@@ -11,7 +11,7 @@
 // and up are the M x F outputs of the two projections, and gate is overwritten with silu(gate) ⊙ up.
 
 /// x · sigmoid(1.702 x) = x / (1 + exp(-1.702 x)), 8 lanes at a time with the polynomial exp of the softmax.
-@inline(__always)
+@_transparent
 func simdQuickGELU(_ x: SIMD8<Float>) -> SIMD8<Float> {
   // simdExp clamps its argument to [-87, 88], so large |x| give 0 or x rather than inf or NaN.
   let one = SIMD8<Float>(repeating: 1)
@@ -22,7 +22,7 @@ func simdQuickGELU(_ x: SIMD8<Float>) -> SIMD8<Float> {
 public func quickGELUInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { mapInPlace(x, count: count, simdQuickGELU) }
 
 /// `f` over 8 lanes at a time, the tail padded with zeros (each activation maps 0 to 0, and the padding is discarded).
-@inline(__always)
+@_transparent
 func mapInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>) {
   var i = 0
   while i + 8 <= count {
@@ -39,7 +39,7 @@ func mapInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, _ f: (SIMD8<Float>
 }
 
 /// 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x³), written as x · sigmoid(2u) = x / (1 + exp(-2u)).
-@inline(__always)
+@_transparent
 func simdGELUTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let one = SIMD8<Float>(repeating: 1)
   let u = x * (SIMD8(repeating: 0.797_884_560_802_865_4) * (one + SIMD8(repeating: 0.044_715) * x * x))
@@ -50,7 +50,7 @@ func simdGELUTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
 public func geluTanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { mapInPlace(x, count: count, simdGELUTanh) }
 
 /// x · sigmoid(x) = x / (1 + exp(-x)), 8 lanes at a time.
-@inline(__always)
+@_transparent
 func simdSiLU(_ x: SIMD8<Float>) -> SIMD8<Float> {
   x / (SIMD8<Float>(repeating: 1) + simdExp(-x))
 }

@@ -10,7 +10,7 @@ import GEMMAVX512
 
 /// e^x for a SIMD8, Cephes-style: x = k ln2 + r, e^r by a degree-6 polynomial, 2^k by exponent bits.
 /// Relative error about 2e-7 on [-87, 88]; inputs below -87 give 0 (softmax only ever sees x <= 0).
-@inline(__always)
+@_transparent
 func simdExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   var x = x
   x.replace(with: SIMD8(repeating: 88.0), where: x .> 88.0)
@@ -41,7 +41,7 @@ func simdExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// Scalar e^x through the SIMD path (for tails), so every element sees the same approximation.
-@inline(__always)
+@_transparent
 func scalarExp(_ x: Float) -> Float { simdExp(SIMD8(repeating: x))[0] }
 
 // MARK: LayerNorm
@@ -93,7 +93,19 @@ public func layerNorm(_ x: UnsafePointer<Float>, rows: Int, n: Int, gamma: Unsaf
   }
 }
 
-@inline(__always)
+/// The largest lane. SIMD's own `max()` was a generic call per row (about 1% of a pass on the bundled model).
+@_transparent
+func horizontalMax(_ v: SIMD8<Float>) -> Float {
+  var a = v.lowHalf
+  let b = v.highHalf
+  a.replace(with: b, where: b .> a)
+  var c = a.lowHalf
+  let d = a.highHalf
+  c.replace(with: d, where: d .> c)
+  return Swift.max(c[0], c[1])
+}
+
+@_transparent
 func horizontalSum(_ v: SIMD8<Float>) -> Float {
   let a = v.lowHalf + v.highHalf
   let b = a.lowHalf + a.highHalf
@@ -104,7 +116,7 @@ func horizontalSum(_ v: SIMD8<Float>) -> Float {
 
 /// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU() (not the tanh approximation, which is 4.7e-4 off).
 /// erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), with the polynomial exp above.
-@inline(__always)
+@_transparent
 func simdGELU(_ x: SIMD8<Float>) -> SIMD8<Float> {
   // |z| and sign(z) by bit masks, not `replace(with: -z, where: z .< 0)`: that form made the compiler scalarise the
   // whole function (vdivss, vfmadd213ss per lane: 0.9 ns per element instead of about 0.25).
@@ -167,7 +179,7 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, sca
       maxV.replace(with: v, where: v .> maxV)
       i += 8
     }
-    var rowMax = maxV.max()
+    var rowMax = horizontalMax(maxV)
     while i < n {
       row[i] = row[i] * scale + (bias?[i] ?? 0)
       rowMax = Swift.max(rowMax, row[i])

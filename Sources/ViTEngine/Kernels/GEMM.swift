@@ -5,7 +5,8 @@
 //
 // Design (the measurements are in ViTEngine.docc/Engine.md): W is packed once into 16-column panels, panel p holding
 // W[p*16 ..< p*16+16, :] transposed to K x 16 (zero-padded past N). The portable micro-kernel is a 6 x 16 register tile
-// of twelve SIMD8 accumulators (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles; on CPUs with AVX-512 a
+// of twelve SIMD8 accumulators (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles (in place when only one
+// or two panels would read them); on CPUs with AVX-512 a
 // 12 x 32 tile of SIMD16 accumulators from the GEMMAVX512 module runs instead and reads A in place (`GEMMKernel`).
 // Each walks a K block with one broadcast of A per row and one or two panel loads per k. Attention reuses the same
 // kernels by packing K_h or V_h per call. `parallelGemm` splits panels, in pairs (and rows when panels are few), over
@@ -208,7 +209,7 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
   let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
   // The portable kernel reads A packed in 6-row tiles: packed once for all tasks (in parallel by row tiles), not once
   // per task. The AVX-512 kernel reads A in place.
-  let buffer = kernel.readsPackedA
+  let buffer = packsA(kernel: kernel, panels: panels)
     ? UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows)) : nil
   defer { buffer?.deallocate() }
   let ap = SendablePointer(UnsafeMutablePointer(mutating: a)), bp = SendablePointer(UnsafeMutablePointer(mutating: packed))
@@ -248,7 +249,8 @@ func balancedChunkCount(_ units: Int, near target: Int, multipleOf threads: Int)
 // stream of A and one of B. B is the K x 16 panel of PackedMatrix. K is split into blocks of `kBlock` so a panel's
 // block (kBlock x 16 floats, 24 KiB) stays in L1 while the tiles of A stream through it from L2 (fc2 has K = 1536: a
 // whole panel is 96 KiB). The first K block stores bias + sum, later ones add to what is there; GELU is applied by
-// the last. (The AVX-512 kernel reads A in place: GEMMAVX512.swift.)
+// the last. A product with one or two panels (attention's P·V of a small head) skips the packing: the kernel then
+// reads six rows of A in place (`packsA`). (The AVX-512 kernel always reads A in place: GEMMAVX512.swift.)
 
 /// K block length (floats of one panel row-block: 384 x 16 x 4 B = 24 KiB, under the 32 KiB L1d).
 let kBlock = 384
@@ -260,6 +262,12 @@ let kBlockAVX512 = 1536
 /// Floats needed to pack m rows of K in tiles of `tileRows`.
 @inline(__always)
 func packedAFloats(m: Int, k: Int, tileRows: Int) -> Int { ((m + tileRows - 1) / tileRows) &* tileRows &* k }
+
+/// Whether a product packs A into row tiles first. The portable kernel reads packed tiles, but packing pays only when
+/// many panels reuse A: for attention's P·V of a small head (N = 16 or 32: one or two panels) the copy of P cost more
+/// than the product (bundled model: 4 heads of 16, a 197 x 197 P per head), so there the kernel reads A's rows in place.
+@inline(__always)
+func packsA(kernel: GEMMKernel, panels: Int) -> Bool { kernel.readsPackedA && panels > 2 }
 
 /// Packs rows of the row tiles `tiles` of A (m x k, stride lda) into `dst` (tile-major, see the legend).
 func packA(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, tileRows: Int, tiles: Range<Int>,
@@ -287,7 +295,7 @@ public func gemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: UnsafePointe
   guard m > 0 else { return }
   let tileRows = kernel.tileRows, tiles = 0..<((m + tileRows - 1) / tileRows)
   var buffer: UnsafeMutablePointer<Float>? = nil
-  if kernel.readsPackedA {
+  if packsA(kernel: kernel, panels: (panelRange ?? 0..<((n + 15) / 16)).count) {
     buffer = UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows))
     packA(a, lda: lda, m: m, k: k, tileRows: tileRows, tiles: tiles, into: buffer!)
   }
@@ -320,8 +328,12 @@ func gemmTiles(a: UnsafePointer<Float>, lda: Int, aPacked: UnsafePointer<Float>?
     return
   }
   #endif
-  guard let aPacked else { preconditionFailure("gemmTiles: the \(kernel) kernel reads packed A") }
   let gelu = epilogue == .gelu
+  // Reading A in place, a last tile of fewer than 6 rows is copied into a zero-padded tile (the kernel reads 6 rows).
+  let lastRows = m % 6
+  let partial = aPacked == nil && lastRows != 0 && tiles.contains(m / 6)
+  let partialTile = partial ? UnsafeMutablePointer<Float>.allocate(capacity: 6 &* Swift.min(kBlock, k)) : nil
+  defer { partialTile?.deallocate() }
   var k0 = 0
   repeat {
     let kc = Swift.min(kBlock, k &- k0)
@@ -345,20 +357,53 @@ func gemmTiles(a: UnsafePointer<Float>, lda: Int, aPacked: UnsafePointer<Float>?
       }
       let hasBias = first && bias != nil
       for i in tiles {
-        let row = i &* 6
-        microKernel6x16(a: aPacked + (i &* 6 &* k &+ k0 &* 6), rows: Swift.min(6, m &- row), panel: panel, k: kc,
-                        biasLo: biasLo, biasHi: biasHi, hasBias: hasBias, out: out + (row &* ldc &+ j0), ldc: ldc,
-                        width: width, accumulate: !first, gelu: gelu && last)
+        let row = i &* 6, rows = Swift.min(6, m &- row)
+        let c = out + (row &* ldc &+ j0)
+        if let aPacked {
+          microKernel6x16Packed(a: aPacked + (i &* 6 &* k &+ k0 &* 6), rows: rows, panel: panel, k: kc, biasLo: biasLo,
+                                biasHi: biasHi, hasBias: hasBias, out: c, ldc: ldc, width: width, accumulate: !first,
+                                gelu: gelu && last)
+        } else if rows == 6 {
+          microKernel6x16Rows(a: a + (row &* lda &+ k0), lda: lda, panel: panel, k: kc, biasLo: biasLo, biasHi: biasHi,
+                              hasBias: hasBias, out: c, ldc: ldc, width: width, accumulate: !first, gelu: gelu && last)
+        } else {
+          let tile = partialTile!
+          tile.initialize(repeating: 0, count: 6 &* kc)
+          for r in 0..<rows { (tile + r &* kc).update(from: a + ((row &+ r) &* lda &+ k0), count: kc) }
+          microKernel6x16Rows(a: tile, lda: kc, panel: panel, k: kc, biasLo: biasLo, biasHi: biasHi, hasBias: hasBias,
+                              out: c, ldc: ldc, width: width, accumulate: !first, gelu: gelu && last, rows: rows)
+        }
       }
     }
     k0 &+= kc
   } while k0 < k
 }
 
+/// The kernel on a packed tile: element (r, t) of A at a[t * 6 + r].
+@inline(never)
+private func microKernel6x16Packed(a: UnsafePointer<Float>, rows: Int, panel: UnsafePointer<Float>, k: Int,
+                                   biasLo: SIMD8<Float>, biasHi: SIMD8<Float>, hasBias: Bool,
+                                   out: UnsafeMutablePointer<Float>, ldc: Int, width: Int, accumulate: Bool, gelu: Bool) {
+  microKernel6x16(a: a, rowStride: 1, step: 6, rows: rows, panel: panel, k: k, biasLo: biasLo, biasHi: biasHi,
+                  hasBias: hasBias, out: out, ldc: ldc, width: width, accumulate: accumulate, gelu: gelu)
+}
+
+/// The kernel on six rows of A read in place: element (r, t) at a[r * lda + t].
+@inline(never)
+private func microKernel6x16Rows(a: UnsafePointer<Float>, lda: Int, panel: UnsafePointer<Float>, k: Int,
+                                 biasLo: SIMD8<Float>, biasHi: SIMD8<Float>, hasBias: Bool,
+                                 out: UnsafeMutablePointer<Float>, ldc: Int, width: Int, accumulate: Bool, gelu: Bool,
+                                 rows: Int = 6) {
+  microKernel6x16(a: a, rowStride: lda, step: 1, rows: rows, panel: panel, k: k, biasLo: biasLo, biasHi: biasHi,
+                  hasBias: hasBias, out: out, ldc: ldc, width: width, accumulate: accumulate, gelu: gelu)
+}
+
+/// Shape legend: C[6 x 16] (= or +=) A[6 x k] · panel[k x 16], A's element (r, t) at a[r * rowStride + t * step];
+/// rows of C past `rows` and columns past `width` are not stored.
 @inline(__always)
-private func microKernel6x16(a: UnsafePointer<Float>, rows: Int, panel: UnsafePointer<Float>, k: Int,
-                             biasLo: SIMD8<Float>, biasHi: SIMD8<Float>, hasBias: Bool, out: UnsafeMutablePointer<Float>,
-                             ldc: Int, width: Int, accumulate: Bool, gelu: Bool) {
+private func microKernel6x16(a: UnsafePointer<Float>, rowStride: Int, step: Int, rows: Int, panel: UnsafePointer<Float>,
+                             k: Int, biasLo: SIMD8<Float>, biasHi: SIMD8<Float>, hasBias: Bool,
+                             out: UnsafeMutablePointer<Float>, ldc: Int, width: Int, accumulate: Bool, gelu: Bool) {
   var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
   var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
   var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -368,13 +413,13 @@ private func microKernel6x16(a: UnsafePointer<Float>, rows: Int, panel: UnsafePo
     let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
     let b1 = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
     var av = SIMD8<Float>(repeating: pa[0]); c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: pa[1]); c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: pa[2]); c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: pa[3]); c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: pa[4]); c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
-    av = SIMD8<Float>(repeating: pa[5]); c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[rowStride]); c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[2 &* rowStride]); c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[3 &* rowStride]); c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[4 &* rowStride]); c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+    av = SIMD8<Float>(repeating: pa[5 &* rowStride]); c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
     pb += 64
-    pa += 6
+    pa += step
   }
   @inline(__always) func store(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
     guard r < rows else { return }

@@ -35,7 +35,7 @@ public enum AttentionStats {
 }
 
 /// -sum p ln p over one row of `count` probabilities (zeros contribute 0).
-@inline(__always)
+@_transparent
 func entropyOfRow(_ row: UnsafePointer<Float>, count: Int) -> Float {
   var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
   var i = 0
@@ -58,7 +58,7 @@ func entropyOfRow(_ row: UnsafePointer<Float>, count: Int) -> Float {
 }
 
 /// p ln p per lane, 0 where p <= 0.
-@inline(__always)
+@_transparent
 func plogp(_ p: SIMD8<Float>) -> SIMD8<Float> {
   var r = p * simdLog(p)
   r.replace(with: 0, where: p .<= 0)
@@ -70,7 +70,7 @@ func plogp(_ p: SIMD8<Float>) -> SIMD8<Float> {
 /// then ln m = ln(1 + f) by a degree-9 polynomial. No lane selects: a `replace(with:where:)` version was scalarised
 /// by the compiler (2.2 ns per element, the whole entropy cost 6 ms per DeiT-S image).
 /// Zero, negative and denormal inputs give garbage: callers mask them.
-@inline(__always)
+@_transparent
 func simdLog(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let sqrtHalfBits = SIMD8<Int32>(repeating: 0x3F35_04F3)
   let shifted = unsafeBitCast(x, to: SIMD8<Int32>.self) &- sqrtHalfBits
