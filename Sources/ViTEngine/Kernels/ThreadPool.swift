@@ -25,7 +25,9 @@
 //   - the workers' 1 ms spin between jobs took time from the other process even when the second thread gained nothing.
 // So the caller polls `done` for 100 µs (a task or two on a quiet machine), then sleeps on a second condition variable
 // that the worker finishing the last task signals. And every job measures itself: its wall time against the serial
-// time it would have taken (the caller's time per task, times the task count). When a window of 32 jobs ran no
+// time it would have taken (the caller's CPU time per task, times the task count). CPU time, not wall time: when the
+// caller itself shares its core with the busy process, its tasks' wall time counts the other process's slices, the
+// estimate came out too high, parallel jobs looked faster than serial, and 2 threads stayed 1.3x slower than 1. When a window of 32 jobs ran no
 // faster in parallel than serially, jobs run on the caller alone for a while (20 ms, doubling up to 1 s while each
 // new trial window still loses, back to 20 ms once one wins); meanwhile the workers' spin runs out and they sleep.
 // On a quiet machine a job with real work takes about half its serial time, far from the threshold.
@@ -77,6 +79,13 @@ public final class ThreadPool: @unchecked Sendable {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+  }
+
+  /// CPU time of the calling thread: what its tasks cost, without the time the OS gave its core to someone else.
+  private static func threadCPUNanoseconds() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return ts.tv_sec &* 1_000_000_000 &+ ts.tv_nsec
   }
 
   @inline(__always) private static func gen(_ t: Int) -> Int { t >> (countBits + indexBits) }
@@ -160,11 +169,13 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
       }
+      let cpuStart = ThreadPool.threadCPUNanoseconds()
       let mine = runTasks(generation: generation)
       let ownEnd = Int(ThreadPool.nanoseconds())
+      let ownCPU = ThreadPool.threadCPUNanoseconds() - cpuStart
       waitUntilDone(tasks, since: UInt64(ownEnd))
       self.body = nil
-      assess(wall: Int(ThreadPool.nanoseconds()) - start, own: ownEnd - start, mine: mine, tasks: tasks)
+      assess(wall: Int(ThreadPool.nanoseconds()) - start, own: ownCPU, mine: mine, tasks: tasks)
     }
     busy.store(false, ordering: .releasing)
   }
