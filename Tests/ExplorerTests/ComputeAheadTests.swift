@@ -44,18 +44,26 @@ struct ComputeAheadTests {
 
   @Test func aLookAheadGivesWayToTheUser() throws {
     let model = try ModelLoader.load(path: modelFixture("grey_p2"))
-    let worker = Worker(model: model, input: try fixtureImage())
+    // The worker is held inside a first job until both later effects are queued. (A computation as the first job made
+    // the test depend on timing: on a busy machine it could finish before the user's effect was queued, and the
+    // look-ahead then rightly ran.)
+    let release = DispatchSemaphore(value: 0)
+    let worker = Worker(model: model, input: try fixtureImage(), opener: { _ in
+      release.wait()
+      throw CocoaError(.fileNoSuchFile)
+    })
     var state = try fixtureState(methods: ["tome:r=2"])
     state.computeAhead = true
     let ahead = update(&state, .tick)
     guard case .computeAhead(let spec)? = ahead.last else { Issue.record("no look-ahead: \(ahead)"); return }
     #expect(state.lookingAhead == [spec.canonical] && !state.isBusy)
-    // The look-ahead waits behind a computation, and the user asks for something else before it starts: the worker
+    // The look-ahead waits behind another job, and the user asks for something else before it starts: the worker
     // drops it.
     let wanted = try MethodSpec.parse("evit:keep=0.5,layers=1")
-    worker.start(.compute(try MethodSpec.parse("tome:r=3")))
+    worker.start(.openImage("held"))
     worker.start(.computeAhead(spec))
     worker.start(.compute(wanted))
+    release.signal()
     worker.waitUntilIdle()
     let answers = worker.drain()
     #expect(answers.contains { if case .lookAheadDropped(spec.canonical) = $0 { true } else { false } })
