@@ -374,11 +374,11 @@ struct WeightReader {
     // Blocks are independent: each is read and packed by its own copy of the reader, on the engine's pool. Copying
     // and packing DeiT-B's 85 M block weights is most of its load time, and so of the explorer's first frame. The
     // error reported is the first block's in order, as a serial read would report it.
-    var read: [BlockWeights?] = Array(repeating: nil, count: depth)
+    var loaded: [BlockWeights?] = Array(repeating: nil, count: depth)
     var failures: [CheckpointError?] = Array(repeating: nil, count: depth)
     var tensorsRead: [Set<String>] = Array(repeating: [], count: depth)
     let reader = self
-    read.withUnsafeMutableBufferPointer { blocksOut in
+    loaded.withUnsafeMutableBufferPointer { blocksOut in
       failures.withUnsafeMutableBufferPointer { failuresOut in
         tensorsRead.withUnsafeMutableBufferPointer { namesOut in
           let blocksP = SendablePointer(blocksOut.baseAddress!), failuresP = SendablePointer(failuresOut.baseAddress!)
@@ -397,8 +397,8 @@ struct WeightReader {
       }
     }
     if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
-    for names in tensorsRead { self.read.formUnion(names) }
-    let blocks = read.map { $0! }
+    for names in tensorsRead { read.formUnion(names) }
+    let blocks = loaded.map { $0! }
     if has("blocks.\(depth).mlp.fc1.weight") || has("blocks.\(depth).attn.proj.weight") {
       throw .missingTensor(path: path, tensor: displayName("blocks.\(depth).norm1.weight"), scheme: scheme.rawValue)
     }
