@@ -114,11 +114,16 @@ struct WeightReader {
   }
 
   /// Reads a tensor as Float32 and checks its shape.
-  mutating func floats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float] {
+  /// Throws unless the tensor has shape `expected`.
+  func checkShape(_ canonical: String, _ expected: [Int]) throws(CheckpointError) {
     let got = try shape(canonical)
     guard got == expected else {
       throw .badShape(path: path, tensor: displayName(canonical), expected: "\(expected)", got: got)
     }
+  }
+
+  mutating func floats(_ canonical: String, shape expected: [Int]) throws(CheckpointError) -> [Float] {
+    try checkShape(canonical, expected)
     guard let infos = infos(canonical) else { throw .missingTensor(path: path, tensor: displayName(canonical), scheme: scheme.rawValue) }
     var out: [Float] = []
     out.reserveCapacity(expected.reduce(1, *))
@@ -145,8 +150,7 @@ struct WeightReader {
     let name = canonical + ".weight"
     // One tensor in the file (not HF's split q/k/v, nor a slice of a packed one): packed straight from the mapping.
     if let infos = infos(name), infos.count == 1, scheme.packedRows(for: name, prefix: prefix) == nil {
-      let got = try shape(name)
-      guard got == [out, inputs] else { throw .badShape(path: path, tensor: displayName(name), expected: "\([out, inputs])", got: got) }
+      try checkShape(name, [out, inputs])
       let weight = try file.withFloats(infos[0]) { PackedMatrix(rowsOf: $0.baseAddress!, n: out, k: inputs, ldw: inputs) }
       read.insert(infos[0].name)
       return LinearLayer(packed: weight, bias: try optionalFloats(canonical + ".bias", shape: [out]))

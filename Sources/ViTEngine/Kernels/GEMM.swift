@@ -6,8 +6,8 @@
 // Design (the measurements are in ViTEngine.docc/Engine.md): W is packed once into 16-column panels, panel p holding
 // W[p*16 ..< p*16+16, :] transposed to K x 16 (zero-padded past N). The portable micro-kernel is a 6 x 16 register tile
 // of twelve SIMD8 accumulators (AVX2+FMA, NEON) and reads A packed per call into 6-row tiles (in place when only one
-// or two panels would read them); on CPUs with AVX-512 a
-// 12 x 32 tile of SIMD16 accumulators from the GEMMAVX512 module runs instead and reads A in place (`GEMMKernel`).
+// or two panels would read them); on CPUs with AVX-512 a 12 x 32 tile of SIMD16 accumulators from the GEMMAVX512
+// module runs instead and reads A in place (`GEMMKernel`).
 // Each walks a K block with one broadcast of A per row and one or two panel loads per k. Attention reuses the same
 // kernels by packing K_h or V_h per call. `parallelGemm` splits panels, in pairs (and rows when panels are few), over
 // the pool.
@@ -207,8 +207,8 @@ public func parallelGemm(a: UnsafePointer<Float>, lda: Int, m: Int, packed: Unsa
   let tileRows = kernel.tileRows
   let rowTiles = (m + tileRows - 1) / tileRows
   let rowChunks = Swift.max(1, Swift.min(rowTiles, (wanted + panelChunks - 1) / panelChunks))
-  // The portable kernel reads A packed in 6-row tiles: packed once for all tasks (in parallel by row tiles), not once
-  // per task. The AVX-512 kernel reads A in place.
+  // The portable kernel reads A packed in 6-row tiles (when `packsA`): packed once for all tasks (in parallel by row
+  // tiles), not once per task. The AVX-512 kernel reads A in place.
   let buffer = packsA(kernel: kernel, panels: panels)
     ? UnsafeMutablePointer<Float>.allocate(capacity: packedAFloats(m: m, k: k, tileRows: tileRows)) : nil
   defer { buffer?.deallocate() }
@@ -337,6 +337,10 @@ func gemmTiles(a: UnsafePointer<Float>, lda: Int, aPacked: UnsafePointer<Float>?
   var k0 = 0
   repeat {
     let kc = Swift.min(kBlock, k &- k0)
+    if let partialTile {  // once per K block, for every panel
+      partialTile.initialize(repeating: 0, count: 6 &* kc)
+      for r in 0..<lastRows { (partialTile + r &* kc).update(from: a + ((m &- lastRows &+ r) &* lda &+ k0), count: kc) }
+    }
     let first = k0 == 0, last = k0 &+ kc >= k
     for p in panels {
       let panel = packed + (p &* 16 &* k &+ k0 &* 16)
@@ -367,11 +371,9 @@ func gemmTiles(a: UnsafePointer<Float>, lda: Int, aPacked: UnsafePointer<Float>?
           microKernel6x16Rows(a: a + (row &* lda &+ k0), lda: lda, panel: panel, k: kc, biasLo: biasLo, biasHi: biasHi,
                               hasBias: hasBias, out: c, ldc: ldc, width: width, accumulate: !first, gelu: gelu && last)
         } else {
-          let tile = partialTile!
-          tile.initialize(repeating: 0, count: 6 &* kc)
-          for r in 0..<rows { (tile + r &* kc).update(from: a + ((row &+ r) &* lda &+ k0), count: kc) }
-          microKernel6x16Rows(a: tile, lda: kc, panel: panel, k: kc, biasLo: biasLo, biasHi: biasHi, hasBias: hasBias,
-                              out: c, ldc: ldc, width: width, accumulate: !first, gelu: gelu && last, rows: rows)
+          microKernel6x16Rows(a: partialTile!, lda: kc, panel: panel, k: kc, biasLo: biasLo, biasHi: biasHi,
+                              hasBias: hasBias, out: c, ldc: ldc, width: width, accumulate: !first, gelu: gelu && last,
+                              rows: rows)
         }
       }
     }

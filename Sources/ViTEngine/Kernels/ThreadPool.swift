@@ -27,9 +27,10 @@
 // that the worker finishing the last task signals. And every job measures itself: its wall time against the serial
 // time it would have taken (the caller's CPU time per task, times the task count). CPU time, not wall time: when the
 // caller itself shares its core with the busy process, its tasks' wall time counts the other process's slices, the
-// estimate came out too high, parallel jobs looked faster than serial, and 2 threads stayed 1.3x slower than 1. When a window of 32 jobs ran no
-// faster in parallel than serially, jobs run on the caller alone for a while (20 ms, doubling up to 1 s while each
-// new trial window still loses, back to 20 ms once one wins); meanwhile the workers' spin runs out and they sleep.
+// estimate came out too high, parallel jobs looked faster than serial, and 2 threads stayed 1.3x slower than 1.
+// When a window of 32 jobs ran no faster in parallel than serially, jobs run on the caller alone for a while (20 ms,
+// doubling up to 1 s while each new trial window still loses, back to 20 ms once one wins); meanwhile the workers'
+// spin runs out and they sleep.
 // On a quiet machine a job with real work takes about half its serial time, far from the threshold.
 import Synchronization
 

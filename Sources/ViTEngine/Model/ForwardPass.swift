@@ -85,7 +85,7 @@ public final class ForwardPass {
   /// `eval` turns it off: on the bundled model the probabilities of a pass are 7.4 MB, written to memory and never
   /// read again, where one block's 0.6 MB, freed after its block, is reused from the cache by the next.
   public var recordsAttention = true
-  /// The rotary tables of the last rotation, reused while the rotated tokens' positions stay the same.
+  /// The rotary tables of the state's patch tokens at the last rotation, reused while their positions stay the same.
   private var ropeTables: RotaryTables?
 
   public init(model: ViTModel, input: ModelInput, policy: any TokenPolicy = NoReduction()) {
@@ -447,9 +447,12 @@ public final class ForwardPass {
     let prefix = state.prefixCount
     let rows = (0..<m.rows).filter { (tokens?[$0] ?? $0) >= prefix }
     guard !rows.isEmpty else { return }
-    let positions = state.gatheringPositions(rows.map { tokens?[$0] ?? $0 })
-    let tables = rope.tables(positions: positions, grid: state.grid, headDim: block.headDim, reusing: ropeTables)
-    ropeTables = tables
+    // Tables for every patch token of the state, kept while its positions stay; rows of other tokens gather theirs.
+    let patches = rope.tables(positions: Array(state.position[(2 * prefix)...]), grid: state.grid,
+                              headDim: block.headDim, reusing: ropeTables)
+    ropeTables = patches
+    let patchIndices = rows.map { (tokens?[$0] ?? $0) - prefix }
+    let tables = patchIndices.elementsEqual(0..<(state.tokenCount - prefix)) ? patches : patches.rows(patchIndices)
     rope.rotate(&m, rows: rows, tables: tables, columns: columns, heads: block.heads)
   }
 

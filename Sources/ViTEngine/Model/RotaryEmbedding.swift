@@ -147,6 +147,20 @@ public struct RotaryTables: Sendable {
   public let grid: GridSize
   public let headDim: Int
   public let cos: [Float], sin: [Float]
+
+  /// The tables of rows `indices` only, in that order: copied, not recomputed (a policy rotating the queries of some
+  /// tokens and the keys of all of them reads one set of tables).
+  func rows(_ indices: [Int]) -> RotaryTables {
+    let half = headDim / 2
+    var c: [Float] = [], s: [Float] = [], p: [Float] = []
+    c.reserveCapacity(indices.count * half); s.reserveCapacity(indices.count * half); p.reserveCapacity(2 * indices.count)
+    for i in indices {
+      c += cos[(i * half)..<((i + 1) * half)]
+      s += sin[(i * half)..<((i + 1) * half)]
+      p += positions[(2 * i)..<(2 * i + 2)]
+    }
+    return RotaryTables(positions: p, grid: grid, headDim: headDim, cos: c, sin: s)
+  }
 }
 
 extension RotaryEmbedding {
