@@ -105,17 +105,6 @@ struct CheckpointValidationTests {
     return path
   }
 
-  func expectLoadError(_ path: String, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    do {
-      _ = try ModelLoader.load(path: path)
-      Issue.record("expected an error mentioning '\(mentions)'", sourceLocation: sourceLocation)
-    } catch {
-      #expect(error.description.contains(mentions), "\(error.description)", sourceLocation: sourceLocation)
-      #expect(error.description.hasPrefix(path), "\(error.description)", sourceLocation: sourceLocation)
-      #expect(error.exitCode == 65, sourceLocation: sourceLocation)
-    }
-  }
-
   @Test func modelLevelErrors() throws {
     expectLoadError(try edited("missing.safetensors") { $0["blocks.1.mlp.fc2.weight"] = nil }, mentions: "missing tensor 'blocks.1.mlp.fc2.weight'")
     expectLoadError(try edited("widths.safetensors") { $0["blocks.2.attn.qkv.weight"] = ([96, 16], [Float](repeating: 0, count: 96 * 16)) },
@@ -219,5 +208,21 @@ struct JSONTests {
 
   @Test func serialisesFloatsShortly() {
     #expect(JSONValue.object([("x", JSONValue(Float(0.485))), ("n", 3)]).serialized(pretty: false) == #"{"x":0.485,"n":3}"#)
+  }
+}
+
+/// Expects loading `path` to fail with bad data (exit 65), in one message that starts with the path and mentions each
+/// of `mentions` (shared by the suites that feed the loader bad files).
+func expectLoadError(_ path: String, mentions: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+  do {
+    _ = try ModelLoader.load(path: path)
+    Issue.record("expected an error mentioning \(mentions.map { "'\($0)'" }.joined(separator: " and "))",
+                 sourceLocation: sourceLocation)
+  } catch {
+    for mention in mentions {
+      #expect(error.description.contains(mention), "\(error.description)", sourceLocation: sourceLocation)
+    }
+    #expect(error.description.hasPrefix(path), "\(error.description)", sourceLocation: sourceLocation)
+    #expect(error.exitCode == 65, sourceLocation: sourceLocation)
   }
 }
