@@ -445,6 +445,24 @@ private func microKernel6x16(a: UnsafePointer<Float>, rowStride: Int, step: Int,
       for j in 0..<width { o[j] = j < 8 ? lo[j] : hi[j &- 8] }
     }
   }
+  if rows == 6, width == 16, !gelu {
+    // The common tile stored in line: the compiler leaves `store` (GELU inlined) an out-of-line call for most rows,
+    // and each call spills the twelve accumulators, which at attention's k = 16 cost as much as the products.
+    @inline(__always) func storeFull(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+      var lo = lo, hi = hi
+      if hasBias { lo += biasLo; hi += biasHi }
+      let o = UnsafeMutableRawPointer(out + r &* ldc)
+      if accumulate {
+        lo += o.loadUnaligned(as: SIMD8<Float>.self)
+        hi += o.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+      }
+      o.storeBytes(of: lo, as: SIMD8<Float>.self)
+      o.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
+    }
+    storeFull(0, c00, c01); storeFull(1, c10, c11); storeFull(2, c20, c21)
+    storeFull(3, c30, c31); storeFull(4, c40, c41); storeFull(5, c50, c51)
+    return
+  }
   store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
   store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
 }
